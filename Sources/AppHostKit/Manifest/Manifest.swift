@@ -1,0 +1,272 @@
+/// The model of `apphost.json` (docs: README "Manifest reference", contract.md).
+///
+/// Values here are what the user wrote, validated; defaults that depend on other resources (an
+/// executable's `waitFor`, a UI's `caches`) stay optional and are resolved by the planner.
+package struct Manifest: Sendable, Equatable {
+  /// `name` as written; nil when absent (the planner derives it from the folder).
+  package var name: String?
+  /// Resources in file order.
+  package var resources: [Resource]
+
+  package init(name: String? = nil, resources: [Resource]) {
+    self.name = name
+    self.resources = resources
+  }
+
+  package subscript(name: String) -> Resource? {
+    resources.first { $0.name == name }
+  }
+}
+
+package struct Resource: Sendable, Equatable {
+  package var name: String
+  package var spec: ResourceSpec
+
+  package init(name: String, spec: ResourceSpec) {
+    self.name = name
+    self.spec = spec
+  }
+
+  package var type: ResourceType {
+    switch spec {
+    case .cache(let cache): cache.server.resourceType
+    case .redisInsight: .redisinsight
+    case .redisCommander: .rediscommander
+    case .executable: .executable
+    case .connectionString: .connectionString
+    }
+  }
+
+  package var isConnectable: Bool { type.isConnectable }
+
+  package var cache: CacheSpec? {
+    if case .cache(let cache) = spec { return cache }
+    return nil
+  }
+
+  package var executable: ExecutableSpec? {
+    if case .executable(let executable) = spec { return executable }
+    return nil
+  }
+}
+
+package enum ResourceType: String, Sendable, CaseIterable, Codable {
+  case redis, valkey, garnet, redisinsight, rediscommander, executable, connectionString
+
+  package var isCache: Bool { self == .redis || self == .valkey || self == .garnet }
+
+  /// Caches and connection strings: what can be referenced for its connection information.
+  package var isConnectable: Bool { isCache || self == .connectionString }
+}
+
+package enum ResourceSpec: Sendable, Equatable {
+  case cache(CacheSpec)
+  case redisInsight(RedisInsightSpec)
+  case redisCommander(RedisCommanderSpec)
+  case executable(ExecutableSpec)
+  case connectionString(ConnectionStringSpec)
+}
+
+package enum ServerKind: String, Sendable, CaseIterable, Codable {
+  case redis, valkey, garnet
+
+  package var resourceType: ResourceType {
+    switch self {
+    case .redis: .redis
+    case .valkey: .valkey
+    case .garnet: .garnet
+    }
+  }
+}
+
+package enum Lifetime: String, Sendable, CaseIterable, Codable {
+  case session, persistent
+}
+
+package enum RestartPolicy: String, Sendable, CaseIterable, Codable {
+  case no
+  case onFailure = "on-failure"
+  case always
+}
+
+/// A value given literally or read from the environment of `apphost` when it runs.
+package enum SecretSource: Sendable, Equatable {
+  case literal(String)
+  case environment(String)
+}
+
+package enum PasswordSetting: Sendable, Equatable {
+  /// Generated once and kept in `.apphost/secrets.json` (the default).
+  case generated
+  case none
+  case given(SecretSource)
+}
+
+package struct DataVolume: Sendable, Equatable {
+  /// nil: `<project>-<resource>-data`.
+  package var name: String?
+  package var readOnly: Bool
+
+  package init(name: String? = nil, readOnly: Bool = false) {
+    self.name = name
+    self.readOnly = readOnly
+  }
+}
+
+package struct BindMount: Sendable, Equatable {
+  /// As written: relative to the manifest's folder, or absolute, or starting with `~/`.
+  package var source: String
+  package var readOnly: Bool
+
+  package init(source: String, readOnly: Bool = false) {
+    self.source = source
+    self.readOnly = readOnly
+  }
+}
+
+package enum PersistenceSetting: Sendable, Equatable {
+  /// Not written: on with a writable volume or bind mount, off otherwise.
+  case automatic
+  case disabled
+  case enabled(intervalSeconds: Int, keysChangedThreshold: Int)
+
+  package static let defaultIntervalSeconds = 60
+  package static let defaultKeysChangedThreshold = 1
+}
+
+/// An environment entry as written in the manifest (numbers and booleans are kept as their text).
+package struct EnvironmentEntry: Sendable, Equatable {
+  package var name: String
+  package var value: String
+
+  package init(_ name: String, _ value: String) {
+    self.name = name
+    self.value = value
+  }
+}
+
+/// What every container resource has.
+package struct ContainerSettings: Sendable, Equatable {
+  package var image: String?
+  package var tag: String?
+  package var hostPort: Int?
+  package var lifetime: Lifetime
+  package var env: [EnvironmentEntry]
+
+  package init(
+    image: String? = nil, tag: String? = nil, hostPort: Int? = nil, lifetime: Lifetime = .session,
+    env: [EnvironmentEntry] = []
+  ) {
+    self.image = image
+    self.tag = tag
+    self.hostPort = hostPort
+    self.lifetime = lifetime
+    self.env = env
+  }
+}
+
+package struct CacheSpec: Sendable, Equatable {
+  package var server: ServerKind
+  package var container: ContainerSettings
+  package var password: PasswordSetting
+  package var dataVolume: DataVolume?
+  package var dataBindMount: BindMount?
+  package var persistence: PersistenceSetting
+  package var args: [String]
+
+  package init(
+    server: ServerKind, container: ContainerSettings = ContainerSettings(),
+    password: PasswordSetting = .generated, dataVolume: DataVolume? = nil, dataBindMount: BindMount? = nil,
+    persistence: PersistenceSetting = .automatic, args: [String] = []
+  ) {
+    self.server = server
+    self.container = container
+    self.password = password
+    self.dataVolume = dataVolume
+    self.dataBindMount = dataBindMount
+    self.persistence = persistence
+    self.args = args
+  }
+
+  /// True when `/data` is a volume or bind mount the server can write to.
+  package var hasWritableData: Bool {
+    if let dataVolume, !dataVolume.readOnly { return true }
+    if let dataBindMount, !dataBindMount.readOnly { return true }
+    return false
+  }
+
+  /// The persistence in effect: the explicit setting, else on with writable data.
+  package var effectivePersistence: (intervalSeconds: Int, keysChangedThreshold: Int)? {
+    switch persistence {
+    case .disabled: return nil
+    case .enabled(let interval, let keys): return (interval, keys)
+    case .automatic:
+      return hasWritableData
+        ? (PersistenceSetting.defaultIntervalSeconds, PersistenceSetting.defaultKeysChangedThreshold) : nil
+    }
+  }
+}
+
+package struct RedisInsightSpec: Sendable, Equatable {
+  package var container: ContainerSettings
+  /// nil: every cache of the project.
+  package var caches: [String]?
+  /// Default: a data volume, so settings and the licence answer survive.
+  package var dataVolume: DataVolume?
+  package var acceptTerms: Bool
+
+  package init(
+    container: ContainerSettings = ContainerSettings(), caches: [String]? = nil,
+    dataVolume: DataVolume? = DataVolume(), acceptTerms: Bool = false
+  ) {
+    self.container = container
+    self.caches = caches
+    self.dataVolume = dataVolume
+    self.acceptTerms = acceptTerms
+  }
+}
+
+package struct RedisCommanderSpec: Sendable, Equatable {
+  package var container: ContainerSettings
+  /// nil: every cache of the project.
+  package var caches: [String]?
+
+  package init(container: ContainerSettings = ContainerSettings(), caches: [String]? = nil) {
+    self.container = container
+    self.caches = caches
+  }
+}
+
+package struct ExecutableSpec: Sendable, Equatable {
+  package var command: String
+  package var args: [String]
+  package var workingDirectory: String?
+  package var references: [String]
+  /// nil: its references (and the resources its templates name).
+  package var waitFor: [String]?
+  package var env: [EnvironmentEntry]
+  package var replicas: Int
+  package var restart: RestartPolicy
+
+  package init(
+    command: String, args: [String] = [], workingDirectory: String? = nil, references: [String] = [],
+    waitFor: [String]? = nil, env: [EnvironmentEntry] = [], replicas: Int = 1, restart: RestartPolicy = .no
+  ) {
+    self.command = command
+    self.args = args
+    self.workingDirectory = workingDirectory
+    self.references = references
+    self.waitFor = waitFor
+    self.env = env
+    self.replicas = replicas
+    self.restart = restart
+  }
+}
+
+package struct ConnectionStringSpec: Sendable, Equatable {
+  package var value: SecretSource
+
+  package init(value: SecretSource) {
+    self.value = value
+  }
+}

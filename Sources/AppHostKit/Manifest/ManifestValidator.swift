@@ -1,0 +1,347 @@
+import Foundation
+
+/// The checks that span resources or look at the disk: ports used twice, references to missing
+/// resources or to the wrong type, `waitFor` cycles, placeholders, paths, shared volumes.
+package struct ManifestValidator {
+  let manifest: Manifest
+  let project: String
+  let projectDirectory: String
+  let locations: [JSONPath: SourceLocation]
+  let declaredResources: [String: ResourceType?]
+  private(set) var diagnostics: [Diagnostic] = []
+
+  package static func validate(
+    _ manifest: Manifest, project: String, projectDirectory: String, locations: [JSONPath: SourceLocation],
+    declaredResources: [String: ResourceType?] = [:]
+  ) -> [Diagnostic] {
+    var validator = ManifestValidator(
+      manifest: manifest, project: project, projectDirectory: projectDirectory, locations: locations,
+      declaredResources: declaredResources)
+    validator.run()
+    return validator.diagnostics
+  }
+
+  private mutating func run() {
+    checkHostPorts()
+    checkDataLocations()
+    for resource in manifest.resources {
+      let path = JSONPath.resource(resource.name)
+      switch resource.spec {
+      case .cache(let cache):
+        checkCache(cache, at: path)
+      case .redisInsight(let insight):
+        checkCacheList(insight.caches, at: path.appending("caches"))
+      case .redisCommander(let commander):
+        checkCacheList(commander.caches, at: path.appending("caches"))
+        checkCommanderPasswords(commander, name: resource.name)
+      case .executable(let executable):
+        checkExecutable(executable, at: path)
+      case .connectionString:
+        break
+      }
+    }
+    checkWaitForCycles()
+  }
+
+  // MARK: Ports and data
+
+  private mutating func checkHostPorts() {
+    var owners: [Int: String] = [:]
+    for resource in manifest.resources {
+      guard let port = containerSettings(of: resource)?.hostPort else { continue }
+      let path = JSONPath.resource(resource.name).appending("hostPort")
+      if let owner = owners[port] {
+        error(
+          path,
+          "port \(port) is already used by resources.\(owner).hostPort; give each resource its own port, or "
+            + "leave hostPort out to let the engine pick a free one")
+      } else {
+        owners[port] = resource.name
+      }
+    }
+  }
+
+  /// Two caches writing into the same volume or folder would overwrite each other's files.
+  private mutating func checkDataLocations() {
+    var volumeOwners: [String: String] = [:]
+    var folderOwners: [String: String] = [:]
+    for resource in manifest.resources {
+      let path = JSONPath.resource(resource.name)
+      var volume: DataVolume?
+      switch resource.spec {
+      case .cache(let cache):
+        volume = cache.dataVolume
+        if let mount = cache.dataBindMount {
+          let folder = resolvePath(mount.source, relativeTo: projectDirectory)
+          if let owner = folderOwners[folder] {
+            error(
+              path.appending("dataBindMount").appending("source"),
+              "the folder \(quoted(mount.source)) is already the data folder of \(owner); give each cache its own "
+                + "folder")
+          } else {
+            folderOwners[folder] = resource.name
+          }
+        }
+      case .redisInsight(let insight):
+        volume = insight.dataVolume
+      default:
+        continue
+      }
+      guard let volume else { continue }
+      let name = volume.name ?? defaultVolumeName(project: project, resource: resource.name)
+      if let owner = volumeOwners[name] {
+        error(
+          path.appending("dataVolume"),
+          "the volume \(quoted(name)) is already the data volume of \(owner); give each resource its own volume "
+            + "(remove \"name\" to get \(quoted(defaultVolumeName(project: project, resource: resource.name))))")
+      } else {
+        volumeOwners[name] = resource.name
+      }
+    }
+  }
+
+  private mutating func checkCache(_ cache: CacheSpec, at path: JSONPath) {
+    if cache.dataVolume != nil, cache.dataBindMount != nil {
+      error(
+        path.appending("dataBindMount"),
+        "a cache has one /data: use either dataVolume or dataBindMount, not both")
+    }
+    let readOnly = cache.dataVolume?.readOnly == true || cache.dataBindMount?.readOnly == true
+    if case .enabled = cache.persistence {
+      if readOnly {
+        error(
+          path.appending("persistence"),
+          "persistence writes to /data, which is mounted read-only; set \"readOnly\": false or "
+            + "\"persistence\": false")
+      } else if cache.dataVolume == nil, cache.dataBindMount == nil, cache.container.lifetime == .session {
+        warning(
+          path.appending("persistence"),
+          "persistence is on but /data is neither a volume nor a bind mount, so what is saved is removed with "
+            + "the container; add \"dataVolume\": true")
+      }
+    }
+    if let mount = cache.dataBindMount {
+      checkBindMountSource(mount, at: path.appending("dataBindMount").appending("source"))
+    }
+  }
+
+  private mutating func checkBindMountSource(_ mount: BindMount, at path: JSONPath) {
+    let folder = resolvePath(mount.source, relativeTo: projectDirectory)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
+      if !isDirectory.boolValue {
+        error(
+          path,
+          "\(quoted(mount.source)) (\(folder)) is a file; a data bind mount needs a folder: name a folder, or "
+            + "remove the file")
+      }
+      return
+    }
+    if mount.readOnly {
+      error(
+        path,
+        "\(quoted(mount.source)) (\(folder)) does not exist, and a read-only mount cannot start empty; create it "
+          + "with the data first")
+      return
+    }
+    // Missing folders are created by `up`: the nearest existing parent must be a writable folder.
+    var parent = (folder as NSString).deletingLastPathComponent
+    while !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), parent != "/" {
+      parent = (parent as NSString).deletingLastPathComponent
+    }
+    if !isDirectory.boolValue {
+      error(
+        path, "\(quoted(mount.source)) cannot be created because \(parent) is a file, not a folder")
+    } else if !FileManager.default.isWritableFile(atPath: parent) {
+      error(
+        path,
+        "\(quoted(mount.source)) does not exist and cannot be created in \(parent) (no write permission); create "
+          + "it yourself or choose another folder")
+    }
+  }
+
+  // MARK: References
+
+  private mutating func checkCacheList(_ caches: [String]?, at path: JSONPath) {
+    for (index, name) in (caches ?? []).enumerated() {
+      requireResource(name, at: path.appending(index: index), accepts: \.isCache, role: "a cache (redis, valkey or garnet)")
+    }
+  }
+
+  /// Redis Commander's REDIS_HOSTS is `label:host:port:db:password,...`: a ':' or ',' in a password breaks it.
+  private mutating func checkCommanderPasswords(_ commander: RedisCommanderSpec, name: String) {
+    let shown = commander.caches ?? manifest.resources.filter(\.type.isCache).map(\.name)
+    for cacheName in shown {
+      guard case .given(.literal(let password)) = manifest[cacheName]?.cache?.password,
+        password.contains(where: { $0 == ":" || $0 == "," })
+      else { continue }
+      error(
+        JSONPath.resource(cacheName).appending("password"),
+        "the password contains ':' or ',', which Redis Commander (resources.\(name)) cannot take in its "
+          + "REDIS_HOSTS setting; choose a password without them, or true to generate one")
+    }
+  }
+
+  private mutating func checkExecutable(_ executable: ExecutableSpec, at path: JSONPath) {
+    for (index, name) in executable.references.enumerated() {
+      requireResource(
+        name, at: path.appending("references").appending(index: index), accepts: \.isConnectable,
+        role: "a cache or a connectionString")
+    }
+    for (index, name) in (executable.waitFor ?? []).enumerated() {
+      requireResource(
+        name, at: path.appending("waitFor").appending(index: index), accepts: { $0 != .connectionString },
+        role: "a cache, a UI or an executable (a connectionString has nothing to wait for)")
+    }
+    for (index, argument) in executable.args.enumerated() {
+      checkTemplate(argument, at: path.appending("args").appending(index: index))
+    }
+    for entry in executable.env {
+      checkTemplate(entry.value, at: path.appending("env").appending(entry.name))
+    }
+    if let folder = executable.workingDirectory {
+      let resolved = resolvePath(folder, relativeTo: projectDirectory)
+      var isDirectory: ObjCBool = false
+      if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) {
+        error(path.appending("workingDirectory"), "the folder \(quoted(folder)) (\(resolved)) does not exist")
+      } else if !isDirectory.boolValue {
+        error(path.appending("workingDirectory"), "\(quoted(folder)) (\(resolved)) is a file, not a folder")
+      }
+    }
+    if executable.command.contains("/") {
+      let resolved = resolvePath(executable.command, relativeTo: projectDirectory)
+      var isDirectory: ObjCBool = false
+      if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) {
+        error(
+          path.appending("command"),
+          "\(quoted(executable.command)) (\(resolved)) does not exist; a command with a '/' is a path relative "
+            + "to apphost.json, a command without one is looked up on PATH")
+      } else if isDirectory.boolValue || !FileManager.default.isExecutableFile(atPath: resolved) {
+        error(
+          path.appending("command"),
+          "\(quoted(executable.command)) (\(resolved)) is not an executable file; make it executable "
+            + "(chmod +x) or run it through its interpreter (\"command\": \"python3\", \"args\": [...])")
+      }
+    }
+  }
+
+  private mutating func checkTemplate(_ text: String, at path: JSONPath) {
+    switch Template.parse(text) {
+    case .failure(let problem):
+      error(path, problem.message)
+    case .success(let template):
+      for name in template.referencedResources {
+        requireResource(
+          name, at: path, accepts: \.isConnectable, role: "a cache or a connectionString",
+          context: "the placeholder {\(name).…} names")
+      }
+    }
+  }
+
+  private mutating func requireResource(
+    _ name: String, at path: JSONPath, accepts: (ResourceType) -> Bool, role: String, context: String? = nil
+  ) {
+    let subject = context.map { "\($0) \(quoted(name))" } ?? quoted(name)
+    // A resource with errors of its own is not reported missing; its type is checked when known.
+    let type = manifest[name]?.type ?? declaredResources[name] ?? nil
+    guard let type else {
+      if declaredResources[name] != nil { return }
+      let names = manifest.resources.filter { accepts($0.type) }.map(\.name)
+      let hint = didYouMean(name, among: names)
+      let choices = names.isEmpty ? "" : " (the choices are \(listing(names.map(quoted))))"
+      error(
+        path,
+        "\(subject): there is no resource of that name\(hint.isEmpty ? choices : hint); it must name \(role)")
+      return
+    }
+    if !accepts(type) {
+      error(path, "\(subject) is \(describeType(type)), but this must name \(role)")
+    }
+  }
+
+  private func describeType(_ type: ResourceType) -> String {
+    type == .executable ? "an executable" : "a \(type.rawValue)"
+  }
+
+  // MARK: Cycles
+
+  private mutating func checkWaitForCycles() {
+    var edges: [String: [String]] = [:]
+    for resource in manifest.resources {
+      if let executable = resource.executable {
+        edges[resource.name] = executable.waitFor ?? []
+      }
+    }
+    var reported: Set<String> = []
+    var state: [String: Bool] = [:]  // false: on the current path, true: done
+    var stack: [String] = []
+    func visit(_ name: String, _ validator: inout ManifestValidator) {
+      state[name] = false
+      stack.append(name)
+      for next in edges[name] ?? [] {
+        if state[next] == false {
+          let cycle = Array(stack[stack.lastIndex(of: next)!...]) + [next]
+          let key = Set(cycle).sorted().joined(separator: ",")
+          if reported.insert(key).inserted {
+            let index = (edges[name] ?? []).firstIndex(of: next)!
+            validator.error(
+              JSONPath.resource(name).appending("waitFor").appending(index: index),
+              "waitFor forms a cycle: \(cycle.joined(separator: " -> ")), so none of them could ever start; "
+                + "remove one of these entries")
+          }
+        } else if state[next] == nil, edges[next] != nil {
+          visit(next, &validator)
+        }
+      }
+      stack.removeLast()
+      state[name] = true
+    }
+    for resource in manifest.resources where edges[resource.name] != nil && state[resource.name] == nil {
+      visit(resource.name, &self)
+    }
+  }
+
+  // MARK: Helpers
+
+  private func containerSettings(of resource: Resource) -> ContainerSettings? {
+    switch resource.spec {
+    case .cache(let cache): cache.container
+    case .redisInsight(let insight): insight.container
+    case .redisCommander(let commander): commander.container
+    case .executable, .connectionString: nil
+    }
+  }
+
+  private mutating func error(_ path: JSONPath, _ message: String) {
+    diagnostics.append(Diagnostic(.error, path, message, at: location(of: path)))
+  }
+
+  private mutating func warning(_ path: JSONPath, _ message: String) {
+    diagnostics.append(Diagnostic(.warning, path, message, at: location(of: path)))
+  }
+
+  /// The location of the path, or of its nearest recorded parent.
+  private func location(of path: JSONPath) -> SourceLocation? {
+    var components = path.components
+    while !components.isEmpty {
+      if let location = locations[JSONPath(components)] { return location }
+      components.removeLast()
+    }
+    return nil
+  }
+}
+
+/// `<project>-<resource>-data`.
+package func defaultVolumeName(project: String, resource: String) -> String {
+  "\(project)-\(resource)-data"
+}
+
+/// An absolute path: `~/x` from the home folder, relative paths from `base`, normalised.
+package func resolvePath(_ path: String, relativeTo base: String) -> String {
+  var expanded = path
+  if path == "~" || path.hasPrefix("~/") {
+    expanded = NSHomeDirectory() + path.dropFirst()
+  }
+  let absolute = expanded.hasPrefix("/") ? expanded : (base as NSString).appendingPathComponent(expanded)
+  return (absolute as NSString).standardizingPath
+}

@@ -1,0 +1,269 @@
+/// Everything `apphost up` will do, as data: computed by `Planner` without touching an engine,
+/// printed by `apphost config`, carried out by the engine layer.
+package struct Plan: Sendable, Equatable {
+  package var project: String
+  package var projectDirectory: String
+  package var manifestPath: String
+  package var network: NetworkPlan
+  package var volumes: [VolumePlan]
+  /// Caches and UIs, in manifest order.
+  package var containers: [ContainerPlan]
+  package var executables: [ExecutablePlan]
+  /// How to reach each cache and connection string, in manifest order.
+  package var endpoints: [Endpoint]
+  /// Resources grouped by when they can start: a stage starts once what it waits for is healthy.
+  package var stages: [[String]]
+
+  package func container(_ resource: String) -> ContainerPlan? {
+    containers.first { $0.resource == resource }
+  }
+
+  package func executable(_ resource: String) -> ExecutablePlan? {
+    executables.first { $0.resource == resource }
+  }
+
+  package func endpoint(_ resource: String) -> Endpoint? {
+    endpoints.first { $0.resource == resource }
+  }
+
+  /// Every resource name, in manifest order.
+  package var resourceNames: [String] { stages.flatMap { $0 } }
+}
+
+package enum EngineFlavor: String, Sendable, CaseIterable, Codable {
+  case docker, podman
+}
+
+/// The process that owns session containers (`apphost up`): a later run removes the containers of
+/// an owner that is gone.
+package struct Owner: Sendable, Hashable {
+  package var pid: String
+  package var startTime: String
+
+  package init(pid: String, startTime: String) {
+    self.pid = pid
+    self.startTime = startTime
+  }
+
+  /// Shown by `apphost config`, which plans without being the owner.
+  package static let placeholder = Owner(pid: "<pid of apphost up>", startTime: "<its start time>")
+}
+
+package struct Label: Sendable, Hashable {
+  package var key: String
+  package var value: String
+
+  package init(_ key: String, _ value: String) {
+    self.key = key
+    self.value = value
+  }
+}
+
+package enum LabelKey {
+  package static let project = "apphost.project"
+  package static let projectDirectory = "apphost.project-dir"
+  package static let resource = "apphost.resource"
+  package static let lifetime = "apphost.lifetime"
+  package static let configHash = "apphost.config-hash"
+  package static let ownerPID = "apphost.owner-pid"
+  package static let ownerStart = "apphost.owner-start"
+}
+
+package struct NetworkPlan: Sendable, Equatable {
+  package var name: String
+  package var labels: [Label]
+
+  package func createArguments() -> [String] {
+    ["network", "create"] + labels.flatMap { ["--label", "\($0.key)=\($0.value)"] } + [name]
+  }
+}
+
+package struct VolumePlan: Sendable, Equatable {
+  package var name: String
+  package var resource: String
+  /// True when the manifest named it (`dataVolume.name`); otherwise `<project>-<resource>-data`.
+  package var named: Bool
+  package var labels: [Label]
+
+  package func createArguments() -> [String] {
+    ["volume", "create"] + labels.flatMap { ["--label", "\($0.key)=\($0.value)"] } + [name]
+  }
+}
+
+package enum ContainerKind: String, Sendable, CaseIterable, Codable {
+  case redis, valkey, garnet, redisinsight, rediscommander
+
+  package var isCache: Bool { self == .redis || self == .valkey || self == .garnet }
+}
+
+package struct Mount: Sendable, Hashable {
+  package enum Source: Sendable, Hashable {
+    case volume(String)
+    case bind(String)
+  }
+
+  package var source: Source
+  package var target: String
+  package var readOnly: Bool
+
+  /// `SOURCE:TARGET[:OPTIONS]` for `--volume`. Podman relabels bind-mounted folders for SELinux
+  /// (`Z`; without SELinux it does nothing), as podman's own documentation asks for private mounts.
+  package func volumeArgument(flavor: EngineFlavor) -> String {
+    var options: [String] = readOnly ? ["ro"] : []
+    let origin: String
+    switch source {
+    case .volume(let name):
+      origin = name
+    case .bind(let path):
+      origin = path
+      if flavor == .podman { options.append("Z") }
+    }
+    return "\(origin):\(target)" + (options.isEmpty ? "" : ":" + options.joined(separator: ","))
+  }
+}
+
+package enum HealthCheck: Sendable, Hashable {
+  /// `PING` (after `AUTH` when there is a password) answers `+PONG` on the published port.
+  case resp(password: Value?)
+  /// `GET path` on the published port answers 200.
+  case http(path: String)
+}
+
+/// One container: a cache or a UI.
+package struct ContainerPlan: Sendable, Equatable {
+  package var resource: String
+  package var kind: ContainerKind
+  package var containerName: String
+  package var image: String
+  package var lifetime: Lifetime
+  package var containerPort: Int
+  /// nil: the engine picks a free port on 127.0.0.1.
+  package var hostPort: Int?
+  package var network: String
+  /// Labels that identify the container; the owner and config-hash labels are added by `runArguments`.
+  package var labels: [Label]
+  package var environment: [EnvironmentVariable]
+  package var mounts: [Mount]
+  package var user: String?
+  package var entrypoint: String?
+  /// The arguments after the image (for caches: `-c` and the server command line).
+  package var command: [String]
+  /// For UIs: the caches shown, in order.
+  package var caches: [String]
+  package var health: HealthCheck
+  /// True when the server writes snapshots to /data: ask it to save before stopping it.
+  package var savesBeforeStop: Bool
+  /// Changes whenever anything that shapes the container changes; a persistent container whose hash
+  /// differs is recreated.
+  package var configHash: String
+
+  /// The URL of a UI on the host, once its port is known.
+  package func url(hostPort port: Int?) -> String? {
+    guard !kind.isCache, let port = port ?? hostPort else { return nil }
+    return "http://127.0.0.1:\(port)"
+  }
+
+  /// The exact arguments after `docker` or `podman` that create and start the container.
+  ///
+  /// Environment values that hold a secret are passed by name only (`--env NAME`); the engine CLI
+  /// reads them from its own environment (`engineEnvironment`), so no password is ever in an
+  /// argument list.
+  package func runArguments(flavor: EngineFlavor, owner: Owner?) -> [String] {
+    var arguments = ["run", "--detach", "--name", containerName]
+    var allLabels = labels + [Label(LabelKey.configHash, configHash)]
+    if lifetime == .session, let owner {
+      allLabels += [Label(LabelKey.ownerPID, owner.pid), Label(LabelKey.ownerStart, owner.startTime)]
+    }
+    for label in allLabels {
+      arguments += ["--label", "\(label.key)=\(label.value)"]
+    }
+    arguments += ["--network", network, "--network-alias", resource]
+    if let user {
+      arguments += ["--user", user]
+    }
+    arguments += ["--publish", "127.0.0.1:\(hostPort.map(String.init) ?? ""):\(containerPort)"]
+    for mount in mounts {
+      arguments += ["--volume", mount.volumeArgument(flavor: flavor)]
+    }
+    for variable in environment {
+      if variable.value.containsSecret {
+        arguments += ["--env", variable.name]
+      } else {
+        arguments += ["--env", "\(variable.name)=\(variable.value.masked())"]
+      }
+    }
+    if let entrypoint {
+      arguments += ["--entrypoint", entrypoint]
+    }
+    arguments.append(image)
+    arguments += command
+    return arguments
+  }
+
+  /// The variables the engine CLI process needs in its environment for `runArguments`.
+  package var engineEnvironment: [String: String] {
+    var values: [String: String] = [:]
+    for variable in environment where variable.value.containsSecret {
+      values[variable.name] = variable.value.revealed()
+    }
+    return values
+  }
+}
+
+/// One of the developer's programs.
+package struct ExecutablePlan: Sendable, Equatable {
+  package var resource: String
+  /// As written in the manifest.
+  package var command: String
+  /// The program that will run: an absolute path, or nil when it is not on PATH.
+  package var resolvedCommand: String?
+  package var arguments: [Value]
+  package var workingDirectory: String
+  /// Everything added to the inherited environment (injected connection information, the manifest's
+  /// `env`, `APPHOST_REPLICA`).
+  package var environment: [EnvironmentVariable]
+  package var replicas: Int
+  package var restart: RestartPolicy
+  package var references: [String]
+  package var waitFor: [String]
+
+  /// The name a copy's output is prefixed with: the resource, or `name-N` when there are replicas.
+  package func displayName(replica: Int) -> String {
+    replicas > 1 ? "\(resource)-\(replica)" : resource
+  }
+}
+
+/// How a cache or connection string is reached from the host.
+package struct Endpoint: Sendable, Equatable {
+  package var resource: String
+  /// `redis`, `rediss`, `valkey` or `valkeys`: the URI scheme of `NAME_URI`.
+  package var scheme: String
+  package var host: String
+  package var port: Value
+  package var user: String?
+  package var password: Value?
+  /// `ConnectionStrings__NAME`.
+  package var connectionString: Value
+  /// True for resources apphost starts (caches), false for connection strings.
+  package var isManaged: Bool
+
+  /// `scheme://[user]:password@host:port`.
+  package func uri(scheme: String? = nil) -> Value {
+    var value = Value.text("\(scheme ?? self.scheme)://")
+    if let password {
+      var encoded: [ValuePart] = []
+      for part in password.parts {
+        if case .secret(let secret) = part {
+          encoded.append(.secret(percentEncodedUserInfo(secret)))
+        } else if case .text(let text) = part {
+          encoded.append(.text(percentEncodedUserInfo(text)))
+        }
+      }
+      value = value + .text("\(user.map(percentEncodedUserInfo) ?? ""):") + Value(encoded) + "@"
+    } else if let user {
+      value = value + .text("\(percentEncodedUserInfo(user))@")
+    }
+    let shownHost = host.contains(":") ? "[\(host)]" : host
+    return value + .text("\(shownHost):") + port
+  }
+}

@@ -1,0 +1,456 @@
+import Foundation
+
+/// What the planner needs besides the manifest; everything it reads from the world comes in here, so
+/// that planning is a pure function.
+package struct PlanContext: Sendable {
+  /// apphost's own environment: `{"env": "VAR"}` values, `APPHOST_IMAGE_REGISTRY`, `PATH`.
+  package var environment: [String: String]
+  /// The stored generated passwords, by resource (see `SecretStore`).
+  package var generatedPasswords: [String: String]
+  /// The user running apphost: bind-mounted data is written as this user on a rootful engine.
+  package var userID: UInt32
+  package var groupID: UInt32
+  /// True when the engine runs rootless (container root is the user, see DECISIONS.md).
+  package var rootlessEngine: Bool
+
+  package init(
+    environment: [String: String] = [:], generatedPasswords: [String: String] = [:], userID: UInt32 = 1000,
+    groupID: UInt32 = 1000, rootlessEngine: Bool = false
+  ) {
+    self.environment = environment
+    self.generatedPasswords = generatedPasswords
+    self.userID = userID
+    self.groupID = groupID
+    self.rootlessEngine = rootlessEngine
+  }
+
+  package static let imageRegistryVariable = "APPHOST_IMAGE_REGISTRY"
+}
+
+package enum Planner {
+  /// The host every endpoint is reached at: an address, since `localhost` resolves to `::1` first in
+  /// several runtimes while the engines publish on 127.0.0.1.
+  package static let host = "127.0.0.1"
+  package static let cachePort = 6379
+
+  package static func plan(_ loaded: LoadedManifest, context: PlanContext) throws(AppHostError) -> Plan {
+    var builder = Builder(loaded: loaded, context: context)
+    return try builder.build()
+  }
+
+  /// The generated passwords this manifest needs (caches with `password: true` or none given).
+  package static func resourcesNeedingGeneratedPasswords(_ manifest: Manifest) -> [String] {
+    manifest.resources.compactMap { resource in
+      resource.cache?.password == .generated ? resource.name : nil
+    }
+  }
+}
+
+private struct Builder {
+  let loaded: LoadedManifest
+  let context: PlanContext
+  var manifest: Manifest { loaded.manifest }
+  var project: String { loaded.project }
+
+  init(loaded: LoadedManifest, context: PlanContext) {
+    self.loaded = loaded
+    self.context = context
+  }
+
+  mutating func build() throws(AppHostError) -> Plan {
+    let network = NetworkPlan(name: project, labels: projectLabels)
+    var endpoints: [Endpoint] = []
+    var passwords: [String: Value] = [:]
+    for resource in manifest.resources {
+      switch resource.spec {
+      case .cache(let cache):
+        let password = try password(of: cache, resource: resource.name)
+        passwords[resource.name] = password
+        endpoints.append(cacheEndpoint(resource.name, cache, password: password))
+      case .connectionString(let spec):
+        endpoints.append(try connectionStringEndpoint(resource.name, spec))
+      default:
+        break
+      }
+    }
+
+    var containers: [ContainerPlan] = []
+    var volumes: [VolumePlan] = []
+    var executables: [ExecutablePlan] = []
+    for resource in manifest.resources {
+      let path = JSONPath.resource(resource.name)
+      switch resource.spec {
+      case .cache(let cache):
+        let container = cacheContainer(resource.name, cache, password: passwords[resource.name] ?? nil)
+        containers.append(container)
+        if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
+      case .redisInsight(let insight):
+        containers.append(insightContainer(resource.name, insight, passwords: passwords))
+        if let volume = insight.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
+      case .redisCommander(let commander):
+        containers.append(try commanderContainer(resource.name, commander, passwords: passwords, path: path))
+      case .executable(let executable):
+        executables.append(executablePlan(resource.name, executable, endpoints: endpoints))
+      case .connectionString:
+        break
+      }
+    }
+    return Plan(
+      project: project, projectDirectory: loaded.projectDirectory, manifestPath: loaded.path, network: network,
+      volumes: volumes, containers: containers, executables: executables, endpoints: endpoints,
+      stages: stages(executables: executables))
+  }
+
+  // MARK: Labels and names
+
+  var projectLabels: [Label] {
+    [Label(LabelKey.project, project), Label(LabelKey.projectDirectory, loaded.projectDirectory)]
+  }
+
+  func containerName(_ resource: String) -> String { "\(project)-\(resource)" }
+
+  func image(_ settings: ContainerSettings, kind: ContainerKind) -> String {
+    var reference = kind.defaultImage
+    if let image = settings.image {
+      let given = ImageReference(parsing: image)
+      reference.registry = given.registry
+      reference.repository = given.repository
+      reference.digest = given.digest
+      if given.tag != nil || given.digest != nil { reference.tag = given.tag }
+    }
+    if let tag = settings.tag { reference.tag = tag }
+    if let registry = context.environment[PlanContext.imageRegistryVariable], !registry.isEmpty {
+      reference = reference.replacingRegistry(with: registry)
+    }
+    return reference.description
+  }
+
+  func volumePlan(_ resource: String, _ volume: DataVolume) -> VolumePlan {
+    VolumePlan(
+      name: volume.name ?? defaultVolumeName(project: project, resource: resource), resource: resource,
+      named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, resource)])
+  }
+
+  func volumeMount(_ resource: String, _ volume: DataVolume) -> Mount {
+    Mount(
+      source: .volume(volume.name ?? defaultVolumeName(project: project, resource: resource)), target: "/data",
+      readOnly: volume.readOnly)
+  }
+
+  // MARK: Secrets
+
+  func secret(_ source: SecretSource, path: JSONPath) throws(AppHostError) -> String {
+    switch source {
+    case .literal(let text):
+      return text
+    case .environment(let variable):
+      guard let value = context.environment[variable], !value.isEmpty else {
+        throw .missingEnvironmentVariable(variable: variable, path: path, file: loaded.path)
+      }
+      return value
+    }
+  }
+
+  func password(of cache: CacheSpec, resource: String) throws(AppHostError) -> Value? {
+    let path = JSONPath.resource(resource).appending("password")
+    switch cache.password {
+    case .none:
+      return nil
+    case .generated:
+      guard let stored = context.generatedPasswords[resource] else {
+        throw .stateCorrupt(
+          path: StateDirectory(projectDirectory: loaded.projectDirectory).secretsPath,
+          reason: "it holds no password for \(resource)")
+      }
+      return .secret(stored)
+    case .given(let source):
+      return .secret(try secret(source, path: path))
+    }
+  }
+
+  // MARK: Endpoints
+
+  func cacheEndpoint(_ resource: String, _ cache: CacheSpec, password: Value?) -> Endpoint {
+    let port: Value =
+      cache.container.hostPort.map { .text(String($0)) } ?? Value([.hostPort(resource: resource)])
+    var connectionString = Value.text("\(Planner.host):") + port
+    if let password { connectionString = connectionString + ",password=" + password }
+    return Endpoint(
+      resource: resource, scheme: cache.server == .valkey ? "valkey" : "redis", host: Planner.host, port: port,
+      user: nil, password: password, connectionString: connectionString, isManaged: true)
+  }
+
+  func connectionStringEndpoint(_ resource: String, _ spec: ConnectionStringSpec) throws(AppHostError) -> Endpoint {
+    let path = JSONPath.resource(resource).appending("value")
+    let text = try secret(spec.value, path: path)
+    let endpoint: ConnectionEndpoint
+    switch ConnectionEndpoint.parse(text) {
+    case .success(let parsed): endpoint = parsed
+    case .failure(let problem):
+      // Literal values were checked with the manifest; this one came from the environment.
+      guard case .environment(let variable) = spec.value else {
+        throw .invalidManifest(file: loaded.path, diagnostics: [Diagnostic(.error, path, problem.reason)])
+      }
+      throw .invalidEnvironmentValue(
+        variable: variable, path: path, file: loaded.path, reason: "is not a connection string: it \(problem.reason)")
+    }
+    let scheme: String
+    if text.lowercased().hasPrefix("valkey") {
+      scheme = endpoint.tls ? "valkeys" : "valkey"
+    } else {
+      scheme = endpoint.tls ? "rediss" : "redis"
+    }
+    return Endpoint(
+      resource: resource, scheme: scheme, host: endpoint.host, port: .text(String(endpoint.port)),
+      user: endpoint.user, password: endpoint.password.map(Value.secret),
+      connectionString: maskingPassword(in: text, password: endpoint.password), isManaged: false)
+  }
+
+  /// The connection string as written, with the password marked secret wherever it appears.
+  func maskingPassword(in text: String, password: String?) -> Value {
+    guard let password, !password.isEmpty else { return .text(text) }
+    let candidates = [password, percentEncodedUserInfo(password)]
+    guard let range = candidates.lazy.compactMap({ text.range(of: $0) }).first else { return .secret(text) }
+    var parts: [ValuePart] = []
+    if range.lowerBound > text.startIndex { parts.append(.text(String(text[..<range.lowerBound]))) }
+    parts.append(.secret(String(text[range])))
+    let rest = String(text[range.upperBound...])
+    return Value(parts) + (rest.isEmpty ? Value([]) : maskingPassword(in: rest, password: password))
+  }
+
+  // MARK: Containers
+
+  func cacheContainer(_ resource: String, _ cache: CacheSpec, password: Value?) -> ContainerPlan {
+    let kind = ContainerKind(rawValue: cache.server.rawValue)!
+    var environment: [EnvironmentVariable] = cache.container.env.map { EnvironmentVariable($0.name, .text($0.value)) }
+    if let password {
+      environment.set(EnvironmentVariable(ServerCommand.passwordVariable(cache.server), password))
+    }
+    var mounts: [Mount] = []
+    var user: String?
+    if let volume = cache.dataVolume {
+      mounts.append(volumeMount(resource, volume))
+    } else if let bind = cache.dataBindMount {
+      let source = resolvePath(bind.source, relativeTo: loaded.projectDirectory)
+      mounts.append(Mount(source: .bind(source), target: "/data", readOnly: bind.readOnly))
+      // The server writes the folder as its owner: the user on a rootful engine; container root,
+      // which is the user, on a rootless one (Garnet's image would otherwise run as uid 1654).
+      user = context.rootlessEngine ? "0:0" : "\(context.userID):\(context.groupID)"
+    }
+    let persistence = cache.effectivePersistence
+    let command = ServerCommand.commandLine(
+      server: cache.server, hasPassword: password != nil,
+      persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
+      extraArguments: cache.args)
+    return container(
+      resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
+      mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
+      health: .resp(password: password), savesBeforeStop: persistence != nil)
+  }
+
+  func shownCaches(_ caches: [String]?) -> [String] {
+    caches ?? manifest.resources.filter(\.type.isCache).map(\.name)
+  }
+
+  func insightContainer(_ resource: String, _ insight: RedisInsightSpec, passwords: [String: Value?])
+    -> ContainerPlan
+  {
+    var environment: [EnvironmentVariable] = []
+    let caches = shownCaches(insight.caches)
+    for (offset, cache) in caches.enumerated() {
+      let number = offset + 1
+      environment.append(EnvironmentVariable("RI_REDIS_HOST\(number)", .text(cache)))
+      environment.append(EnvironmentVariable("RI_REDIS_PORT\(number)", .text(String(Planner.cachePort))))
+      environment.append(EnvironmentVariable("RI_REDIS_ALIAS\(number)", .text(cache)))
+      if let password = passwords[cache] ?? nil {
+        environment.append(EnvironmentVariable("RI_REDIS_PASSWORD\(number)", password))
+      }
+    }
+    if insight.acceptTerms {
+      environment.append(EnvironmentVariable("RI_ACCEPT_TERMS_AND_CONDITIONS", "true"))
+    }
+    for entry in insight.container.env { environment.set(EnvironmentVariable(entry.name, .text(entry.value))) }
+    return container(
+      resource, kind: .redisinsight, settings: insight.container, containerPort: 5540, environment: environment,
+      mounts: insight.dataVolume.map { [volumeMount(resource, $0)] } ?? [], user: nil, entrypoint: nil,
+      command: [], caches: caches, health: .http(path: "/api/health"), savesBeforeStop: false)
+  }
+
+  func commanderContainer(
+    _ resource: String, _ commander: RedisCommanderSpec, passwords: [String: Value?], path: JSONPath
+  ) throws(AppHostError) -> ContainerPlan {
+    let caches = shownCaches(commander.caches)
+    var hosts = Value([])
+    for (offset, cache) in caches.enumerated() {
+      if offset > 0 { hosts = hosts + "," }
+      hosts = hosts + .text("\(cache):\(cache):\(Planner.cachePort):0")
+      if let password = passwords[cache] ?? nil {
+        // Literal passwords were checked with the manifest; one read from the environment is checked here.
+        if let text = password.revealed(), text.contains(where: { $0 == ":" || $0 == "," }),
+          case .given(.environment(let variable)) = manifest[cache]?.cache?.password
+        {
+          throw .invalidEnvironmentValue(
+            variable: variable, path: JSONPath.resource(cache).appending("password"), file: loaded.path,
+            reason: "contains ':' or ',', which Redis Commander (\(path)) cannot take in REDIS_HOSTS; "
+              + "choose a password without them")
+        }
+        hosts = hosts + ":" + password
+      }
+    }
+    var environment = [EnvironmentVariable("REDIS_HOSTS", hosts)]
+    for entry in commander.container.env { environment.set(EnvironmentVariable(entry.name, .text(entry.value))) }
+    return container(
+      resource, kind: .rediscommander, settings: commander.container, containerPort: 8081,
+      environment: environment, mounts: [], user: nil, entrypoint: nil, command: [], caches: caches,
+      health: .http(path: "/healthcheck"), savesBeforeStop: false)
+  }
+
+  func container(
+    _ resource: String, kind: ContainerKind, settings: ContainerSettings, containerPort: Int,
+    environment: [EnvironmentVariable], mounts: [Mount], user: String?, entrypoint: String?, command: [String],
+    caches: [String], health: HealthCheck, savesBeforeStop: Bool
+  ) -> ContainerPlan {
+    var plan = ContainerPlan(
+      resource: resource, kind: kind, containerName: containerName(resource), image: image(settings, kind: kind),
+      lifetime: settings.lifetime, containerPort: containerPort, hostPort: settings.hostPort, network: project,
+      labels: projectLabels + [Label(LabelKey.resource, resource), Label(LabelKey.lifetime, settings.lifetime.rawValue)],
+      environment: environment, mounts: mounts, user: user, entrypoint: entrypoint, command: command,
+      caches: caches, health: health, savesBeforeStop: savesBeforeStop, configHash: "")
+    plan.configHash = configHash(plan)
+    return plan
+  }
+
+  /// Everything that shapes the container, secrets included (a changed password must recreate it).
+  func configHash(_ plan: ContainerPlan) -> String {
+    var hasher = ConfigHasher()
+    hasher.combine(plan.runArguments(flavor: .docker, owner: nil))
+    hasher.combine(plan.environment.map { "\($0.name)=\($0.value.revealed() ?? "")" })
+    return hasher.hex
+  }
+
+  // MARK: Executables
+
+  func executablePlan(_ resource: String, _ spec: ExecutableSpec, endpoints: [Endpoint]) -> ExecutablePlan {
+    var environment = connectionEnvironment(references: spec.references, endpoints: endpoints)
+    for entry in spec.env {
+      environment.set(EnvironmentVariable(entry.name, resolveTemplate(entry.value, endpoints: endpoints)))
+    }
+    let templated = (spec.env.map(\.value) + spec.args).flatMap { text -> [String] in
+      (try? Template.parse(text).get())?.referencedResources ?? []
+    }
+    var waitFor = spec.waitFor ?? spec.references
+    if spec.waitFor == nil {
+      for name in templated where !waitFor.contains(name) { waitFor.append(name) }
+    }
+    // Connection strings are outside apphost: there is nothing to wait for.
+    waitFor.removeAll { name in manifest[name]?.type == .connectionString }
+    let workingDirectory = resolvePath(spec.workingDirectory ?? ".", relativeTo: loaded.projectDirectory)
+    return ExecutablePlan(
+      resource: resource, command: spec.command, resolvedCommand: resolveCommand(spec.command),
+      arguments: spec.args.map { resolveTemplate($0, endpoints: endpoints) }, workingDirectory: workingDirectory,
+      environment: environment, replicas: spec.replicas, restart: spec.restart, references: spec.references,
+      waitFor: waitFor)
+  }
+
+  func resolveTemplate(_ text: String, endpoints: [Endpoint]) -> Value {
+    // Placeholders were validated with the manifest.
+    guard case .success(let template) = Template.parse(text) else { return .text(text) }
+    var value = Value([])
+    for part in template.parts {
+      switch part {
+      case .text(let literal): value = value + .text(literal)
+      case .replica: value = value + Value([.replica])
+      case .reference(let name, let property):
+        guard let endpoint = endpoints.first(where: { $0.resource == name }) else { continue }
+        switch property {
+        case .host: value = value + .text(endpoint.host)
+        case .port: value = value + endpoint.port
+        case .password: value = value + (endpoint.password ?? "")
+        case .connectionString: value = value + endpoint.connectionString
+        case .uri: value = value + endpoint.uri()
+        }
+      }
+    }
+    return value
+  }
+
+  /// A command with a `/` is a path relative to apphost.json; one without is looked up on PATH.
+  func resolveCommand(_ command: String) -> String? {
+    if command.contains("/") {
+      return resolvePath(command, relativeTo: loaded.projectDirectory)
+    }
+    return findExecutable(command, path: context.environment["PATH"])
+  }
+
+  // MARK: Order
+
+  /// Containers first, all at once (UIs connect to caches lazily); each executable after what it waits for.
+  func stages(executables: [ExecutablePlan]) -> [[String]] {
+    var level: [String: Int] = [:]
+    for resource in manifest.resources where resource.executable == nil && resource.type != .connectionString {
+      level[resource.name] = 0
+    }
+    var remaining = executables
+    var current = 1
+    while !remaining.isEmpty {
+      let ready = remaining.filter { executable in
+        executable.waitFor.allSatisfy { name in level[name].map { $0 < current } ?? (manifest[name]?.type == .connectionString) }
+      }
+      // The validator rejects cycles; stop rather than loop if one slipped through.
+      guard !ready.isEmpty else { break }
+      for executable in ready { level[executable.resource] = current }
+      remaining.removeAll { executable in ready.contains { $0.resource == executable.resource } }
+      current += 1
+    }
+    let depth = (level.values.max() ?? -1) + 1
+    return (0..<depth).map { stage in
+      manifest.resources.map(\.name).filter { level[$0] == stage }
+    }.filter { !$0.isEmpty }
+  }
+}
+
+extension Builder {
+  /// The variables a program gets for its references (contract: "Connection information").
+  func connectionEnvironment(references: [String], endpoints: [Endpoint]) -> [EnvironmentVariable] {
+    ConnectionEnvironment.variables(
+      for: references.compactMap { name in endpoints.first { $0.resource == name } })
+  }
+}
+
+/// The connection variables of the contract, for a list of endpoints (the first one also gives the
+/// `REDIS_*` variables).
+package enum ConnectionEnvironment {
+  package static func variables(for endpoints: [Endpoint]) -> [EnvironmentVariable] {
+    var variables: [EnvironmentVariable] = []
+    for endpoint in endpoints {
+      let prefix = environmentName(endpoint.resource)
+      variables.append(EnvironmentVariable("ConnectionStrings__\(endpoint.resource)", endpoint.connectionString))
+      variables.append(EnvironmentVariable("\(prefix)_HOST", .text(endpoint.host)))
+      variables.append(EnvironmentVariable("\(prefix)_PORT", endpoint.port))
+      if let password = endpoint.password {
+        variables.append(EnvironmentVariable("\(prefix)_PASSWORD", password))
+      }
+      variables.append(EnvironmentVariable("\(prefix)_URI", endpoint.uri()))
+    }
+    if let first = endpoints.first {
+      let tls = first.scheme.hasSuffix("s")
+      var conventional = [
+        EnvironmentVariable("REDIS_HOST", .text(first.host)), EnvironmentVariable("REDIS_PORT", first.port),
+      ]
+      if let password = first.password {
+        conventional.append(EnvironmentVariable("REDIS_PASSWORD", password))
+      }
+      conventional.append(EnvironmentVariable("REDIS_URL", first.uri(scheme: tls ? "rediss" : "redis")))
+      // A resource named "redis" gives REDIS_HOST itself; its own variables win.
+      for variable in conventional where variables[variable.name] == nil {
+        variables.append(variable)
+      }
+    }
+    return variables
+  }
+
+  /// `NAME` upper-cased with `-` turned into `_`.
+  package static func environmentName(_ resource: String) -> String {
+    resource.uppercased().replacing("-", with: "_")
+  }
+}

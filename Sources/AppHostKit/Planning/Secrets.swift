@@ -1,0 +1,133 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Generated passwords: 22 letters and digits from the system's cryptographic generator, without the
+/// look-alikes i, l, o, I, L, O. No `,` or `:` (connection strings and Redis Commander break on them).
+package enum PasswordGenerator {
+  package static let length = 22
+  package static let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ0123456789")
+
+  package static func generate() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+  }
+}
+
+/// `.apphost/` in the project folder: state, secrets and logs, readable by the user only.
+package struct StateDirectory: Sendable {
+  package var path: String
+
+  package init(projectDirectory: String) {
+    self.path = (projectDirectory as NSString).appendingPathComponent(".apphost")
+  }
+
+  package var secretsPath: String { (path as NSString).appendingPathComponent("secrets.json") }
+
+  /// Creates the folder (mode 0700) with a `.gitignore` that keeps all of it out of git.
+  package func create() throws(AppHostError) {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else {
+        throw .stateUnwritable(path: path, reason: "it is a file, and apphost keeps its state in a folder of that name")
+      }
+    } else if mkdir(path, 0o700) != 0 && errno != EEXIST {
+      throw .stateUnwritable(path: path, reason: String(cString: strerror(errno)))
+    }
+    let ignore = (path as NSString).appendingPathComponent(".gitignore")
+    if !FileManager.default.fileExists(atPath: ignore) {
+      try writeFileAtomically(ignore, contents: Array("# Written by apphost: state, secrets and logs stay out of git.\n*\n".utf8), mode: 0o600)
+    }
+  }
+}
+
+/// Writes a file through a temporary file and a rename, so that readers never see half of it, with
+/// the given mode from the start (a secret is never readable by others, not even briefly).
+package func writeFileAtomically(_ path: String, contents: [UInt8], mode: mode_t) throws(AppHostError) {
+  let temporary = "\(path).tmp-\(getpid())"
+  let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+  guard descriptor >= 0 else {
+    throw .stateUnwritable(path: path, reason: String(cString: strerror(errno)))
+  }
+  var written = 0
+  while written < contents.count {
+    let result = contents[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    if result < 0 {
+      if errno == EINTR { continue }
+      let reason = String(cString: strerror(errno))
+      close(descriptor)
+      unlink(temporary)
+      throw .stateUnwritable(path: path, reason: reason)
+    }
+    written += result
+  }
+  fchmod(descriptor, mode)
+  fsync(descriptor)
+  close(descriptor)
+  guard rename(temporary, path) == 0 else {
+    let reason = String(cString: strerror(errno))
+    unlink(temporary)
+    throw .stateUnwritable(path: path, reason: reason)
+  }
+}
+
+/// The generated passwords of a project, kept in `.apphost/secrets.json` (mode 0600) so that they
+/// stay the same from run to run (persistent containers are reused, clients keep working).
+package struct SecretStore: Sendable {
+  package var state: StateDirectory
+
+  package init(state: StateDirectory) {
+    self.state = state
+  }
+
+  private struct File: Codable {
+    var passwords: [String: String]
+  }
+
+  /// The stored passwords, by resource name; empty when nothing is stored yet.
+  package func load() throws(AppHostError) -> [String: String] {
+    let path = state.secretsPath
+    guard FileManager.default.fileExists(atPath: path) else { return [:] }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw .stateCorrupt(path: path, reason: "it cannot be read")
+    }
+    do {
+      return try JSONDecoder().decode(File.self, from: data).passwords
+    } catch {
+      throw .stateCorrupt(path: path, reason: "it is not the JSON apphost writes")
+    }
+  }
+
+  /// The passwords of `resources`, generating (and storing) the ones that do not exist yet.
+  package func passwords(for resources: [String]) throws(AppHostError) -> [String: String] {
+    var passwords = try load()
+    guard resources.contains(where: { passwords[$0] == nil }) else { return passwords }
+    // Two apphost processes generating at once must agree: generate under a lock, after reading again.
+    try state.create()
+    let lockPath = (state.path as NSString).appendingPathComponent("secrets.lock")
+    let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard lock >= 0 else { throw .stateUnwritable(path: lockPath, reason: String(cString: strerror(errno))) }
+    defer { close(lock) }
+    while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+    passwords = try load()
+    let missing = resources.filter { passwords[$0] == nil }
+    guard !missing.isEmpty else { return passwords }
+    for resource in missing {
+      passwords[resource] = PasswordGenerator.generate()
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let data: Data
+    do {
+      data = try encoder.encode(File(passwords: passwords))
+    } catch {
+      throw .stateUnwritable(path: state.secretsPath, reason: "\(error)")
+    }
+    try writeFileAtomically(state.secretsPath, contents: [UInt8](data) + [UInt8(ascii: "\n")], mode: 0o600)
+    return passwords
+  }
+}

@@ -1,0 +1,103 @@
+import AppHostKit
+import ArgumentParser
+import Foundation
+
+extension AppHost {
+  struct Config: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check the manifest and print what apphost would do, without running anything.",
+      discussion: """
+        Prints, for each resource, the exact engine command that creates it and the environment each \
+        executable gets, with secrets masked. Ports the engine assigns at start are shown as {NAME.port}. \
+        Exits 65 with every problem found when the manifest is invalid.
+        """)
+
+    @OptionGroup var options: ManifestOptions
+
+    @Flag(help: "Print the plan as JSON (argv for docker and podman, environments, start stages).")
+    var json = false
+
+    func run() async throws {
+      let console = Console()
+      let environment = ProcessInfo.processInfo.environment
+      let (project, engine) = try reportingFailures(console) { () throws(AppHostError) in
+        let engine = try EngineSelection.preferred(flag: options.engine, environment: environment)
+        return (try Project.open(file: options.file, environment: environment), engine)
+      }
+      for warning in project.loaded.warnings {
+        console.error("\(project.loaded.path):\(warning)")
+      }
+      if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(PlanDocument(plan: project.plan, engine: engine, owner: .placeholder))
+        console.output(String(decoding: data, as: UTF8.self))
+      } else {
+        console.output(PlanText.render(project.plan, engine: engine))
+      }
+    }
+  }
+}
+
+/// `apphost config` for people: one block per resource, commands ready to paste.
+enum PlanText {
+  static func render(_ plan: Plan, engine: EngineFlavor) -> String {
+    var lines: [String] = []
+    func field(_ name: String, _ value: String) {
+      lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + value)
+    }
+    func environment(_ variables: [EnvironmentVariable]) {
+      for (index, variable) in variables.enumerated() {
+        field(index == 0 ? "env" : "", "\(variable.name)=\(variable.value.masked())")
+      }
+    }
+    lines.append("project    \(plan.project)")
+    lines.append("manifest   \(plan.manifestPath)")
+    lines.append("engine     \(engine.rawValue)")
+    lines.append("")
+    lines.append("network \(plan.network.name)")
+    field("create", shellCommandLine([engine.rawValue] + plan.network.createArguments()))
+    for volume in plan.volumes {
+      lines.append("volume \(volume.name)")
+      field("create", shellCommandLine([engine.rawValue] + volume.createArguments()) + "   (if missing)")
+    }
+    for name in plan.resourceNames {
+      lines.append("")
+      if let container = plan.container(name) {
+        lines.append("\(name) (\(container.kind.rawValue), \(container.lifetime.rawValue))")
+        field("container", container.containerName)
+        field("image", container.image)
+        let port = container.hostPort.map(String.init) ?? "{\(name).port}, assigned by the engine"
+        if container.kind.isCache {
+          field("endpoint", "\(Planner.host):\(port)")
+        } else {
+          field("url", "http://\(Planner.host):\(port)")
+          field("caches", container.caches.isEmpty ? "(none)" : container.caches.joined(separator: ", "))
+        }
+        switch container.health {
+        case .resp(let password): field("ready", password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
+        case .http(let path): field("ready", "when GET \(path) answers 200")
+        }
+        field("run", shellCommandLine([engine.rawValue] + container.runArguments(flavor: engine, owner: .placeholder)))
+        environment(container.environment)
+      } else if let executable = plan.executable(name) {
+        lines.append("\(name) (executable\(executable.replicas > 1 ? ", \(executable.replicas) replicas" : ""))")
+        let program = executable.resolvedCommand ?? "\(executable.command) (not found on PATH)"
+        field("command", shellCommandLine([program] + executable.arguments.map { $0.masked() }))
+        field("folder", executable.workingDirectory)
+        if !executable.waitFor.isEmpty { field("waits for", executable.waitFor.joined(separator: ", ")) }
+        field("restart", executable.restart.rawValue)
+        environment(executable.environment)
+      }
+    }
+    for endpoint in plan.endpoints where !endpoint.isManaged {
+      lines.append("")
+      lines.append("\(endpoint.resource) (connectionString)")
+      field("value", endpoint.connectionString.masked())
+    }
+    lines.append("")
+    let stages = plan.stages.enumerated().map { "\($0.offset + 1). \($0.element.joined(separator: ", "))" }
+    lines.append("start order  " + stages.joined(separator: "  then  "))
+    return lines.joined(separator: "\n")
+  }
+}
