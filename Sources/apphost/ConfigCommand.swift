@@ -75,7 +75,8 @@ enum PlanText {
           field("caches", container.caches.isEmpty ? "(none)" : container.caches.joined(separator: ", "))
         }
         switch container.health {
-        case .resp(let password): field("ready", password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
+        case .resp(let password):
+          field("ready", password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
         case .http(let path): field("ready", "when GET \(path) answers 200")
         }
         field("run", shellCommandLine([engine.rawValue] + container.runArguments(flavor: engine, owner: .placeholder)))

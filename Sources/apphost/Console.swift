@@ -7,7 +7,8 @@ struct Console: Sendable {
   var useColor: Bool
 
   init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-    useColor = environment["NO_COLOR"].map { $0.isEmpty } ?? true
+    useColor =
+      environment["NO_COLOR"].map { $0.isEmpty } ?? true
       && isatty(STDERR_FILENO) == 1 && environment["TERM"] != "dumb"
   }
 

@@ -33,7 +33,8 @@ package struct ConnectionEndpoint: Sendable, Equatable {
     let schemes = ["redis": false, "rediss": true, "valkey": false, "valkeys": true]
     guard let tls = schemes[scheme] else {
       return .failure(
-        ConnectionStringError("has the scheme \(quoted(scheme + "://")); use redis://, rediss://, valkey:// or valkeys://"))
+        ConnectionStringError(
+          "has the scheme \(quoted(scheme + "://")); use redis://, rediss://, valkey:// or valkeys://"))
     }
     var rest = Substring(text.dropFirst(scheme.count + 3))
     if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
@@ -104,7 +105,8 @@ package struct ConnectionEndpoint: Sendable, Equatable {
     }
     guard let portText else { return .success((String(host), defaultPort)) }
     guard let port = Int(portText), (1...65535).contains(port) else {
-      return .failure(ConnectionStringError("has the port \(quoted(String(portText))); a port is a number from 1 to 65535"))
+      return .failure(
+        ConnectionStringError("has the port \(quoted(String(portText))); a port is a number from 1 to 65535"))
     }
     return .success((String(host), port))
   }

@@ -63,12 +63,11 @@ package struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 
   package var severity: Severity
   package var path: JSONPath
-  package var location: SourceLocation?
+  package var location: TextLocation?
   /// What is wrong and what would be valid, readable after the path.
   package var message: String
 
-  package init(_ severity: Severity, _ path: JSONPath, _ message: String, at location: SourceLocation? = nil)
-  {
+  package init(_ severity: Severity, _ path: JSONPath, _ message: String, at location: TextLocation? = nil) {
     self.severity = severity
     self.path = path
     self.location = location

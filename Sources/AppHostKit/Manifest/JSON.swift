@@ -6,7 +6,7 @@
 /// (see DECISIONS.md).
 
 /// A 1-based line and column (columns count characters, not bytes).
-package struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+package struct TextLocation: Sendable, Hashable, Codable, CustomStringConvertible {
   package var line: Int
   package var column: Int
 
@@ -20,12 +20,12 @@ package struct SourceLocation: Sendable, Hashable, Codable, CustomStringConverti
 
 package struct JSONNode: Sendable, Equatable {
   package var value: JSONValue
-  package var location: SourceLocation
+  package var location: TextLocation
 }
 
 package struct JSONMember: Sendable, Equatable {
   package var key: String
-  package var keyLocation: SourceLocation
+  package var keyLocation: TextLocation
   package var value: JSONNode
 }
 
@@ -48,7 +48,7 @@ package enum JSONValue: Sendable, Equatable {
 
 package struct JSONSyntaxError: Error, Sendable, Equatable {
   package var message: String
-  package var location: SourceLocation
+  package var location: TextLocation
 }
 
 /// Strict JSON (RFC 8259) plus `//` and `/* */` comments, which the manifest's documentation uses.
@@ -70,7 +70,7 @@ package struct JSONParser {
     self.bytes = bytes
   }
 
-  private var location: SourceLocation { SourceLocation(line: line, column: column) }
+  private var location: TextLocation { TextLocation(line: line, column: column) }
 
   private mutating func parseDocument() throws(JSONSyntaxError) -> JSONNode {
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
@@ -212,7 +212,7 @@ package struct JSONParser {
     return word
   }
 
-  private mutating func enter(_ start: SourceLocation) throws(JSONSyntaxError) {
+  private mutating func enter(_ start: TextLocation) throws(JSONSyntaxError) {
     depth += 1
     if depth > Self.maximumDepth {
       throw JSONSyntaxError(
@@ -388,7 +388,7 @@ package struct JSONParser {
     }
   }
 
-  private mutating func readHex4(at escapeLocation: SourceLocation) throws(JSONSyntaxError) -> UInt32 {
+  private mutating func readHex4(at escapeLocation: TextLocation) throws(JSONSyntaxError) -> UInt32 {
     var value: UInt32 = 0
     for _ in 0..<4 {
       guard let byte = current, let digit = hexDigit(byte) else {
@@ -401,7 +401,7 @@ package struct JSONParser {
     return value
   }
 
-  private mutating func parseUnicodeEscape(at escapeLocation: SourceLocation) throws(JSONSyntaxError)
+  private mutating func parseUnicodeEscape(at escapeLocation: TextLocation) throws(JSONSyntaxError)
     -> Unicode.Scalar
   {
     let first = try readHex4(at: escapeLocation)

@@ -60,7 +60,9 @@ package enum ManifestLoader {
         manifest, project: project, projectDirectory: projectDirectory, locations: reader.locations,
         declaredResources: reader.declaredResources)
     }
-    diagnostics.sort { ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0) }
+    diagnostics.sort {
+      ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0)
+    }
     guard let manifest, !diagnostics.contains(where: { $0.severity == .error }) else {
       throw .invalidManifest(file: file, diagnostics: diagnostics)
     }
@@ -114,7 +116,7 @@ package enum ManifestLoader {
     return [UInt8](data)
   }
 
-  private static func firstInvalidUTF8(_ bytes: [UInt8]) -> (byte: UInt8, location: SourceLocation)? {
+  private static func firstInvalidUTF8(_ bytes: [UInt8]) -> (byte: UInt8, location: TextLocation)? {
     var line = 1
     var column = 1
     var index = 0
@@ -122,17 +124,17 @@ package enum ManifestLoader {
       let byte = bytes[index]
       let length: Int
       switch byte {
-      case 0x00: return (byte, SourceLocation(line: line, column: column))
+      case 0x00: return (byte, TextLocation(line: line, column: column))
       case 0x01...0x7F: length = 1
       case 0xC2...0xDF: length = 2
       case 0xE0...0xEF: length = 3
       case 0xF0...0xF4: length = 4
-      default: return (byte, SourceLocation(line: line, column: column))
+      default: return (byte, TextLocation(line: line, column: column))
       }
       if length > 1 {
         guard index + length <= bytes.count,
           String(validating: bytes[index..<(index + length)], as: UTF8.self) != nil
-        else { return (byte, SourceLocation(line: line, column: column)) }
+        else { return (byte, TextLocation(line: line, column: column)) }
       }
       if byte == UInt8(ascii: "\n") {
         line += 1

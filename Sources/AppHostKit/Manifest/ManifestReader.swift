@@ -6,7 +6,7 @@ import Foundation
 package struct ManifestReader {
   package private(set) var diagnostics: [Diagnostic] = []
   /// The location of every value read, for diagnostics found later.
-  package private(set) var locations: [JSONPath: SourceLocation] = [:]
+  package private(set) var locations: [JSONPath: TextLocation] = [:]
   /// Every resource named in the file with its type when that could be read, also those with errors:
   /// references to a broken resource are not reported again as references to a missing one.
   package private(set) var declaredResources: [String: ResourceType?] = [:]
@@ -60,7 +60,7 @@ package struct ManifestReader {
     }
     record(resourcesPath, resourcesNode.location)
     var resources: [Resource] = []
-    var seen: [String: SourceLocation] = [:]
+    var seen: [String: TextLocation] = [:]
     for member in resourceMembers {
       let path = resourcesPath.appending(member.key)
       if let first = seen[member.key] {
@@ -95,7 +95,7 @@ package struct ManifestReader {
     return name
   }
 
-  private mutating func resourceName(_ name: String, at path: JSONPath, location: SourceLocation) -> Bool {
+  private mutating func resourceName(_ name: String, at path: JSONPath, location: TextLocation) -> Bool {
     if name.wholeMatch(of: /[a-z][a-z0-9-]{0,62}/) != nil { return true }
     error(
       path,
@@ -202,6 +202,12 @@ package struct ManifestReader {
     }
     if let node = fields["tag"] {
       settings.tag = imageTag(node, at: path.appending("tag"))
+      if let image = settings.image, ImageReference.hasTagOrDigest(image), let imageNode = fields["image"] {
+        error(
+          path.appending("image"),
+          "\(quoted(image)) already names a tag; remove \"tag\", or the tag from \"image\"",
+          at: imageNode.location)
+      }
     }
     if let node = fields["hostPort"] {
       settings.hostPort = integer(
@@ -451,7 +457,8 @@ package struct ManifestReader {
 
   private mutating func imageTag(_ node: JSONNode, at path: JSONPath) -> String? {
     if case .number(let number) = node.value {
-      error(path, "write the tag as a string: \"\(number.text)\" (as a number, 8.10 would read as 8.1)", at: node.location)
+      error(
+        path, "write the tag as a string: \"\(number.text)\" (as a number, 8.10 would read as 8.1)", at: node.location)
       return nil
     }
     guard let tag = string(node, at: path, nonEmpty: true) else { return nil }
@@ -471,12 +478,14 @@ package struct ManifestReader {
     }
     record(path, node.location)
     var entries: [EnvironmentEntry] = []
-    var seen: [String: SourceLocation] = [:]
+    var seen: [String: TextLocation] = [:]
     for member in members {
       let entryPath = path.appending(member.key)
       record(entryPath, member.value.location)
       if let first = seen[member.key] {
-        error(entryPath, "\(quoted(member.key)) is set twice (first at line \(first.line)); keep one", at: member.keyLocation)
+        error(
+          entryPath, "\(quoted(member.key)) is set twice (first at line \(first.line)); keep one",
+          at: member.keyLocation)
         continue
       }
       seen[member.key] = member.keyLocation
@@ -489,7 +498,8 @@ package struct ManifestReader {
       switch member.value.value {
       case .string(let text):
         if text.contains("\0") {
-          error(entryPath, "the value contains a NUL character, which no environment can hold", at: member.value.location)
+          error(
+            entryPath, "the value contains a NUL character, which no environment can hold", at: member.value.location)
           continue
         }
         entries.append(EnvironmentEntry(member.key, text))
@@ -514,7 +524,7 @@ package struct ManifestReader {
     }
     record(path, node.location)
     var fields: [String: JSONNode] = [:]
-    var firstLocation: [String: SourceLocation] = [:]
+    var firstLocation: [String: TextLocation] = [:]
     for member in members {
       let memberPath = path.appending(member.key)
       if let first = firstLocation[member.key] {
@@ -635,7 +645,9 @@ package struct ManifestReader {
     var unique: [String] = []
     for (index, value) in values.enumerated() {
       if unique.contains(value) {
-        error(path.appending(index: index), "\(quoted(value)) is listed twice; list it once", at: locations[path.appending(index: index)])
+        error(
+          path.appending(index: index), "\(quoted(value)) is listed twice; list it once",
+          at: locations[path.appending(index: index)])
       } else {
         unique.append(value)
       }
@@ -657,15 +669,15 @@ package struct ManifestReader {
     error(path, message, at: node.location)
   }
 
-  private mutating func record(_ path: JSONPath, _ location: SourceLocation) {
+  private mutating func record(_ path: JSONPath, _ location: TextLocation) {
     locations[path] = location
   }
 
-  private mutating func error(_ path: JSONPath, _ message: String, at location: SourceLocation?) {
+  private mutating func error(_ path: JSONPath, _ message: String, at location: TextLocation?) {
     diagnostics.append(Diagnostic(.error, path, message, at: location))
   }
 
-  private mutating func warning(_ path: JSONPath, _ message: String, at location: SourceLocation?) {
+  private mutating func warning(_ path: JSONPath, _ message: String, at location: TextLocation?) {
     diagnostics.append(Diagnostic(.warning, path, message, at: location))
   }
 }

@@ -6,12 +6,12 @@ package struct ManifestValidator {
   let manifest: Manifest
   let project: String
   let projectDirectory: String
-  let locations: [JSONPath: SourceLocation]
+  let locations: [JSONPath: TextLocation]
   let declaredResources: [String: ResourceType?]
   private(set) var diagnostics: [Diagnostic] = []
 
   package static func validate(
-    _ manifest: Manifest, project: String, projectDirectory: String, locations: [JSONPath: SourceLocation],
+    _ manifest: Manifest, project: String, projectDirectory: String, locations: [JSONPath: TextLocation],
     declaredResources: [String: ResourceType?] = [:]
   ) -> [Diagnostic] {
     var validator = ManifestValidator(
@@ -164,7 +164,8 @@ package struct ManifestValidator {
 
   private mutating func checkCacheList(_ caches: [String]?, at path: JSONPath) {
     for (index, name) in (caches ?? []).enumerated() {
-      requireResource(name, at: path.appending(index: index), accepts: \.isCache, role: "a cache (redis, valkey or garnet)")
+      requireResource(
+        name, at: path.appending(index: index), accepts: \.isCache, role: "a cache (redis, valkey or garnet)")
     }
   }
 
@@ -321,7 +322,7 @@ package struct ManifestValidator {
   }
 
   /// The location of the path, or of its nearest recorded parent.
-  private func location(of path: JSONPath) -> SourceLocation? {
+  private func location(of path: JSONPath) -> TextLocation? {
     var components = path.components
     while !components.isEmpty {
       if let location = locations[JSONPath(components)] { return location }

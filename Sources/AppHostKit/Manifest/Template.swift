@@ -104,5 +104,6 @@ package struct Template: Sendable, Equatable {
 }
 
 private func isPlaceholderCharacter(_ character: Character) -> Bool {
-  character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_" || character == ".")
+  character.isASCII
+    && (character.isLetter || character.isNumber || character == "-" || character == "_" || character == ".")
 }

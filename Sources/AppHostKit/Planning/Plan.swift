@@ -247,6 +247,8 @@ package struct Endpoint: Sendable, Equatable {
   /// True for resources apphost starts (caches), false for connection strings.
   package var isManaged: Bool
 
+  package var usesTLS: Bool { scheme == "rediss" || scheme == "valkeys" }
+
   /// `scheme://[user]:password@host:port`.
   package func uri(scheme: String? = nil) -> Value {
     var value = Value.text("\(scheme ?? self.scheme)://")

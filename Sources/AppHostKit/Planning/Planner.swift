@@ -206,16 +206,21 @@ private struct Builder {
       connectionString: maskingPassword(in: text, password: endpoint.password), isManaged: false)
   }
 
-  /// The connection string as written, with the password marked secret wherever it appears.
+  /// The connection string as written, with the password marked secret wherever it appears (all of
+  /// it when the password cannot be found in it, percent-encoded in an unusual way for example).
   func maskingPassword(in text: String, password: String?) -> Value {
     guard let password, !password.isEmpty else { return .text(text) }
-    let candidates = [password, percentEncodedUserInfo(password)]
-    guard let range = candidates.lazy.compactMap({ text.range(of: $0) }).first else { return .secret(text) }
+    let forms = [password, percentEncodedUserInfo(password)]
+    guard forms.contains(where: { text.contains($0) }) else { return .secret(text) }
     var parts: [ValuePart] = []
-    if range.lowerBound > text.startIndex { parts.append(.text(String(text[..<range.lowerBound]))) }
-    parts.append(.secret(String(text[range])))
-    let rest = String(text[range.upperBound...])
-    return Value(parts) + (rest.isEmpty ? Value([]) : maskingPassword(in: rest, password: password))
+    var rest = Substring(text)
+    while let range = forms.lazy.compactMap({ rest.range(of: $0) }).first {
+      if range.lowerBound > rest.startIndex { parts.append(.text(String(rest[..<range.lowerBound]))) }
+      parts.append(.secret(String(rest[range])))
+      rest = rest[range.upperBound...]
+    }
+    if !rest.isEmpty { parts.append(.text(String(rest))) }
+    return Value(parts)
   }
 
   // MARK: Containers
@@ -313,7 +318,9 @@ private struct Builder {
     var plan = ContainerPlan(
       resource: resource, kind: kind, containerName: containerName(resource), image: image(settings, kind: kind),
       lifetime: settings.lifetime, containerPort: containerPort, hostPort: settings.hostPort, network: project,
-      labels: projectLabels + [Label(LabelKey.resource, resource), Label(LabelKey.lifetime, settings.lifetime.rawValue)],
+      labels: projectLabels + [
+        Label(LabelKey.resource, resource), Label(LabelKey.lifetime, settings.lifetime.rawValue),
+      ],
       environment: environment, mounts: mounts, user: user, entrypoint: entrypoint, command: command,
       caches: caches, health: health, savesBeforeStop: savesBeforeStop, configHash: "")
     plan.configHash = configHash(plan)
@@ -394,7 +401,9 @@ private struct Builder {
     var current = 1
     while !remaining.isEmpty {
       let ready = remaining.filter { executable in
-        executable.waitFor.allSatisfy { name in level[name].map { $0 < current } ?? (manifest[name]?.type == .connectionString) }
+        executable.waitFor.allSatisfy { name in
+          level[name].map { $0 < current } ?? (manifest[name]?.type == .connectionString)
+        }
       }
       // The validator rejects cycles; stop rather than loop if one slipped through.
       guard !ready.isEmpty else { break }
@@ -433,14 +442,13 @@ package enum ConnectionEnvironment {
       variables.append(EnvironmentVariable("\(prefix)_URI", endpoint.uri()))
     }
     if let first = endpoints.first {
-      let tls = first.scheme.hasSuffix("s")
       var conventional = [
         EnvironmentVariable("REDIS_HOST", .text(first.host)), EnvironmentVariable("REDIS_PORT", first.port),
       ]
       if let password = first.password {
         conventional.append(EnvironmentVariable("REDIS_PASSWORD", password))
       }
-      conventional.append(EnvironmentVariable("REDIS_URL", first.uri(scheme: tls ? "rediss" : "redis")))
+      conventional.append(EnvironmentVariable("REDIS_URL", first.uri(scheme: first.usesTLS ? "rediss" : "redis")))
       // A resource named "redis" gives REDIS_HOST itself; its own variables win.
       for variable in conventional where variables[variable.name] == nil {
         variables.append(variable)

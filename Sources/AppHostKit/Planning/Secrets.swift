@@ -40,7 +40,9 @@ package struct StateDirectory: Sendable {
     }
     let ignore = (path as NSString).appendingPathComponent(".gitignore")
     if !FileManager.default.fileExists(atPath: ignore) {
-      try writeFileAtomically(ignore, contents: Array("# Written by apphost: state, secrets and logs stay out of git.\n*\n".utf8), mode: 0o600)
+      try writeFileAtomically(
+        ignore, contents: Array("# Written by apphost: state, secrets and logs stay out of git.\n*\n".utf8), mode: 0o600
+      )
     }
   }
 }

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import AppHostKit
+
+/// The repository's top folder and the test fixtures.
+enum Paths {
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+  static let manifests = repository + "/Tests/Fixtures/manifests"
+}
+
+/// A fresh folder under the system's temporary folder, removed by `remove()`.
+struct TemporaryFolder {
+  let path: String
+
+  init(_ name: String = "apphost-test") {
+    let base = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
+    try! FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+    path = base
+  }
+
+  func write(_ relative: String, _ text: String) -> String {
+    let file = (path as NSString).appendingPathComponent(relative)
+    try! FileManager.default.createDirectory(
+      atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    _ = FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
+    return file
+  }
+
+  func remove() {
+    try? FileManager.default.removeItem(atPath: path)
+  }
+}
+
+/// Loads manifest text as if it were `folder/apphost.json`.
+func load(_ text: String, folder: String = "/projects/shop") throws(AppHostError) -> LoadedManifest {
+  try ManifestLoader.load(bytes: Array(text.utf8), path: folder + "/apphost.json", projectDirectory: folder)
+}
+
+/// The diagnostics of an invalid manifest (fails the test when it is valid).
+func diagnostics(
+  _ text: String, folder: String = "/projects/shop", sourceLocation: Testing.SourceLocation = #_sourceLocation
+)
+  -> [Diagnostic]
+{
+  do {
+    _ = try load(text, folder: folder)
+    Issue.record("the manifest was accepted", sourceLocation: sourceLocation)
+    return []
+  } catch {
+    guard case .invalidManifest(_, let diagnostics) = error else {
+      Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+      return []
+    }
+    return diagnostics
+  }
+}
+
+/// Plans manifest text with fixed passwords and environment.
+func plan(
+  _ text: String, folder: String = "/projects/shop", environment: [String: String] = [:],
+  passwords: [String: String] = [:], rootless: Bool = false
+) throws -> Plan {
+  let loaded = try load(text, folder: folder)
+  var generated = passwords
+  for name in Planner.resourcesNeedingGeneratedPasswords(loaded.manifest) where generated[name] == nil {
+    generated[name] = "Generated\(name.capitalized)Password1"
+  }
+  return try Planner.plan(
+    loaded,
+    context: PlanContext(
+      environment: environment, generatedPasswords: generated, userID: 1000, groupID: 1001,
+      rootlessEngine: rootless))
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Subprocess
+import Testing
+
+#if canImport(System)
+  import System
+#else
+  import SystemPackage
+#endif
+
+/// The built `apphost` binary: `$APPHOST_BIN`, else the one beside this test bundle.
+enum Binary {
+  static let path: String = {
+    if let path = ProcessInfo.processInfo.environment["APPHOST_BIN"], !path.isEmpty { return path }
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var folder = bundle
+    // The test runner may be inside the .xctest bundle or beside it.
+    for _ in 0..<4 {
+      let candidate = folder.appendingPathComponent("apphost").path
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+      folder = folder.deletingLastPathComponent()
+    }
+    return bundle.appendingPathComponent("apphost").path
+  }()
+
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+}
+
+struct CommandResult: CustomStringConvertible {
+  var status: Int32
+  var output: String
+  var errors: String
+
+  var description: String { "exit \(status)\n--- stdout\n\(output)\n--- stderr\n\(errors)" }
+}
+
+/// Runs a program to completion, collecting its output. `environment` values of nil remove a variable.
+func execute(
+  _ program: String, _ arguments: [String], in folder: String? = nil, environment: [String: String?] = [:]
+) async throws -> CommandResult {
+  var updates: [Environment.Key: String?] = [:]
+  for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
+  let result = try await Subprocess.run(
+    program.contains("/") ? .path(FilePath(program)) : .name(program), arguments: Arguments(arguments),
+    environment: .inherit.updating(updates), workingDirectory: folder.map { FilePath($0) },
+    output: .string(limit: 16 << 20), error: .string(limit: 16 << 20))
+  let status: Int32
+  switch result.terminationStatus {
+  case .exited(let code): status = code
+  case .signaled(let signal): status = 128 + signal
+  }
+  return CommandResult(status: status, output: result.standardOutput, errors: result.standardError)
+}
+
+/// Runs the apphost binary.
+func apphost(_ arguments: String..., in folder: String, environment: [String: String?] = [:]) async throws
+  -> CommandResult
+{
+  try await execute(
+    Binary.path, arguments, in: folder, environment: environment.merging(["NO_COLOR": "1"]) { a, _ in a })
+}
+
+/// A fresh folder for a test project, removed by `remove()`.
+struct ProjectFolder {
+  let path: String
+
+  init(_ name: String = "apphost-it") {
+    path = (NSTemporaryDirectory() as NSString).appendingPathComponent(
+      "\(name)-\(UUID().uuidString.prefix(8).lowercased())")
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+
+  @discardableResult
+  func write(_ relative: String, _ text: String) -> String {
+    let file = (path as NSString).appendingPathComponent(relative)
+    try! FileManager.default.createDirectory(
+      atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    _ = FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
+    return file
+  }
+
+  func read(_ relative: String) -> String? {
+    try? String(contentsOfFile: (path as NSString).appendingPathComponent(relative), encoding: .utf8)
+  }
+
+  func remove() {
+    try? FileManager.default.removeItem(atPath: path)
+  }
+}
