@@ -1,25 +1,60 @@
 import Foundation
 
-/// A manifest loaded, its secrets in place and its plan made: what every command starts from.
+/// A manifest loaded from disk with its state folder: what every command starts from.
 package struct Project: Sendable {
   package var loaded: LoadedManifest
-  package var plan: Plan
   package var state: StateDirectory
 
-  /// Loads `file`, creates the generated passwords it needs (once, in `.apphost/secrets.json`) and plans.
-  package static func open(
-    file: String, environment: [String: String], rootlessEngine: Bool = false,
-    currentDirectory: String = FileManager.default.currentDirectoryPath
-  ) throws(AppHostError) -> Project {
+  package var name: String { loaded.project }
+  package var directory: String { loaded.projectDirectory }
+
+  /// Loads and validates `file` (relative to `currentDirectory`).
+  package static func load(file: String, currentDirectory: String = FileManager.default.currentDirectoryPath)
+    throws(AppHostError) -> Project
+  {
     let loaded = try ManifestLoader.load(path: file, currentDirectory: currentDirectory)
-    let state = StateDirectory(projectDirectory: loaded.projectDirectory)
+    return Project(loaded: loaded, state: StateDirectory(projectDirectory: loaded.projectDirectory))
+  }
+
+  /// True when a cache bind-mounts a folder: only then does the plan depend on a rootless engine.
+  package var hasBindMounts: Bool {
+    loaded.manifest.resources.contains { $0.cache?.dataBindMount != nil }
+  }
+
+  /// Makes the plan, creating the generated passwords it needs (once, in `.apphost/secrets.json`).
+  package func plan(environment: [String: String], rootlessEngine: Bool = false) throws(AppHostError) -> Plan {
     let needed = Planner.resourcesNeedingGeneratedPasswords(loaded.manifest)
     let passwords = needed.isEmpty ? [:] : try SecretStore(state: state).passwords(for: needed)
     let context = PlanContext(
       environment: environment, generatedPasswords: passwords, userID: getuid(), groupID: getgid(),
       rootlessEngine: rootlessEngine)
-    let plan = try Planner.plan(loaded, context: context)
-    return Project(loaded: loaded, plan: plan, state: state)
+    return try Planner.plan(loaded, context: context)
+  }
+
+  /// Loads and plans in one step (`config`, tests).
+  package static func open(
+    file: String, environment: [String: String], rootlessEngine: Bool = false,
+    currentDirectory: String = FileManager.default.currentDirectoryPath
+  ) throws(AppHostError) -> (project: Project, plan: Plan) {
+    let project = try load(file: file, currentDirectory: currentDirectory)
+    return (project, try project.plan(environment: environment, rootlessEngine: rootlessEngine))
+  }
+
+  /// The project's name when the manifest cannot be loaded (so that `down` still cleans up): its
+  /// `"name"` if the file at least parses, else the folder's name.
+  package static func fallbackName(file: String, currentDirectory: String = FileManager.default.currentDirectoryPath)
+    -> (name: String, directory: String)
+  {
+    let path = resolvePath(file, relativeTo: currentDirectory)
+    let directory = (path as NSString).deletingLastPathComponent
+    if let data = FileManager.default.contents(atPath: path), let root = try? JSONParser.parse([UInt8](data)),
+      case .object(let members) = root.value,
+      case .string(let name) = members.first(where: { $0.key == "name" })?.value.value,
+      name.wholeMatch(of: /[a-z0-9][a-z0-9-]{0,62}/) != nil
+    {
+      return (name, directory)
+    }
+    return (ManifestLoader.defaultProjectName(folder: (directory as NSString).lastPathComponent), directory)
   }
 }
 

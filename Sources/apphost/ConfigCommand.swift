@@ -20,20 +20,22 @@ extension AppHost {
     func run() async throws {
       let console = Console()
       let environment = ProcessInfo.processInfo.environment
-      let (project, engine) = try reportingFailures(console) { () throws(AppHostError) in
+      let (project, plan, engine) = try reportingFailures(console) { () throws(AppHostError) in
         let engine = try EngineSelection.preferred(flag: options.engine, environment: environment)
-        return (try Project.open(file: options.file, environment: environment), engine)
+        let project = try Project.load(file: options.file)
+        console.warnings(project.loaded)
+        // Podman's rootlessness is known without asking it; docker is taken as rootful here.
+        let rootless = engine == .podman && geteuid() != 0
+        return (project, try project.plan(environment: environment, rootlessEngine: rootless), engine)
       }
-      for warning in project.loaded.warnings {
-        console.error("\(project.loaded.path):\(warning)")
-      }
+      _ = project
       if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(PlanDocument(plan: project.plan, engine: engine, owner: .placeholder))
+        let data = try encoder.encode(PlanDocument(plan: plan, engine: engine, owner: .placeholder))
         console.output(String(decoding: data, as: UTF8.self))
       } else {
-        console.output(PlanText.render(project.plan, engine: engine))
+        console.output(PlanText.render(plan, engine: engine))
       }
     }
   }

@@ -34,7 +34,22 @@ struct Console: Sendable {
     useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
   }
 
+  /// `name | ` padded to `width`, in the resource's colour on a terminal.
+  func prefix(_ name: String, width: Int) -> String {
+    let padded = name.padding(toLength: max(width, name.count), withPad: " ", startingAt: 0)
+    guard useColor else { return "\(padded) | " }
+    let colours = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+    var hash: UInt32 = 5381
+    for byte in name.utf8 { hash = (hash &* 33) ^ UInt32(byte) }
+    return paint(padded, colours[Int(hash % UInt32(colours.count))]) + " | "
+  }
+
+  /// One line per call, never mixed with another task's line.
+  private static let lock = NSLock()
+
   private func write(_ text: String, to descriptor: Int32) {
+    Console.lock.lock()
+    defer { Console.lock.unlock() }
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
       let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }

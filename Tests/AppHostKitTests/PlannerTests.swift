@@ -13,7 +13,7 @@ import Testing
       "run", "--detach", "--name", "shop-cache",
       "--label", "apphost.project=shop", "--label", "apphost.project-dir=/projects/shop",
       "--label", "apphost.resource=cache", "--label", "apphost.lifetime=session",
-      "--label", "apphost.config-hash=\(cache.configHash)",
+      "--label", "apphost.save-before-stop=true", "--label", "apphost.config-hash=\(cache.configHash)",
       "--label", "apphost.owner-pid=4242", "--label", "apphost.owner-start=777",
       "--network", "shop", "--network-alias", "cache",
       "--publish", "127.0.0.1::6379",

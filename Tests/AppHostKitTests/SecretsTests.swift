@@ -52,7 +52,7 @@ import Testing
     let first = try Project.open(file: "apphost.json", environment: [:], currentDirectory: folder.path)
     let second = try Project.open(file: "apphost.json", environment: [:], currentDirectory: folder.path)
     #expect(first.plan.container("cache")?.configHash == second.plan.container("cache")?.configHash)
-    let stored = try SecretStore(state: first.state).load()["cache"]
+    let stored = try SecretStore(state: first.project.state).load()["cache"]
     #expect(first.plan.container("cache")?.engineEnvironment["REDIS_PASSWORD"] == stored)
   }
 }

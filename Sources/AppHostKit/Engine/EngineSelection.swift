@@ -39,3 +39,43 @@ package func findExecutable(_ name: String, path: String?) -> String? {
   }
   return nil
 }
+
+extension EngineSelection {
+  /// Connects to the engine (`--engine`, else `APPHOST_ENGINE`, else the first of docker and podman that
+  /// answers) by listing the project's containers, which every command needs first anyway.
+  package static func connect(flag: EngineFlavor?, environment: [String: String], project: String)
+    async throws(AppHostError) -> (engine: CLIEngine, containers: [ContainerRecord])
+  {
+    let path = environment["PATH"]
+    if let requested = try requested(flag: flag, environment: environment) {
+      guard let program = findExecutable(requested.rawValue, path: path) else {
+        throw .engineNotInstalled(requested: requested)
+      }
+      let engine = CLIEngine(flavor: requested, program: program)
+      return (engine, try await engine.containers(project: project))
+    }
+    var reasons: [String] = []
+    for flavor in EngineFlavor.allCases {
+      guard let program = findExecutable(flavor.rawValue, path: path) else { continue }
+      let engine = CLIEngine(flavor: flavor, program: program)
+      do {
+        return (engine, try await engine.containers(project: project))
+      } catch .engineUnreachable(_, let reason) {
+        reasons.append("\(flavor.rawValue): \(reason)")
+      }
+    }
+    if reasons.isEmpty { throw .engineNotInstalled(requested: nil) }
+    throw .noEngineAnswers(reasons: reasons)
+  }
+
+  /// Whether containers run rootless. Podman runs as the user who starts it, so it is rootless exactly
+  /// when that user is not root (no need for its slow `info`); docker says so in its security options.
+  package static func isRootless(_ engine: any ContainerEngine, environment: [String: String])
+    async throws(AppHostError) -> Bool
+  {
+    switch engine.flavor {
+    case .podman where environment["CONTAINER_HOST"] == nil: geteuid() != 0
+    default: try await engine.isRootless()
+    }
+  }
+}

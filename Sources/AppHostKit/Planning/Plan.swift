@@ -28,6 +28,24 @@ package struct Plan: Sendable, Equatable {
 
   /// Every resource name, in manifest order.
   package var resourceNames: [String] { stages.flatMap { $0 } }
+
+  /// The named resources and everything they need, transitively (`up cache api`); all when `names` is
+  /// empty. Throws for a name that is not in the plan.
+  package func closure(of names: [String]) throws(AppHostError) -> Set<String> {
+    let all = resourceNames
+    if names.isEmpty { return Set(all) }
+    var result: Set<String> = []
+    var pending = names
+    while let name = pending.popLast() {
+      guard all.contains(name) || endpoint(name) != nil else {
+        throw .unknownResource(name: name, known: all)
+      }
+      guard result.insert(name).inserted else { continue }
+      if let executable = executable(name) { pending += executable.needs }
+      if let container = container(name) { pending += container.caches }
+    }
+    return result.filter { all.contains($0) }
+  }
 }
 
 package enum EngineFlavor: String, Sendable, CaseIterable, Codable {
@@ -67,6 +85,10 @@ package enum LabelKey {
   package static let configHash = "apphost.config-hash"
   package static let ownerPID = "apphost.owner-pid"
   package static let ownerStart = "apphost.owner-start"
+  /// On session containers started by `up --detach`: they outlive the `up` that made them.
+  package static let detached = "apphost.detached"
+  /// On caches that write snapshots: `down` asks them to save first.
+  package static let savesBeforeStop = "apphost.save-before-stop"
 }
 
 package struct NetworkPlan: Sendable, Equatable {
@@ -168,11 +190,12 @@ package struct ContainerPlan: Sendable, Equatable {
   /// Environment values that hold a secret are passed by name only (`--env NAME`); the engine CLI
   /// reads them from its own environment (`engineEnvironment`), so no password is ever in an
   /// argument list.
-  package func runArguments(flavor: EngineFlavor, owner: Owner?) -> [String] {
+  package func runArguments(flavor: EngineFlavor, owner: Owner?, detached: Bool = false) -> [String] {
     var arguments = ["run", "--detach", "--name", containerName]
     var allLabels = labels + [Label(LabelKey.configHash, configHash)]
     if lifetime == .session, let owner {
       allLabels += [Label(LabelKey.ownerPID, owner.pid), Label(LabelKey.ownerStart, owner.startTime)]
+      if detached { allLabels.append(Label(LabelKey.detached, "true")) }
     }
     for label in allLabels {
       arguments += ["--label", "\(label.key)=\(label.value)"]
@@ -226,6 +249,8 @@ package struct ExecutablePlan: Sendable, Equatable {
   package var restart: RestartPolicy
   package var references: [String]
   package var waitFor: [String]
+  /// Every resource it needs started: references, waitFor and those its placeholders name.
+  package var needs: [String]
 
   /// The name a copy's output is prefixed with: the resource, or `name-N` when there are replicas.
   package func displayName(replica: Int) -> String {

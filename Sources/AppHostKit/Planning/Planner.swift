@@ -320,7 +320,7 @@ private struct Builder {
       lifetime: settings.lifetime, containerPort: containerPort, hostPort: settings.hostPort, network: project,
       labels: projectLabels + [
         Label(LabelKey.resource, resource), Label(LabelKey.lifetime, settings.lifetime.rawValue),
-      ],
+      ] + (savesBeforeStop ? [Label(LabelKey.savesBeforeStop, "true")] : []),
       environment: environment, mounts: mounts, user: user, entrypoint: entrypoint, command: command,
       caches: caches, health: health, savesBeforeStop: savesBeforeStop, configHash: "")
     plan.configHash = configHash(plan)
@@ -351,12 +351,16 @@ private struct Builder {
     }
     // Connection strings are outside apphost: there is nothing to wait for.
     waitFor.removeAll { name in manifest[name]?.type == .connectionString }
+    var needs = waitFor
+    for name in spec.references + templated where !needs.contains(name) && manifest[name]?.type != .connectionString {
+      needs.append(name)
+    }
     let workingDirectory = resolvePath(spec.workingDirectory ?? ".", relativeTo: loaded.projectDirectory)
     return ExecutablePlan(
       resource: resource, command: spec.command, resolvedCommand: resolveCommand(spec.command),
       arguments: spec.args.map { resolveTemplate($0, endpoints: endpoints) }, workingDirectory: workingDirectory,
       environment: environment, replicas: spec.replicas, restart: spec.restart, references: spec.references,
-      waitFor: waitFor)
+      waitFor: waitFor, needs: needs)
   }
 
   func resolveTemplate(_ text: String, endpoints: [Endpoint]) -> Value {

@@ -15,6 +15,22 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   case unknownResource(name: String, known: [String])
   case invalidEngineVariable(value: String)
 
+  // The container engine
+  case engineNotInstalled(requested: EngineFlavor?)
+  case engineUnreachable(flavor: EngineFlavor, reason: String)
+  case noEngineAnswers(reasons: [String])
+  case engineFailed(command: String, reason: String)
+  case engineOutput(command: String, reason: String)
+  case portInUse(port: Int?, resource: String, reason: String)
+  case imageUnavailable(image: String, resource: String, flavor: EngineFlavor, reason: String)
+  case containerNameTaken(name: String, resource: String, ownerDirectory: String?)
+
+  // Running the project
+  case projectBusy(pid: Int32, lockFile: String)
+  case startFailed([ResourceFailure])
+  case notRunning(resources: [String])
+  case cancelled
+
   // State kept in .apphost/
   case stateUnwritable(path: String, reason: String)
   case stateCorrupt(path: String, reason: String)
@@ -36,7 +52,10 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       .invalidManifest
     case .unknownResource, .invalidEngineVariable:
       .usage
-    case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt:
+    case .engineNotInstalled, .engineUnreachable, .noEngineAnswers:
+      .engineUnavailable
+    case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
+      .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled:
       .runtime
     }
   }
@@ -68,10 +87,90 @@ package enum AppHostError: Error, Sendable, LocalizedError {
     case .invalidEngineVariable(let value):
       return "APPHOST_ENGINE is \(quoted(value)); set it to docker or podman, or unset it to use the first "
         + "engine that answers"
+    case .engineNotInstalled(let requested):
+      if let requested {
+        return "\(requested.rawValue) is not installed (or not on PATH); install it (\(installHint(requested))), "
+          + "or choose the other engine with --engine or APPHOST_ENGINE"
+      }
+      return "no container engine found: apphost needs docker or podman on PATH. Install one "
+        + "(\(installHint(.docker)), or \(installHint(.podman))) and start it"
+    case .engineUnreachable(let flavor, let reason):
+      return "\(flavor.rawValue) does not answer: \(reason)\n\(startHint(flavor))"
+    case .noEngineAnswers(let reasons):
+      return "no container engine answers:\n" + reasons.map { "  \($0)" }.joined(separator: "\n")
+        + "\n\(startHint(.docker)); or use podman (--engine podman)"
+    case .engineFailed(let command, let reason):
+      return "\(command) failed: \(reason)"
+    case .engineOutput(let command, let reason):
+      return "could not read what \(command) printed: \(reason)"
+    case .portInUse(let port, let resource, let reason):
+      if let port {
+        return "port \(port) on 127.0.0.1 is already in use, so \(resource) cannot publish it. Stop what uses it "
+          + "(`ss -ltnp 'sport = :\(port)'` shows it), or change resources.\(resource).hostPort (or leave it out "
+          + "to let the engine pick a free port)" + (reason.isEmpty ? "" : "\n  engine: \(reason)")
+      }
+      return "\(resource): the engine could not publish its port: \(reason)"
+    case .imageUnavailable(let image, let resource, let flavor, let reason):
+      return "the image \(image) is not on this machine and could not be pulled:\n  "
+        + reason.replacingOccurrences(of: "\n", with: "\n  ") + "\n"
+        + "Check resources.\(resource).image and tag, pull it yourself (`\(flavor.rawValue) pull \(image)`), or set "
+        + "APPHOST_IMAGE_REGISTRY to a registry mirror you can reach"
+    case .containerNameTaken(let name, let resource, let ownerDirectory):
+      let owner = ownerDirectory.map { "the apphost project in \($0)" } ?? "something other than apphost"
+      return "\(resource): a container named \(name) already exists and belongs to \(owner). Give this project "
+        + "another \"name\" in apphost.json, or remove that container (`docker rm -f \(name)`) if it is not needed"
+    case .projectBusy(let pid, let lockFile):
+      return "another apphost up (pid \(pid)) is running for this project; stop it first (Ctrl-C in its terminal, "
+        + "or `apphost down`). Lock: \(lockFile)"
+    case .startFailed(let failures):
+      return failures.map(\.description).joined(separator: "\n")
+        + "\nEverything this run started was removed; fix the cause and run apphost up again."
+    case .notRunning(let resources):
+      return "\(listing(resources, conjunction: "and")) \(resources.count == 1 ? "is" : "are") not running; start "
+        + "\(resources.count == 1 ? "it" : "them") with `apphost up -d`"
+    case .cancelled:
+      return "stopped before it finished"
     case .stateUnwritable(let path, let reason):
       return "cannot write \(path): \(reason); check that the project folder is writable"
     case .stateCorrupt(let path, let reason):
       return "\(path) is damaged (\(reason)); move it away and run again (generated passwords will change)"
     }
+  }
+}
+
+/// Why a resource did not start, with the end of its log.
+package struct ResourceFailure: Error, Sendable, Equatable, CustomStringConvertible {
+  package var resource: String
+  package var reason: String
+  package var logTail: [String]
+
+  package init(resource: String, reason: String, logTail: [String] = []) {
+    self.resource = resource
+    self.reason = reason
+    self.logTail = logTail
+  }
+
+  package var description: String {
+    var text = "\(resource) did not start: \(reason)"
+    if !logTail.isEmpty {
+      text += "\n  last lines of its log:\n" + logTail.map { "    \($0)" }.joined(separator: "\n")
+    }
+    return text
+  }
+}
+
+private func installHint(_ flavor: EngineFlavor) -> String {
+  switch flavor {
+  case .docker: "https://docs.docker.com/engine/install/, or `apt-get install docker.io`"
+  case .podman: "`apt-get install podman` or `dnf install podman`"
+  }
+}
+
+private func startHint(_ flavor: EngineFlavor) -> String {
+  switch flavor {
+  case .docker:
+    "Start the docker daemon (`sudo systemctl start docker`, or open Docker Desktop) and check that you may use it "
+      + "(`docker ps`; on Linux, membership of the docker group)"
+  case .podman: "Check that `podman ps` works for your user"
   }
 }

@@ -1,0 +1,207 @@
+import Foundation
+import Subprocess
+
+#if canImport(System)
+  import System
+#else
+  import SystemPackage
+#endif
+
+/// `ContainerEngine` by running the `docker` or `podman` command line.
+package struct CLIEngine: ContainerEngine {
+  package let flavor: EngineFlavor
+  /// The absolute path of the CLI.
+  package let program: String
+
+  package init(flavor: EngineFlavor, program: String) {
+    self.flavor = flavor
+    self.program = program
+  }
+
+  package struct Output: Sendable {
+    package var status: Int32
+    package var output: String
+    package var errors: String
+    package var succeeded: Bool { status == 0 }
+  }
+
+  /// Runs the CLI with `arguments`; `environment` is added to apphost's own (secrets passed by name).
+  package func invoke(_ arguments: [String], environment: [String: String] = [:]) async throws(AppHostError)
+    -> Output
+  {
+    var updates: [Environment.Key: String?] = [:]
+    for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
+    do {
+      let result = try await Subprocess.run(
+        .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
+        output: .string(limit: 64 << 20), error: .string(limit: 1 << 20))
+      let status: Int32
+      switch result.terminationStatus {
+      case .exited(let code): status = code
+      case .signaled(let signal): status = 128 + signal
+      }
+      let output = Output(status: status, output: result.standardOutput, errors: result.standardError)
+      // A command stopped because its task was cancelled tells nothing about the engine.
+      if !output.succeeded && Task.isCancelled { throw AppHostError.cancelled }
+      if !output.succeeded && EngineCommands.isUnavailable(output.errors) {
+        throw AppHostError.engineUnreachable(flavor: flavor, reason: EngineCommands.essentialError(output.errors))
+      }
+      return output
+    } catch let error as AppHostError {
+      throw error
+    } catch is CancellationError {
+      throw .cancelled
+    } catch {
+      if Task.isCancelled { throw .cancelled }
+      throw .engineUnreachable(flavor: flavor, reason: "\(program) could not be run: \(error)")
+    }
+  }
+
+  /// Runs and requires success.
+  @discardableResult
+  private func succeed(_ arguments: [String], environment: [String: String] = [:]) async throws(AppHostError)
+    -> Output
+  {
+    let output = try await invoke(arguments, environment: environment)
+    guard output.succeeded else {
+      throw .engineFailed(
+        command: "\(flavor.rawValue) \(arguments.prefix(2).joined(separator: " "))",
+        reason: EngineCommands.essentialError(output.errors))
+    }
+    return output
+  }
+
+  private func lines(_ text: String) -> [String] {
+    text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+  }
+
+  package func isRootless() async throws(AppHostError) -> Bool {
+    EngineCommands.parseRootless(flavor, try await succeed(EngineCommands.rootless(flavor)).output)
+  }
+
+  package func containers(project: String) async throws(AppHostError) -> [ContainerRecord] {
+    let ids = lines(try await succeed(EngineCommands.listContainers(project: project)).output)
+    return try await inspect(ids)
+  }
+
+  package func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord] {
+    guard !names.isEmpty else { return [] }
+    // Missing names make the command fail but it still prints the others.
+    let output = try await invoke(EngineCommands.inspect(names))
+    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
+      throw .engineFailed(
+        command: "\(flavor.rawValue) container inspect", reason: EngineCommands.essentialError(output.errors))
+    }
+    return try EngineCommands.parseInspect(output.output)
+  }
+
+  package func createNetwork(_ network: NetworkPlan) async throws(AppHostError) -> Bool {
+    try await create(network.createArguments())
+  }
+
+  package func createVolume(_ volume: VolumePlan) async throws(AppHostError) -> Bool {
+    try await create(volume.createArguments())
+  }
+
+  /// `network create` / `volume create`: "already exists" is fine (docker says nothing for volumes).
+  private func create(_ arguments: [String]) async throws(AppHostError) -> Bool {
+    let output = try await invoke(arguments)
+    if output.succeeded { return true }
+    if EngineCommands.isAlreadyExists(output.errors) { return false }
+    throw .engineFailed(
+      command: "\(flavor.rawValue) \(arguments.prefix(2).joined(separator: " "))",
+      reason: EngineCommands.essentialError(output.errors))
+  }
+
+  package func networks(project: String, directory: String) async throws(AppHostError) -> [String] {
+    lines(try await succeed(EngineCommands.listNetworks(project: project, directory: directory)).output)
+  }
+
+  package func removeNetworks(_ names: [String]) async throws(AppHostError) {
+    guard !names.isEmpty else { return }
+    let output = try await invoke(["network", "rm"] + names)
+    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
+      throw .engineFailed(
+        command: "\(flavor.rawValue) network rm", reason: EngineCommands.essentialError(output.errors))
+    }
+  }
+
+  package func volumes(project: String, directory: String) async throws(AppHostError) -> [String] {
+    lines(try await succeed(EngineCommands.listVolumes(project: project, directory: directory)).output)
+  }
+
+  package func removeVolumes(_ names: [String]) async throws(AppHostError) {
+    guard !names.isEmpty else { return }
+    let output = try await invoke(["volume", "rm"] + names)
+    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
+      throw .engineFailed(command: "\(flavor.rawValue) volume rm", reason: EngineCommands.essentialError(output.errors))
+    }
+  }
+
+  package func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError) {
+    let arguments = container.runArguments(flavor: flavor, owner: owner, detached: detached)
+    let output = try await invoke(arguments, environment: container.engineEnvironment)
+    guard !output.succeeded else { return }
+    let reason = EngineCommands.essentialError(output.errors)
+    if EngineCommands.portInUse(reason) {
+      throw .portInUse(port: container.hostPort, resource: container.resource, reason: reason)
+    }
+    if EngineCommands.imageUnavailable(reason) {
+      throw .imageUnavailable(image: container.image, resource: container.resource, flavor: flavor, reason: reason)
+    }
+    throw .engineFailed(command: "\(flavor.rawValue) run (\(container.resource))", reason: reason)
+  }
+
+  package func start(_ name: String) async throws(AppHostError) {
+    try await succeed(["start", name])
+  }
+
+  package func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int {
+    let output = try await succeed(EngineCommands.port(name, containerPort: containerPort))
+    guard let port = EngineCommands.parsePort(output.output) else {
+      throw .engineOutput(command: "\(flavor.rawValue) port \(name)", reason: "no port in \(quoted(output.output))")
+    }
+    return port
+  }
+
+  package func remove(_ names: [String], grace: Duration?) async throws(AppHostError) {
+    guard !names.isEmpty else { return }
+    if let grace {
+      // Errors are fine here: `rm --force` below is what must succeed.
+      _ = try await invoke(EngineCommands.stop(names, grace: grace))
+    }
+    let output = try await invoke(EngineCommands.remove(names))
+    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
+      throw .engineFailed(command: "\(flavor.rawValue) rm", reason: EngineCommands.essentialError(output.errors))
+    }
+  }
+
+  package func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
+    let output = try await invoke(EngineCommands.logs(name, tail: tail, follow: false))
+    return lines(output.output + output.errors)
+  }
+
+  package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    do {
+      _ = try await Subprocess.run(
+        .path(FilePath(program)), arguments: Arguments(EngineCommands.logs(name, tail: tail, follow: true)),
+        input: .none, output: .sequence, error: .sequence
+      ) { execution in
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask {
+            for try await line in execution.standardOutput.strings() { onLine(line) }
+          }
+          group.addTask {
+            for try await line in execution.standardError.strings() { onLine(line) }
+          }
+          try await group.waitForAll()
+        }
+      }
+    } catch {
+      if Task.isCancelled { return }
+      throw .engineFailed(command: "\(flavor.rawValue) logs --follow \(name)", reason: "\(error)")
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/// The one seam to docker or podman: the verbs the orchestration needs. `CLIEngine` carries them out by
+/// running the engine's command line; the arguments and the parsing of what comes back are pure
+/// functions in `EngineCommands`.
+package protocol ContainerEngine: Sendable {
+  var flavor: EngineFlavor { get }
+
+  /// Whether containers run in a user namespace (container root is the user).
+  func isRootless() async throws(AppHostError) -> Bool
+
+  /// Every container of the project (any state), inspected.
+  func containers(project: String) async throws(AppHostError) -> [ContainerRecord]
+  func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord]
+
+  /// Creates the network unless it exists; true when this call created it.
+  func createNetwork(_ network: NetworkPlan) async throws(AppHostError) -> Bool
+  /// Names of the networks and volumes carrying the project's labels.
+  func networks(project: String, directory: String) async throws(AppHostError) -> [String]
+  func removeNetworks(_ names: [String]) async throws(AppHostError)
+
+  /// Creates the volume unless it exists; true when this call created it.
+  func createVolume(_ volume: VolumePlan) async throws(AppHostError) -> Bool
+  func volumes(project: String, directory: String) async throws(AppHostError) -> [String]
+  func removeVolumes(_ names: [String]) async throws(AppHostError)
+
+  /// Creates and starts a container.
+  func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError)
+  func start(_ name: String) async throws(AppHostError)
+  /// The port on 127.0.0.1 published for `containerPort`.
+  func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int
+  /// Stops (SIGTERM, then SIGKILL after `grace`) and removes containers with their anonymous volumes;
+  /// missing ones are fine.
+  func remove(_ names: [String], grace: Duration?) async throws(AppHostError)
+
+  /// The last `tail` lines of a container's output (stdout and stderr).
+  func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String]
+  /// Streams a container's output line by line until it stops or the task is cancelled.
+  func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError)
+}
+
+/// A container as the engine reports it.
+package struct ContainerRecord: Sendable, Equatable {
+  package var id: String
+  package var name: String
+  package var labels: [String: String]
+  package var environment: [String: String]
+  /// `created`, `running`, `paused`, `restarting`, `exited`, `dead` (podman also `stopped`, `configured`).
+  package var status: String
+  package var exitCode: Int
+  /// Container port -> host port on 127.0.0.1.
+  package var ports: [Int: Int]
+  package var image: String
+
+  package init(
+    id: String, name: String, labels: [String: String], environment: [String: String], status: String,
+    exitCode: Int, ports: [Int: Int], image: String
+  ) {
+    self.id = id
+    self.name = name
+    self.labels = labels
+    self.environment = environment
+    self.status = status
+    self.exitCode = exitCode
+    self.ports = ports
+    self.image = image
+  }
+
+  package var isRunning: Bool { status == "running" }
+  package var resource: String? { labels[LabelKey.resource] }
+  package var projectDirectory: String? { labels[LabelKey.projectDirectory] }
+  package var configHash: String? { labels[LabelKey.configHash] }
+  package var lifetime: Lifetime { labels[LabelKey.lifetime].flatMap(Lifetime.init(rawValue:)) ?? .session }
+  package var isDetached: Bool { labels[LabelKey.detached] == "true" }
+
+  /// The `up` that owns this session container, when one is named.
+  package var owner: ProcessIdentity? {
+    guard let pid = labels[LabelKey.ownerPID].flatMap({ Int32($0) }), let start = labels[LabelKey.ownerStart] else {
+      return nil
+    }
+    return ProcessIdentity(pid: pid, startTime: start)
+  }
+
+  /// A session container whose foreground `up` is gone: a leftover of a crashed run.
+  package var isLeftover: Bool {
+    guard lifetime == .session, !isDetached, let owner else { return false }
+    return !owner.isAlive
+  }
+
+  /// The cache password the container was started with (for `SAVE` before stopping it).
+  package var cachePassword: String? {
+    for server in ServerKind.allCases {
+      if let password = environment[ServerCommand.passwordVariable(server)] { return password }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// Is a resource ready? A cache when `PING` (after `AUTH`) answers `+PONG` — a bare TCP connect is not
+/// enough, since the engines' port proxies accept before the server listens; a UI when its health URL
+/// answers 200.
+package enum Probe {
+  package enum Outcome: Sendable, Equatable {
+    case ready
+    case notReady(String)
+    /// Will not get better by waiting (a refused password).
+    case failed(String)
+  }
+
+  package static let connectTimeout: Duration = .milliseconds(250)
+  package static let replyTimeout: Duration = .seconds(2)
+
+  package static func check(_ health: HealthCheck, port: Int) async -> Outcome {
+    switch health {
+    case .resp(let password): await resp(port: port, password: password?.revealed())
+    case .http(let path): await http(port: port, path: path)
+    }
+  }
+
+  package static func resp(port: Int, password: String?) async -> Outcome {
+    await Blocking.run { () -> Outcome in
+      do throws(Connection.Failure) {
+        let connection = try Connection.open(port: port, timeout: connectTimeout)
+        defer { connection.close() }
+        // AUTH and PING in one write: one round trip.
+        var request: [UInt8] = []
+        if let password { request += RESP.encode(["AUTH", password]) }
+        request += RESP.encode(["PING"])
+        try connection.send(request, timeout: replyTimeout)
+        if password != nil {
+          guard let auth = try connection.readValue(timeout: replyTimeout) else {
+            return .notReady("no answer to AUTH")
+          }
+          if case .error(let message) = auth {
+            if message.hasPrefix("LOADING") { return .notReady(message) }
+            return .failed("the server refused the password: \(message)")
+          }
+        }
+        guard let pong = try connection.readValue(timeout: replyTimeout) else { return .notReady("no answer to PING") }
+        switch pong {
+        case .simple("PONG"): return .ready
+        case .error(let message) where message.hasPrefix("NOAUTH"):
+          return .failed("the server wants a password, and apphost has none for it: \(message)")
+        case .error(let message): return .notReady(message)
+        default: return .notReady("PING answered \(RESP.render(pong))")
+        }
+      } catch {
+        return .notReady(error.description)
+      }
+    }
+  }
+
+  package static func http(port: Int, path: String) async -> Outcome {
+    await Blocking.run { () -> Outcome in
+      do throws(Connection.Failure) {
+        let connection = try Connection.open(port: port, timeout: connectTimeout)
+        defer { connection.close() }
+        let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n"
+        try connection.send(Array(request.utf8), timeout: replyTimeout)
+        let status = try connection.readHTTPStatus(timeout: replyTimeout)
+        return status == 200 ? .ready : .notReady("GET \(path) answered \(status)")
+      } catch {
+        return .notReady(error.description)
+      }
+    }
+  }
+
+  /// Asks a cache to write its data to disk now (`SAVE`; a checkpoint for Garnet). Returns nil on
+  /// success, else why it did not.
+  package static func save(port: Int, password: String?, timeout: Duration = .seconds(120)) async -> String? {
+    await Blocking.run { () -> String? in
+      let deadline = ContinuousClock.now + timeout
+      do throws(Connection.Failure) {
+        let connection = try Connection.open(port: port, timeout: .seconds(1))
+        defer { connection.close() }
+        if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
+          return "AUTH failed: \(message)"
+        }
+        while true {
+          let reply = try connection.call(["SAVE"], timeout: deadline - .now)
+          switch reply {
+          case .simple("OK"): return nil
+          case .error(let message) where message.contains("in progress") && ContinuousClock.now < deadline:
+            // A background save is running; SAVE again once it is done.
+            Thread.sleep(forTimeInterval: 0.1)
+          case .error(let message): return message
+          default: return "SAVE answered \(RESP.render(reply))"
+          }
+        }
+      } catch {
+        return error.description
+      }
+    }
+  }
+
+  /// Polls until `check` answers, every `interval`, until `deadline`. `stillRunning` is asked from time
+  /// to time and stops the wait early with its answer when the container has died.
+  package static func waitUntilReady(
+    _ health: HealthCheck, port: Int, deadline: ContinuousClock.Instant, interval: Duration = .milliseconds(20),
+    stillRunning: @Sendable () async -> String? = { nil }
+  ) async throws -> Outcome {
+    var last = Outcome.notReady("not checked yet")
+    var nextLivenessCheck = ContinuousClock.now + .milliseconds(500)
+    while ContinuousClock.now < deadline {
+      try Task.checkCancellation()
+      last = await check(health, port: port)
+      switch last {
+      case .ready, .failed: return last
+      case .notReady: break
+      }
+      if ContinuousClock.now >= nextLivenessCheck {
+        if let death = await stillRunning() { return .failed(death) }
+        nextLivenessCheck = .now + .seconds(1)
+      }
+      try await Task.sleep(for: interval)
+    }
+    if case .notReady(let reason) = last { return .notReady("not ready in time (last check: \(reason))") }
+    return last
+  }
+}

@@ -1,0 +1,22 @@
+/// What the orchestration reports while it works; the command line decides how to show it.
+package enum RunEvent: Sendable {
+  case connected(EngineFlavor, project: String)
+  case removingLeftover(resource: String, container: String, owner: String)
+  case removingStale(resource: String, container: String)
+  case creating(resource: String, image: String)
+  case recreating(resource: String, reason: String)
+  case starting(resource: String)
+  case unchanged(resource: String)
+  case saving(resource: String)
+  case saveFailed(resource: String, reason: String)
+  case ready(resource: String, address: String, seconds: Double)
+  case failed(ResourceFailure)
+  case removed(resource: String, container: String)
+  case removedNetwork(String)
+  case removedVolume(String)
+  /// A line of a resource's output.
+  case log(resource: String, line: String)
+  case note(String)
+}
+
+package typealias EventSink = @Sendable (RunEvent) -> Void

@@ -1,0 +1,381 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Brings the containers of a plan up: creates what is missing, recreates what changed, reuses what
+/// runs unchanged, removes leftovers of crashed runs, then waits until every one answers. When anything
+/// fails, what this run made is removed again: no half-started stacks.
+package struct Launcher: Sendable {
+  package var engine: any ContainerEngine
+  package var plan: Plan
+  package var owner: ProcessIdentity
+  package var events: EventSink
+
+  package init(engine: any ContainerEngine, plan: Plan, owner: ProcessIdentity, events: @escaping EventSink) {
+    self.engine = engine
+    self.plan = plan
+    self.owner = owner
+    self.events = events
+  }
+
+  package struct Options: Sendable {
+    /// `up NAME...`: these and what they need; empty: everything.
+    package var selection: [String] = []
+    /// Session containers outlive this process (`up --detach`).
+    package var detached = false
+    /// How long to wait for everything to be ready.
+    package var timeout: Duration = .seconds(60)
+
+    package init(selection: [String] = [], detached: Bool = false, timeout: Duration = .seconds(60)) {
+      self.selection = selection
+      self.detached = detached
+      self.timeout = timeout
+    }
+  }
+
+  /// What the run did, for the command line and for undoing it.
+  package struct Outcome: Sendable {
+    /// Host port of every container resource that is up.
+    package var ports: [String: Int] = [:]
+    /// Containers this run created (and would remove if it had to back out).
+    package var created: [String] = []
+    package var createdNetwork = false
+    package var createdVolumes: [String] = []
+    /// Resources that were already up and unchanged.
+    package var unchanged: [String] = []
+  }
+
+  private enum Action: Sendable {
+    case reuse(ContainerRecord)
+    case start(ContainerRecord)
+    case create
+    case recreate(ContainerRecord, reason: String)
+  }
+
+  /// Starts the selected containers. `existing` is what the engine reported for the project.
+  package func start(existing: [ContainerRecord], options: Options) async throws(AppHostError) -> Outcome {
+    let started = ContinuousClock.now
+    let deadline = started + options.timeout
+    let wanted = try plan.closure(of: options.selection)
+    let containers = plan.containers.filter { wanted.contains($0.resource) }
+    let records = Dictionary(existing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let teardown = Teardown(engine: engine, events: events)
+
+    // Containers of this project's name that another folder's project made are not ours to touch.
+    for container in containers {
+      if let record = records[container.containerName], record.projectDirectory != plan.projectDirectory {
+        throw .containerNameTaken(
+          name: container.containerName, resource: container.resource, ownerDirectory: record.projectDirectory)
+      }
+    }
+    let ours = existing.filter { $0.projectDirectory == plan.projectDirectory }
+
+    // Leftovers of a crashed `up`, and containers of resources no longer in the manifest, go first.
+    let leftovers = ours.filter(\.isLeftover)
+    for record in leftovers {
+      events(
+        .removingLeftover(
+          resource: record.resource ?? record.name, container: record.name, owner: record.owner?.description ?? "?"))
+    }
+    let planned = Set(plan.containers.map(\.containerName))
+    let stale = options.selection.isEmpty ? ours.filter { !planned.contains($0.name) && !$0.isLeftover } : []
+    for record in stale {
+      events(.removingStale(resource: record.resource ?? record.name, container: record.name))
+    }
+    try await teardown.remove(leftovers + stale)
+    let gone = Set((leftovers + stale).map(\.name))
+
+    var actions: [(ContainerPlan, Action)] = []
+    for container in containers {
+      guard let record = records[container.containerName], !gone.contains(record.name) else {
+        actions.append((container, .create))
+        continue
+      }
+      if record.configHash != container.configHash {
+        actions.append((container, .recreate(record, reason: "its configuration changed")))
+      } else if record.isRunning {
+        actions.append((container, .reuse(record)))
+      } else {
+        actions.append((container, .start(record)))
+      }
+    }
+
+    try checkHostPorts(actions)
+
+    var outcome = Outcome()
+    do {
+      try await prepareNetworkAndVolumes(actions, outcome: &outcome)
+      let results = await withTaskGroup(of: (String, Result<Int, ResourceFailure>, Bool).self) { group in
+        for (container, action) in actions {
+          group.addTask {
+            let created: Bool
+            switch action {
+            case .create, .recreate: created = true
+            default: created = false
+            }
+            do throws(ResourceFailure) {
+              let port = try await bringUp(
+                container, action: action, options: options, deadline: deadline, started: started)
+              return (container.resource, .success(port), created)
+            } catch {
+              return (container.resource, .failure(error), created)
+            }
+          }
+        }
+        var results: [(String, Result<Int, ResourceFailure>, Bool)] = []
+        for await result in group {
+          results.append(result)
+          if case .failure = result.1 { group.cancelAll() }
+        }
+        return results
+      }
+      var failures: [ResourceFailure] = []
+      for (resource, result, created) in results {
+        if created, let container = plan.container(resource) { outcome.created.append(container.containerName) }
+        switch result {
+        case .success(let port): outcome.ports[resource] = port
+        case .failure(let failure) where failure.reason != Self.cancelledReason: failures.append(failure)
+        case .failure: break
+        }
+      }
+      if Task.isCancelled { throw AppHostError.cancelled }
+      if !failures.isEmpty { throw AppHostError.startFailed(failures) }
+      for (container, action) in actions {
+        if case .reuse = action { outcome.unchanged.append(container.resource) }
+      }
+      return outcome
+    } catch {
+      // Back out: remove what this run made. When interrupted, persistent containers and all volumes
+      // stay (they are meant to outlive runs); after a failure nothing half-made stays.
+      let interrupted = Task.isCancelled
+      let cleanup = Task { await backOut(outcome, keepingPersistent: interrupted) }
+      await cleanup.value
+      if let error = error as? AppHostError { throw error }
+      throw .cancelled
+    }
+  }
+
+  private static let cancelledReason = "stopped before it was ready"
+
+  /// Fixed host ports must be free before anything starts (ports of containers being replaced excepted).
+  private func checkHostPorts(_ actions: [(ContainerPlan, Action)]) throws(AppHostError) {
+    for (container, action) in actions {
+      guard let port = container.hostPort else { continue }
+      switch action {
+      case .reuse: continue
+      case .recreate(let record, _) where record.isRunning && record.ports[container.containerPort] == port: continue
+      default: break
+      }
+      if !PortProbe.isFree(port) {
+        throw .portInUse(port: port, resource: container.resource, reason: "")
+      }
+    }
+  }
+
+  private func prepareNetworkAndVolumes(_ actions: [(ContainerPlan, Action)], outcome: inout Outcome)
+    async throws(AppHostError)
+  {
+    let needsCreation = actions.contains { _, action in
+      if case .reuse = action { return false }
+      return true
+    }
+    guard needsCreation else { return }
+    let creating = Set(
+      actions.compactMap { container, action -> String? in
+        if case .reuse = action { return nil }
+        return container.resource
+      })
+    let volumes = plan.volumes.filter { creating.contains($0.resource) }
+    // Bind-mounted folders are made by us, as the user: an engine would make them owned by root.
+    for container in plan.containers where creating.contains(container.resource) {
+      for mount in container.mounts where !mount.readOnly {
+        guard case .bind(let folder) = mount.source else { continue }
+        do {
+          try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+          throw .stateUnwritable(path: folder, reason: "the data folder of \(container.resource) cannot be created")
+        }
+      }
+    }
+    let engine = self.engine
+    let network = plan.network
+    let results: [(String?, Result<Bool, AppHostError>)] = await withTaskGroup(
+      of: (String?, Result<Bool, AppHostError>).self
+    ) { group in
+      group.addTask {
+        do throws(AppHostError) { return (nil, .success(try await engine.createNetwork(network))) } catch {
+          return (nil, .failure(error))
+        }
+      }
+      for volume in volumes {
+        group.addTask {
+          do throws(AppHostError) {
+            return (volume.name, .success(try await engine.createVolume(volume)))
+          } catch {
+            return (volume.name, .failure(error))
+          }
+        }
+      }
+      var results: [(String?, Result<Bool, AppHostError>)] = []
+      for await result in group { results.append(result) }
+      return results
+    }
+    var firstError: AppHostError?
+    for (volume, result) in results {
+      switch result {
+      case .success(let created):
+        if let volume {
+          if created { outcome.createdVolumes.append(volume) }
+        } else {
+          outcome.createdNetwork = created
+        }
+      case .failure(let error): firstError = firstError ?? error
+      }
+    }
+    if let firstError { throw firstError }
+  }
+
+  /// One container: replace, create or start it, find its port, wait until it answers.
+  private func bringUp(
+    _ container: ContainerPlan, action: Action, options: Options, deadline: ContinuousClock.Instant,
+    started: ContinuousClock.Instant
+  ) async throws(ResourceFailure) -> Int {
+    let resource = container.resource
+    do throws(AppHostError) {
+      var port: Int
+      switch action {
+      case .reuse(let record):
+        events(.unchanged(resource: resource))
+        guard let known = record.ports[container.containerPort] ?? container.hostPort else {
+          throw AppHostError.engineOutput(command: "inspect \(record.name)", reason: "no published port")
+        }
+        port = known
+      case .start(let record):
+        events(.starting(resource: resource))
+        try await engine.start(record.name)
+        port = try await publishedPort(container)
+      case .create:
+        events(.creating(resource: resource, image: container.image))
+        try await run(container, options: options)
+        port = try await publishedPort(container)
+      case .recreate(let record, let reason):
+        events(.recreating(resource: resource, reason: reason))
+        try await Teardown(engine: engine, events: events).remove([record])
+        try await run(container, options: options)
+        port = try await publishedPort(container)
+      }
+      if Task.isCancelled { throw AppHostError.cancelled }
+      let engine = self.engine
+      let name = container.containerName
+      let outcome: Probe.Outcome
+      do {
+        outcome = try await Probe.waitUntilReady(container.health, port: port, deadline: deadline) {
+          guard let record = try? await engine.inspect([name]).first else { return "the container is gone" }
+          if record.isRunning { return nil }
+          return "the container stopped (\(record.status), exit code \(record.exitCode))"
+        }
+      } catch {
+        throw AppHostError.cancelled
+      }
+      switch outcome {
+      case .ready:
+        let address = container.url(hostPort: port) ?? "\(Planner.host):\(port)"
+        events(.ready(resource: resource, address: address, seconds: (ContinuousClock.now - started).seconds))
+        return port
+      case .notReady(let reason), .failed(let reason):
+        let logs = (try? await engine.logs(name, tail: 15)) ?? []
+        let failure = ResourceFailure(resource: resource, reason: reason, logTail: logs)
+        events(.failed(failure))
+        throw AppHostError.startFailed([failure])
+      }
+    } catch {
+      if case .cancelled = error { throw ResourceFailure(resource: resource, reason: Self.cancelledReason) }
+      if case .startFailed(let failures) = error, let failure = failures.first { throw failure }
+      let failure = ResourceFailure(resource: resource, reason: error.errorDescription ?? "\(error)")
+      events(.failed(failure))
+      throw failure
+    }
+  }
+
+  private func run(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
+    do {
+      try await engine.run(container, owner: owner.owner, detached: options.detached)
+    } catch .engineFailed(let command, let reason) where reason.contains("already in use") {
+      // A container of that name that is not labelled as this project's.
+      let record = try? await engine.inspect([container.containerName]).first
+      if let record, record.projectDirectory == plan.projectDirectory {
+        throw .engineFailed(command: command, reason: reason)
+      }
+      throw .containerNameTaken(
+        name: container.containerName, resource: container.resource, ownerDirectory: record?.projectDirectory)
+    }
+  }
+
+  private func publishedPort(_ container: ContainerPlan) async throws(AppHostError) -> Int {
+    if let port = container.hostPort { return port }
+    do {
+      return try await engine.hostPort(container.containerName, containerPort: container.containerPort)
+    } catch {
+      // A container that stopped at once has no published port: say that, with its log.
+      if case .cancelled = error { throw error }
+      if let record = try? await engine.inspect([container.containerName]).first, !record.isRunning {
+        let logs = (try? await engine.logs(container.containerName, tail: 15)) ?? []
+        let failure = ResourceFailure(
+          resource: container.resource,
+          reason: "the container stopped right after it started (\(record.status), exit code \(record.exitCode))",
+          logTail: logs)
+        events(.failed(failure))
+        throw .startFailed([failure])
+      }
+      throw error
+    }
+  }
+
+  /// Removes what this run made: its containers (also those whose creation was interrupted), the volumes
+  /// and the network it created. Never anything that was there before.
+  private func backOut(_ outcome: Outcome, keepingPersistent: Bool) async {
+    let teardown = Teardown(engine: engine, events: events)
+    let kept = keepingPersistent ? Set(plan.containers.filter { $0.lifetime == .persistent }.map(\.containerName)) : []
+    let names = Set(outcome.created).subtracting(kept)
+    let records = (try? await engine.inspect(Array(names).sorted())) ?? []
+    try? await teardown.remove(records, save: keepingPersistent)
+    // Containers whose `run` was interrupted may exist without having been seen.
+    let unseen = names.subtracting(records.map(\.name))
+    if !unseen.isEmpty { try? await engine.remove(Array(unseen).sorted(), grace: nil) }
+    if !keepingPersistent && !outcome.createdVolumes.isEmpty {
+      try? await engine.removeVolumes(outcome.createdVolumes)
+    }
+    if outcome.createdNetwork && kept.isEmpty {
+      try? await engine.removeNetworks([plan.network.name])
+    }
+  }
+}
+
+extension Duration {
+  package var seconds: Double {
+    Double(components.seconds) + Double(components.attoseconds) / 1e18
+  }
+}
+
+/// Whether a TCP port on 127.0.0.1 can be bound right now.
+package enum PortProbe {
+  package static func isFree(_ port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard descriptor >= 0 else { return true }
+    defer { close(descriptor) }
+    var reuse: Int32 = 1
+    setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let result = withUnsafePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    return result == 0
+  }
+}

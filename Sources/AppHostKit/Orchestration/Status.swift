@@ -1,0 +1,110 @@
+/// What `apphost ps` shows for a resource; never a secret.
+package struct ResourceStatus: Encodable, Sendable, Equatable {
+  package var name: String
+  package var type: String
+  /// `running`, `exited`, `created`, `not created`, ... (executables: `running`, `exited`, `not started`).
+  package var state: String
+  /// `healthy` or `unhealthy` for running containers.
+  package var health: String?
+  /// `127.0.0.1:PORT` of a cache.
+  package var endpoint: String?
+  /// `http://127.0.0.1:PORT` of a UI.
+  package var url: String?
+  package var container: String?
+  package var lifetime: String?
+  package var image: String?
+  package var pid: Int32?
+  /// Something the user should know: out of date, not in the manifest, why unhealthy.
+  package var note: String?
+
+  package init(name: String, type: String, state: String) {
+    self.name = name
+    self.type = type
+    self.state = state
+  }
+}
+
+package enum StatusReport {
+  /// The status of every resource of the plan, plus containers of the project the plan no longer has.
+  package static func collect(plan: Plan, containers: [ContainerRecord]) async -> [ResourceStatus] {
+    let records = Dictionary(
+      containers.filter { $0.projectDirectory == plan.projectDirectory }.map { ($0.name, $0) },
+      uniquingKeysWith: { first, _ in first })
+    var rows: [ResourceStatus] = []
+    for name in plan.resourceNames {
+      if let container = plan.container(name) {
+        var row = ResourceStatus(name: name, type: container.kind.rawValue, state: "not created")
+        row.container = container.containerName
+        row.lifetime = container.lifetime.rawValue
+        row.image = container.image
+        if let record = records[container.containerName] {
+          row.state = record.status
+          if record.status == "exited" { row.state = "exited (\(record.exitCode))" }
+          if let port = record.ports[container.containerPort] {
+            if container.kind.isCache {
+              row.endpoint = "\(Planner.host):\(port)"
+            } else {
+              row.url = container.url(hostPort: port)
+            }
+          }
+          if record.configHash != container.configHash {
+            row.note = "apphost.json changed since it started; `apphost up` recreates it"
+          } else if record.isLeftover {
+            row.note = "left over from an apphost up that is gone; `apphost up` or `apphost down` removes it"
+          }
+        }
+        rows.append(row)
+      } else if plan.executable(name) != nil {
+        rows.append(ResourceStatus(name: name, type: ResourceType.executable.rawValue, state: "not started"))
+      }
+    }
+    let planned = Set(plan.containers.map(\.containerName))
+    for record in records.values.sorted(by: { $0.name < $1.name }) where !planned.contains(record.name) {
+      var row = ResourceStatus(name: record.resource ?? record.name, type: "container", state: record.status)
+      row.container = record.name
+      row.image = record.image
+      row.note = "no longer in apphost.json; `apphost up` or `apphost down` removes it"
+      rows.append(row)
+    }
+    // Health of the running containers, checked at once.
+    let checks: [(Int, HealthCheck, Int)] = rows.enumerated().compactMap { index, row in
+      guard row.state == "running", let container = plan.container(row.name),
+        let port = records[container.containerName]?.ports[container.containerPort]
+      else { return nil }
+      return (index, container.health, port)
+    }
+    let results = await withTaskGroup(of: (Int, Probe.Outcome).self) { group in
+      for (index, health, port) in checks {
+        group.addTask { (index, await Probe.check(health, port: port)) }
+      }
+      var results: [(Int, Probe.Outcome)] = []
+      for await result in group { results.append(result) }
+      return results
+    }
+    for (index, outcome) in results {
+      switch outcome {
+      case .ready:
+        rows[index].health = "healthy"
+      case .notReady(let reason), .failed(let reason):
+        rows[index].health = "unhealthy"
+        rows[index].note = rows[index].note ?? reason
+      }
+    }
+    return rows
+  }
+
+  /// The host ports of the plan's containers that are running.
+  package static func ports(plan: Plan, containers: [ContainerRecord]) -> [String: Int] {
+    var ports: [String: Int] = [:]
+    for container in plan.containers {
+      guard
+        let record = containers.first(where: {
+          $0.name == container.containerName && $0.projectDirectory == plan.projectDirectory && $0.isRunning
+        }),
+        let port = record.ports[container.containerPort]
+      else { continue }
+      ports[container.resource] = port
+    }
+    return ports
+  }
+}

@@ -1,0 +1,64 @@
+import AppHostKit
+import ArgumentParser
+import Foundation
+
+extension AppHost {
+  struct Down: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Stop the project: remove its containers and network (and with -v its volumes).",
+      discussion: """
+        Caches that keep data are asked to save it first. Removes persistent containers too, and the \
+        leftovers of an apphost up that crashed. A running foreground apphost up of this project is asked \
+        to stop first. Named volumes stay unless you pass --volumes.
+        """)
+
+    @OptionGroup var options: ManifestOptions
+
+    @Flag(
+      name: [.customShort("v"), .customLong("volumes")], help: "Also remove the project's named volumes (its data).")
+    var volumes = false
+
+    func run() async throws {
+      signal(SIGPIPE, SIG_IGN)
+      let console = Console()
+      let environment = ProcessInfo.processInfo.environment
+      try await reportingFailures(console) { () async throws(AppHostError) in
+        // A broken manifest must not keep `down` from cleaning up: fall back to the project's name.
+        let project: (name: String, directory: String)
+        do throws(AppHostError) {
+          let loaded = try Project.load(file: options.file)
+          project = (loaded.name, loaded.directory)
+        } catch .invalidManifest(let file, _) {
+          project = Project.fallbackName(file: options.file)
+          console.warning("\(file) is not valid; removing what runs under the project name \(project.name)")
+        }
+        try await ForegroundUp.stop(StateDirectory(projectDirectory: project.directory), console: console)
+        let (engine, containers) = try await EngineSelection.connect(
+          flag: options.engine, environment: environment, project: project.name)
+        let names = containers.compactMap(\.resource)
+        let printer = EventPrinter(console: console, names: names)
+        let teardown = Teardown(engine: engine, events: { printer($0) })
+        try await teardown.down(
+          project: project.name, directory: project.directory, containers: containers, volumes: volumes)
+        let ours = containers.filter { $0.projectDirectory == project.directory }
+        if ours.isEmpty { console.output("apphost: nothing of \(project.name) was running") }
+      }
+    }
+  }
+}
+
+/// Asking a foreground `apphost up` of the project to stop, and waiting until it has.
+enum ForegroundUp {
+  static func stop(_ state: StateDirectory, console: Console) async throws(AppHostError) {
+    guard let holder = ProjectLock.holder(state), holder.pid != getpid() else { return }
+    console.output("apphost: stopping the apphost up running for this project (pid \(holder.pid))")
+    kill(holder.pid, SIGTERM)
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ProjectLock.holder(state) != nil {
+      if ContinuousClock.now > deadline {
+        throw .projectBusy(pid: holder.pid, lockFile: ProjectLock.path(in: state))
+      }
+      try? await Task.sleep(for: .milliseconds(50))
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import AppHostKit
+import ArgumentParser
+import Foundation
+
+extension EnvironmentFormat: ExpressibleByArgument {}
+
+extension AppHost {
+  struct Env: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the connection variables (for eval, .env files or JSON).",
+      discussion: """
+        With an executable's NAME: the environment apphost gives it. With a cache's NAME: the variables a \
+        reference to it gives. Without NAME: those of every cache. The caches must be running \
+        (apphost up -d) unless their hostPort is fixed.
+
+          eval "$(apphost env --format shell)"
+          apphost env cache > .env
+        """)
+
+    @OptionGroup var options: ManifestOptions
+
+    @Argument(help: "An executable or a cache; default: every cache.")
+    var name: String?
+
+    @Option(help: "dotenv (KEY=value), json or shell (export KEY='value').")
+    var format: EnvironmentFormat = .dotenv
+
+    func run() async throws {
+      signal(SIGPIPE, SIG_IGN)
+      let console = Console()
+      let text = try await reportingFailures(console) { () async throws(AppHostError) -> String in
+        let session = try await EngineSession.open(options, console: console)
+        let variables = try ConnectionVariables.resolve(
+          name: name, plan: session.plan, ports: StatusReport.ports(plan: session.plan, containers: session.containers))
+        return format.render(variables)
+      }
+      if !text.isEmpty { console.output(text) }
+    }
+  }
+}

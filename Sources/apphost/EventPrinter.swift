@@ -1,0 +1,54 @@
+import AppHostKit
+import Foundation
+
+/// Shows the orchestration's events as `name | message` lines.
+struct EventPrinter: Sendable {
+  var console: Console
+  var width: Int
+
+  init(console: Console, names: [String]) {
+    self.console = console
+    self.width = names.map(\.count).max() ?? 0
+  }
+
+  func line(_ name: String, _ message: String) {
+    console.output(console.prefix(name, width: width) + message)
+  }
+
+  func callAsFunction(_ event: RunEvent) {
+    switch event {
+    case .connected(let flavor, let project):
+      console.output("apphost: project \(project), engine \(flavor.rawValue)")
+    case .removingLeftover(let resource, let container, let owner):
+      line(resource, "removing \(container), left over from an apphost up that is gone (\(owner))")
+    case .removingStale(let resource, let container):
+      line(resource, "removing \(container): no longer in apphost.json")
+    case .creating(let resource, let image):
+      line(resource, "creating (\(image))")
+    case .recreating(let resource, let reason):
+      line(resource, "recreating: \(reason)")
+    case .starting(let resource):
+      line(resource, "starting the stopped container")
+    case .unchanged(let resource):
+      line(resource, "unchanged, running")
+    case .saving(let resource):
+      line(resource, "saving data before stopping")
+    case .saveFailed(let resource, let reason):
+      line(resource, console.paint("could not ask it to save (\(reason)); stopping it gracefully instead", "33"))
+    case .ready(let resource, let address, let seconds):
+      line(resource, "ready at \(address) (\(String(format: "%.2f", seconds)) s)")
+    case .failed(let failure):
+      line(failure.resource, console.paint("failed: \(failure.reason)", "31"))
+    case .removed(let resource, let container):
+      line(resource, "removed \(container)")
+    case .removedNetwork(let name):
+      console.output("apphost: removed network \(name)")
+    case .removedVolume(let name):
+      console.output("apphost: removed volume \(name)")
+    case .log(let resource, let text):
+      line(resource, text)
+    case .note(let text):
+      console.output("apphost: \(text)")
+    }
+  }
+}

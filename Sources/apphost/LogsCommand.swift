@@ -1,0 +1,83 @@
+import AppHostKit
+import ArgumentParser
+import Foundation
+
+extension AppHost {
+  struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show the output of resources as `name | line`.",
+      discussion: "Without names: every resource. With --follow: keep printing new lines until Ctrl-C.")
+
+    // `-f` is --follow here, as in `docker compose logs -f`; the manifest is given with --file.
+    @Option(name: .customLong("file"), help: ArgumentHelp("The manifest to read.", valueName: "path"))
+    var file: String = "apphost.json"
+
+    @Option(help: ArgumentHelp("The container engine: docker or podman.", valueName: "engine"))
+    var engine: EngineFlavor?
+
+    var options: ManifestOptions {
+      var options = ManifestOptions()
+      options.file = file
+      options.engine = engine
+      return options
+    }
+
+    @Argument(help: "Resources to show; default: all.")
+    var resources: [String] = []
+
+    @Flag(name: .shortAndLong, help: "Keep printing new lines.")
+    var follow = false
+
+    @Option(help: ArgumentHelp("Only the last N lines of each.", valueName: "N"))
+    var tail: Int?
+
+    func run() async throws {
+      signal(SIGPIPE, SIG_IGN)
+      let console = Console()
+      let signals = SignalWatcher()
+      let session = try await reportingFailures(console) { () async throws(AppHostError) in
+        try await EngineSession.open(options, console: console)
+      }
+      let selected = try reportingFailures(console) { () throws(AppHostError) -> [String] in
+        for name in resources where !session.plan.resourceNames.contains(name) {
+          throw .unknownResource(name: name, known: session.plan.resourceNames)
+        }
+        return resources.isEmpty ? session.plan.resourceNames : resources
+      }
+      let printer = EventPrinter(console: console, names: selected)
+      let existing = Set(session.containers.filter { $0.projectDirectory == session.plan.projectDirectory }.map(\.name))
+      let containers = session.plan.containers.filter {
+        selected.contains($0.resource) && existing.contains($0.containerName)
+      }
+      let engine = session.engine
+      let tail = self.tail
+      let follow = self.follow
+      let work = Task {
+        await withTaskGroup(of: Void.self) { group in
+          for container in containers {
+            group.addTask {
+              if follow {
+                try? await engine.followLogs(container.containerName, tail: tail) { line in
+                  printer(.log(resource: container.resource, line: line))
+                }
+              } else {
+                for line in (try? await engine.logs(container.containerName, tail: tail)) ?? [] {
+                  printer(.log(resource: container.resource, line: line))
+                }
+              }
+            }
+            // Without --follow, one resource after the other keeps each one's lines together.
+            if !follow { await group.next() }
+          }
+        }
+      }
+      signals.onSignal { _, _ in work.cancel() }
+      await work.value
+      if containers.isEmpty {
+        console.error(
+          "apphost: none of \(listing(selected, conjunction: "and")) has a container; start it with `apphost up`")
+      }
+      if let signal = signals.first { throw ExitCode(SignalWatcher.exitCode(for: signal)) }
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import AppHostKit
+import ArgumentParser
+import Foundation
+
+extension Console {
+  /// Prints a manifest's warnings (its errors stop the command before this).
+  func warnings(_ loaded: LoadedManifest) {
+    for warning in loaded.warnings { error(warning.rendered(file: loaded.path)) }
+  }
+}
+
+/// A command's connection to the project: the manifest, the engine and what runs there now.
+struct EngineSession {
+  var project: Project
+  var plan: Plan
+  var engine: CLIEngine
+  var containers: [ContainerRecord]
+  var environment: [String: String]
+
+  static func open(_ options: ManifestOptions, console: Console) async throws(AppHostError) -> EngineSession {
+    let environment = ProcessInfo.processInfo.environment
+    let project = try Project.load(file: options.file)
+    console.warnings(project.loaded)
+    let (engine, containers) = try await EngineSelection.connect(
+      flag: options.engine, environment: environment, project: project.name)
+    let rootless =
+      project.hasBindMounts ? try await EngineSelection.isRootless(engine, environment: environment) : false
+    let plan = try project.plan(environment: environment, rootlessEngine: rootless)
+    return EngineSession(
+      project: project, plan: plan, engine: engine, containers: containers, environment: environment)
+  }
+
+  /// Refreshes what runs.
+  mutating func reload() async throws(AppHostError) {
+    containers = try await engine.containers(project: project.name)
+  }
+}
+
+/// Runs an async body, turning `AppHostError` into its message and exit code.
+func reportingFailures<T>(_ console: Console, _ body: () async throws(AppHostError) -> T) async throws -> T {
+  do {
+    return try await body()
+  } catch {
+    throw error.reported(to: console)
+  }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A command running in the background whose output the test reads as it comes.
+final class BackgroundCommand: @unchecked Sendable {
+  private let process = Process()
+  private let lock = NSLock()
+  private var collected = ""
+
+  var pid: Int32 { process.processIdentifier }
+
+  var output: String {
+    lock.lock()
+    defer { lock.unlock() }
+    return collected
+  }
+
+  static func start(project: EngineProject, _ arguments: String..., environment: [String: String] = [:]) async throws
+    -> BackgroundCommand
+  {
+    try BackgroundCommand(
+      Binary.path, arguments, in: project.path,
+      environment: environment.merging(["APPHOST_ENGINE": project.engine, "NO_COLOR": "1"]) { given, _ in given })
+  }
+
+  init(_ program: String, _ arguments: [String], in folder: String, environment: [String: String] = [:]) throws {
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: folder)
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+      let data = handle.availableData
+      guard let self, !data.isEmpty else { return }
+      self.lock.lock()
+      self.collected += String(decoding: data, as: UTF8.self)
+      self.lock.unlock()
+    }
+    try process.run()
+  }
+
+  deinit {
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+  }
+
+  struct Timeout: Error, CustomStringConvertible {
+    var waitingFor: String
+    var output: String
+    var description: String { "timed out waiting for \(waitingFor); output so far:\n\(output)" }
+  }
+
+  func waitForOutput(_ text: String, timeout: Duration) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !output.contains(text) {
+      if ContinuousClock.now > deadline || !process.isRunning && !output.contains(text) {
+        try await Task.sleep(for: .milliseconds(100))
+        if output.contains(text) { return }
+        throw Timeout(waitingFor: quoted(text), output: output)
+      }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+  }
+
+  func signal(_ number: Int32) {
+    kill(process.processIdentifier, number)
+  }
+
+  /// The exit status (128 + signal when killed by one).
+  func wait(timeout: Duration) async throws -> Int32 {
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning {
+      if ContinuousClock.now > deadline { throw Timeout(waitingFor: "the process to exit", output: output) }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    // Let the last output arrive.
+    try await Task.sleep(for: .milliseconds(50))
+    return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+  }
+}
+
+private func quoted(_ text: String) -> String { "\"\(text)\"" }
+
+/// A TCP port on 127.0.0.1 held open by the test.
+final class TCPListener {
+  let descriptor: Int32
+  let port: Int
+
+  init() throws {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    self.descriptor = descriptor
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    listen(descriptor, 1)
+    var bound = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &bound) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    self.port = Int(UInt16(bigEndian: bound.sin_port))
+  }
+
+  func close() {
+    Glibc.close(descriptor)
+  }
+}

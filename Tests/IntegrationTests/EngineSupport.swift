@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// The engines the integration tests run against: `APPHOST_TEST_ENGINES` (set by scripts/test, which
+/// starts them and builds the stand-in images). Without it the engine tests do not run.
+enum TestEngines {
+  static let all: [String] = (ProcessInfo.processInfo.environment["APPHOST_TEST_ENGINES"] ?? "")
+    .split(separator: " ").map(String.init)
+  static var available: Bool { !all.isEmpty }
+}
+
+/// A project folder for one test on one engine, with a unique project name; `run` removes everything the
+/// test made (containers, network, volumes, files) and checks that nothing of the project is left.
+struct EngineProject {
+  let engine: String
+  let folder: ProjectFolder
+  let name: String
+
+  init(engine: String, _ label: String) {
+    self.engine = engine
+    folder = ProjectFolder("apphost-\(label)")
+    name = "it-\(label)-\(UUID().uuidString.prefix(6).lowercased())"
+  }
+
+  var path: String { folder.path }
+
+  /// Writes apphost.json with `resources` (a JSON object's inside) under this project's name.
+  func manifest(_ resources: String) {
+    folder.write("apphost.json", #"{"name": "\#(name)", "resources": {\#(resources)}}"#)
+  }
+
+  func apphost(_ arguments: String..., environment: [String: String?] = [:]) async throws -> CommandResult {
+    try await execute(
+      Binary.path, arguments, in: path,
+      environment: environment.merging(["APPHOST_ENGINE": engine, "NO_COLOR": "1"]) { given, _ in given })
+  }
+
+  /// Runs apphost and requires success, showing its output otherwise.
+  @discardableResult
+  func succeed(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) async throws -> CommandResult
+  {
+    let result = try await execute(
+      Binary.path, arguments, in: path, environment: ["APPHOST_ENGINE": engine, "NO_COLOR": "1"])
+    try #require(
+      result.status == 0, "apphost \(arguments.joined(separator: " ")): \(result)", sourceLocation: sourceLocation)
+    return result
+  }
+
+  /// The engine's own CLI (to check what apphost did).
+  func cli(_ arguments: String...) async throws -> CommandResult {
+    try await execute(engine, arguments)
+  }
+
+  /// The connection variables of every cache, from `apphost env --format json`.
+  func environment(_ name: String? = nil) async throws -> [String: String] {
+    let result: CommandResult
+    if let name {
+      result = try await apphost("env", name, "--format", "json")
+    } else {
+      result = try await apphost("env", "--format", "json")
+    }
+    #expect(result.status == 0, "\(result)")
+    return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String]) ?? [:]
+  }
+
+  /// `redis-cli` against a published port.
+  func redis(port: String?, password: String?, _ command: String...) async throws -> String {
+    var arguments = ["-h", "127.0.0.1", "-p", port ?? "0", "--no-auth-warning"]
+    if let password { arguments += ["-a", password] }
+    let result = try await execute("redis-cli", arguments + command)
+    return (result.output + result.errors).trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// Containers, networks and volumes of this project that the engine still has.
+  func leftovers() async throws -> [String] {
+    let filter = "label=apphost.project=\(name)"
+    let containers = try await cli("ps", "-a", "--filter", filter, "--format", "{{.Names}}").output
+    let networks = try await cli("network", "ls", "--filter", filter, "--format", "{{.Name}}").output
+    let volumes = try await cli("volume", "ls", "--filter", filter, "--format", "{{.Name}}").output
+    return (containers + networks + volumes).split(separator: "\n").map(String.init)
+  }
+
+  /// Runs `body`, then removes everything and checks that nothing is left.
+  static func run(engine: String, _ label: String, _ body: (EngineProject) async throws -> Void) async throws {
+    let project = EngineProject(engine: engine, label)
+    var failure: (any Error)?
+    do {
+      try await body(project)
+    } catch {
+      failure = error
+    }
+    let down = try await project.apphost("down", "--volumes")
+    #expect(down.status == 0, "cleanup: \(down)")
+    let left = try await project.leftovers()
+    #expect(left.isEmpty, "left behind: \(left)")
+    project.folder.remove()
+    if let failure { throw failure }
+  }
+}
