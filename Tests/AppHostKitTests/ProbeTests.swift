@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+@testable import AppHostKit
+
+/// The readiness probes and SAVE against a real redis-server process (Debian's redis-server, which
+/// scripts/test installs), and HTTP against a real listener.
+@Suite struct ProbeTests {
+  /// A redis-server on a free port, stopped by `stop()`.
+  final class Server: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let folder = TemporaryFolder("apphost-redis")
+
+    init(password: String?) throws {
+      port = try Self.freePort()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+      process.arguments =
+        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder.path]
+        + (password.map { ["--requirepass", $0] } ?? [])
+      process.standardOutput = FileHandle.nullDevice
+      try process.run()
+    }
+
+    static func freePort() throws -> Int {
+      for candidate in (20_000...40_000).shuffled() where PortProbe.isFree(candidate) { return candidate }
+      throw CancellationError()
+    }
+
+    func stop() {
+      // SIGKILL: the test runner may hand its children an ignored SIGTERM.
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      folder.remove()
+    }
+  }
+
+  @Test func aCacheIsReadyOnlyWhenPingAnswersAfterAuth() async throws {
+    try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server"), "install redis-server")
+    let nobody = try Server.freePort()
+    #expect(await Probe.resp(port: nobody, password: nil) == .notReady("connection refused"))
+
+    let server = try Server(password: "right")
+    defer { server.stop() }
+    let outcome = try await Probe.waitUntilReady(
+      .resp(password: .secret("right")), port: server.port, deadline: .now + .seconds(10))
+    #expect(outcome == .ready)
+    guard case .failed(let reason) = await Probe.resp(port: server.port, password: "wrong") else {
+      Issue.record("a wrong password must fail at once")
+      return
+    }
+    #expect(reason.contains("refused the password"))
+    guard case .failed(let noPassword) = await Probe.resp(port: server.port, password: nil) else {
+      Issue.record("no password must fail at once")
+      return
+    }
+    #expect(noPassword.contains("wants a password"))
+    #expect(await Probe.save(port: server.port, password: "right") == nil)
+    #expect(FileManager.default.fileExists(atPath: server.folder.path + "/dump.rdb"))
+    #expect(await Probe.save(port: server.port, password: "wrong")?.contains("AUTH failed") == true)
+  }
+
+  @Test func waitingGivesUpAtTheDeadlineWithTheLastReason() async throws {
+    let port = try Server.freePort()
+    let started = ContinuousClock.now
+    let outcome = try await Probe.waitUntilReady(.resp(password: nil), port: port, deadline: .now + .milliseconds(300))
+    #expect(ContinuousClock.now - started < .seconds(2))
+    #expect(outcome == .notReady("not ready in time (last check: connection refused)"))
+  }
+
+  @Test func aDeadContainerEndsTheWaitEarly() async throws {
+    let port = try Server.freePort()
+    let outcome = try await Probe.waitUntilReady(
+      .resp(password: nil), port: port, deadline: .now + .seconds(30), stillRunning: { "it exited" })
+    #expect(outcome == .failed("it exited"))
+  }
+
+  @Test func httpHealth() async throws {
+    let port = try Server.freePort()
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    let folder = TemporaryFolder("apphost-http")
+    defer { folder.remove() }
+    _ = folder.write("healthcheck", "ok")
+    server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder.path]
+    server.standardOutput = FileHandle.nullDevice
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    defer {
+      kill(server.processIdentifier, SIGKILL)
+      server.waitUntilExit()
+    }
+    #expect(try await Probe.waitUntilReady(.http(path: "/healthcheck"), port: port, deadline: .now + .seconds(10)) == .ready)
+    #expect(await Probe.http(port: port, path: "/missing") == .notReady("GET /missing answered 404"))
+  }
+}
+
+@Suite struct SelectionTests {
+  @Test func namedResourcesBringWhatTheyNeed() throws {
+    let plan = try plan(
+      """
+      {"resources": {"cache": {"type": "redis"}, "other": {"type": "valkey"}, "third": {"type": "garnet"},
+        "ui": {"type": "rediscommander", "caches": ["third"]},
+        "legacy": {"type": "connectionString", "value": "h:1"},
+        "api": {"type": "executable", "command": "sh", "references": ["cache", "legacy"], "env": {"X": "{other.port}"}}}}
+      """)
+    #expect(try plan.closure(of: []) == ["cache", "other", "third", "ui", "api"])
+    #expect(try plan.closure(of: ["api"]) == ["api", "cache", "other"])
+    #expect(try plan.closure(of: ["ui"]) == ["ui", "third"])
+    #expect(throws: AppHostError.self) { try plan.closure(of: ["nope"]) }
+  }
+}
