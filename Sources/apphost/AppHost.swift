@@ -15,6 +15,6 @@ struct AppHost: AsyncParsableCommand {
       what apphost would do with it.
       """,
     version: AppHostVersion.current,
-    subcommands: [Up.self, Down.self, Ps.self, Env.self, Logs.self, Config.self, Init.self]
+    subcommands: [Up.self, Down.self, Ps.self, Env.self, Logs.self, Run.self, Config.self, Init.self, Supervise.self]
   )
 }

@@ -5,15 +5,18 @@ import Foundation
 /// every line is written with one `write` call so that lines from several tasks never mix.
 struct Console: Sendable {
   var useColor: Bool
+  /// Results to standard error too (`run`, whose standard output belongs to the command it runs).
+  var outputToStandardError = false
 
-  init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+  init(environment: [String: String] = ProcessInfo.processInfo.environment, outputToStandardError: Bool = false) {
+    self.outputToStandardError = outputToStandardError
     useColor =
       environment["NO_COLOR"].map { $0.isEmpty } ?? true
-      && isatty(STDERR_FILENO) == 1 && environment["TERM"] != "dumb"
+      && isatty(STDOUT_FILENO) == 1 && environment["TERM"] != "dumb"
   }
 
   func output(_ text: String) {
-    write(text.hasSuffix("\n") ? text : text + "\n", to: STDOUT_FILENO)
+    write(text.hasSuffix("\n") ? text : text + "\n", to: outputToStandardError ? STDERR_FILENO : STDOUT_FILENO)
   }
 
   func error(_ text: String) {
@@ -55,9 +58,37 @@ struct Console: Sendable {
       let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
       if written < 0 {
         if errno == EINTR { continue }
+        // The reader went away (`apphost up | head`): say so once, so that apphost stops cleanly.
+        if errno == EPIPE { OutputClosed.shared.fire() }
         return
       }
       bytes = bytes.dropFirst(written)
     }
+  }
+}
+
+/// Called once when standard output or error is a pipe whose reader has gone (SIGPIPE is ignored, so
+/// writes fail with EPIPE instead of killing apphost before it cleans up).
+final class OutputClosed: @unchecked Sendable {
+  static let shared = OutputClosed()
+  private let lock = NSLock()
+  private var fired = false
+  private var handler: (@Sendable () -> Void)?
+
+  func onClose(_ handler: @escaping @Sendable () -> Void) {
+    lock.lock()
+    self.handler = handler
+    let already = fired
+    lock.unlock()
+    if already { handler() }
+  }
+
+  func fire() {
+    lock.lock()
+    let first = !fired
+    fired = true
+    let handler = self.handler
+    lock.unlock()
+    if first { handler?() }
   }
 }

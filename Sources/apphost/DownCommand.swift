@@ -32,16 +32,20 @@ extension AppHost {
           project = Project.fallbackName(file: options.file)
           console.warning("\(file) is not valid; removing what runs under the project name \(project.name)")
         }
-        try await ForegroundUp.stop(StateDirectory(projectDirectory: project.directory), console: console)
+        let state = StateDirectory(projectDirectory: project.directory)
+        try await ForegroundUp.stop(state, console: console)
         let (engine, containers) = try await EngineSelection.connect(
           flag: options.engine, environment: environment, project: project.name)
-        let names = containers.compactMap(\.resource)
-        let printer = EventPrinter(console: console, names: names)
+        let programs = ExecutableState.load(state)?.processes.map(\.name) ?? []
+        let printer = EventPrinter(console: console, names: containers.compactMap(\.resource) + programs)
+        // Programs first: they may still be writing to the caches.
+        let stopped = await BackgroundSupervisor.stop(state, events: { printer($0) })
+        for name in stopped { printer.line(name, "stopped") }
         let teardown = Teardown(engine: engine, events: { printer($0) })
         try await teardown.down(
           project: project.name, directory: project.directory, containers: containers, volumes: volumes)
         let ours = containers.filter { $0.projectDirectory == project.directory }
-        if ours.isEmpty { console.output("apphost: nothing of \(project.name) was running") }
+        if ours.isEmpty && stopped.isEmpty { console.output("apphost: nothing of \(project.name) was running") }
       }
     }
   }

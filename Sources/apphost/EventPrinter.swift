@@ -47,6 +47,19 @@ struct EventPrinter: Sendable {
       console.output("apphost: removed volume \(name)")
     case .log(let resource, let text):
       line(resource, text)
+    case .logLines(let resource, let lines):
+      // One write for the whole batch: fast writers are not slowed down line by line, and the lines
+      // stay together.
+      let prefix = console.prefix(resource, width: width)
+      console.output(lines.map { prefix + $0 }.joined(separator: "\n"))
+    case .started(let resource, let pid):
+      line(resource, "started (pid \(pid))")
+    case .exited(let resource, let code):
+      line(resource, code == 0 ? "exited (code 0)" : console.paint("exited with code \(code)", "31"))
+    case .restarting(let resource, let after):
+      line(resource, "restarting in \(String(format: "%g", after)) s")
+    case .stopping(let resource):
+      line(resource, "stopping")
     case .note(let text):
       console.output("apphost: \(text)")
     }

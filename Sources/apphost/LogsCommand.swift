@@ -44,11 +44,14 @@ extension AppHost {
         }
         return resources.isEmpty ? session.plan.resourceNames : resources
       }
-      let printer = EventPrinter(console: console, names: selected)
-      let existing = Set(session.containers.filter { $0.projectDirectory == session.plan.projectDirectory }.map(\.name))
-      let containers = session.plan.containers.filter {
-        selected.contains($0.resource) && existing.contains($0.containerName)
+      let plan = session.plan
+      let state = session.project.state
+      let programFiles = plan.executables.filter { selected.contains($0.resource) }.flatMap {
+        ProgramLogs.files(for: $0, state: state)
       }
+      let printer = EventPrinter(console: console, names: selected + programFiles.map(\.name))
+      let existing = Set(session.containers.filter { $0.projectDirectory == plan.projectDirectory }.map(\.name))
+      let containers = plan.containers.filter { selected.contains($0.resource) && existing.contains($0.containerName) }
       let engine = session.engine
       let tail = self.tail
       let follow = self.follow
@@ -69,11 +72,20 @@ extension AppHost {
             // Without --follow, one resource after the other keeps each one's lines together.
             if !follow { await group.next() }
           }
+          for file in programFiles {
+            let (lines, end) = ProgramLogs.read(file.path, tail: tail)
+            if !lines.isEmpty { printer(.logLines(resource: file.name, lines: lines)) }
+            if follow {
+              group.addTask {
+                await ProgramLogs.follow(file.path, from: end) { printer(.logLines(resource: file.name, lines: $0)) }
+              }
+            }
+          }
         }
       }
       signals.onSignal { _, _ in work.cancel() }
       await work.value
-      if containers.isEmpty {
+      if containers.isEmpty && programFiles.isEmpty {
         console.error(
           "apphost: none of \(listing(selected, conjunction: "and")) has a container; start it with `apphost up`")
       }

@@ -19,7 +19,8 @@ extension AppHost {
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
         try await EngineSession.open(options, console: console)
       }
-      let rows = await StatusReport.collect(plan: session.plan, containers: session.containers)
+      let rows = await StatusReport.collect(
+        plan: session.plan, containers: session.containers, programs: ExecutableState.load(session.project.state))
       if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -35,6 +35,11 @@ final class SignalWatcher: @unchecked Sendable {
     return received.first
   }
 
+  /// Treats `number` as received (a broken output pipe stops apphost like a signal).
+  func inject(_ number: Int32) {
+    deliver(number)
+  }
+
   private func deliver(_ number: Int32) {
     lock.lock()
     received.append(number)

@@ -9,11 +9,16 @@ extension AppHost {
       discussion: """
         Starts what apphost.json describes (or the named resources and what they need) in dependency \
         order, independent ones in parallel, and waits until each answers (PING for caches, the health URL \
-        for UIs). Running it again changes only what changed.
+        for UIs); then starts the programs with the connection variables in their environment. Running it \
+        again changes only what changed.
 
-        In the foreground it streams every resource's output as `name | line` until Ctrl-C (or SIGTERM), \
-        then removes the session containers; a second Ctrl-C stops at once. With --detach it returns once \
-        everything is ready and leaves it running until `apphost down`.
+        In the foreground it streams every resource's output as `name | line` until Ctrl-C (or SIGTERM, or \
+        until every program has ended), then stops the programs (SIGTERM to their process group, SIGKILL \
+        after 10 s) and removes the session containers; a second Ctrl-C stops at once. The exit code is \
+        130/143 after a signal, else that of the first program that failed.
+
+        With --detach it returns once everything is ready and leaves it running until `apphost down`; \
+        programs then run in the background with their output in .apphost/logs/.
         """)
 
     @OptionGroup var options: ManifestOptions
@@ -35,17 +40,31 @@ extension AppHost {
       signal(SIGPIPE, SIG_IGN)
       let console = Console()
       let signals = SignalWatcher()
+      // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
+      OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
-        try await EngineSession.open(options, console: console)
+        let session = try await EngineSession.open(options, console: console)
+        // Programs that cannot run are found before anything starts.
+        let selection = try session.plan.closure(of: resources)
+        for executable in session.plan.executables where selection.contains(executable.resource) {
+          if executable.resolvedCommand == nil {
+            throw .commandNotFound(resource: executable.resource, command: executable.command)
+          }
+        }
+        return session
       }
-      let lock = try reportingFailures(console) { () throws(AppHostError) in
-        try ProjectLock.acquire(session.project.state)
-      }
+      let state = session.project.state
+      let lock = try reportingFailures(console) { () throws(AppHostError) in try ProjectLock.acquire(state) }
       defer { lock.release() }
-      let printer = EventPrinter(console: console, names: session.plan.resourceNames)
+      let printer = EventPrinter(
+        console: console,
+        names: session.plan.resourceNames.flatMap { name in
+          session.plan.executable(name).map { executable in
+            (0..<executable.replicas).map { executable.displayName(replica: $0) }
+          } ?? [name]
+        })
       printer(.connected(session.engine.flavor, project: session.plan.project))
-      let launcher = Launcher(
-        engine: session.engine, plan: session.plan, owner: .current, events: { printer($0) })
+      let launcher = Launcher(engine: session.engine, plan: session.plan, owner: .current, events: { printer($0) })
       let launchOptions = Launcher.Options(selection: resources, detached: detach, timeout: .seconds(timeout))
       let containers = session.containers
       let start = Task { () async throws(AppHostError) -> Launcher.Outcome in
@@ -60,22 +79,79 @@ extension AppHost {
         if let signal = signals.first { throw ExitCode(SignalWatcher.exitCode(for: signal)) }
         throw (error as? AppHostError ?? .cancelled).reported(to: console)
       }
+      let specs = try await reportingFailures(console) { () async throws(AppHostError) in
+        do throws(AppHostError) {
+          return try ProcessSpec.specs(
+            plan: session.plan, ports: outcome.ports, selection: try session.plan.closure(of: resources))
+        } catch {
+          await backOut(outcome, session: session, printer: printer)
+          throw error
+        }
+      }
       if detach {
-        let count = outcome.ports.count
-        console.output(
-          outcome.unchanged.count == count && count > 0
-            ? "apphost: nothing changed; \(count) resource\(count == 1 ? " is" : "s are") running"
-            : "apphost: \(count) resource\(count == 1 ? "" : "s") ready; `apphost env` prints the connection "
-              + "variables, `apphost down` stops \(count == 1 ? "it" : "them")")
+        try await startInBackground(specs, session: session, outcome: outcome, console: console, printer: printer)
         return
       }
+      // A foreground up runs the programs itself: the ones a detached up started stop first.
+      await BackgroundSupervisor.stop(state, events: { printer($0) })
       console.output(
-        "apphost: \(outcome.ports.count) resource\(outcome.ports.count == 1 ? "" : "s") ready; Ctrl-C stops "
-          + (outcome.ports.count == 1 ? "it" : "them"))
+        "apphost: \(outcome.ports.count) resource\(outcome.ports.count == 1 ? "" : "s") ready"
+          + (specs.isEmpty ? "" : ", starting \(specs.count) program\(specs.count == 1 ? "" : "s")")
+          + "; Ctrl-C stops " + (outcome.ports.count + specs.count == 1 ? "it" : "them"))
       let foreground = Foreground(
-        engine: session.engine, plan: session.plan, outcome: outcome, events: { printer($0) })
+        engine: session.engine, plan: session.plan, outcome: outcome, processes: specs, state: state,
+        events: { printer($0) })
       let code = await foreground.run(signals: signals)
       throw ExitCode(code)
+    }
+
+    /// `up --detach`: programs go to a background apphost, unless the same ones already run there.
+    private func startInBackground(
+      _ specs: [ProcessSpec], session: EngineSession, outcome: Launcher.Outcome, console: Console,
+      printer: EventPrinter
+    ) async throws {
+      let state = session.project.state
+      let count = outcome.ports.count
+      var unchangedPrograms = false
+      if specs.isEmpty {
+        // A full up of a manifest without programs stops programs a previous up left running.
+        if resources.isEmpty { await BackgroundSupervisor.stop(state, events: { printer($0) }) }
+      } else if let running = ExecutableState.load(state), running.detached, running.owner.isAlive,
+        running.fingerprint == ProcessSpec.fingerprint(specs)
+      {
+        unchangedPrograms = true
+        for process in running.processes { printer.line(process.name, "unchanged, \(process.state)") }
+      } else {
+        await BackgroundSupervisor.stop(state, events: { printer($0) })
+        var arguments = ["--file", session.project.loaded.path, "--engine", session.engine.flavor.rawValue]
+        arguments += resources
+        let started = try await reportingFailures(console) { () async throws(AppHostError) in
+          do throws(AppHostError) {
+            return try await BackgroundSupervisor.start(arguments: arguments, state: state, timeout: .seconds(timeout))
+          } catch {
+            await backOut(outcome, session: session, printer: printer)
+            throw error
+          }
+        }
+        for process in started.processes {
+          printer.line(process.name, "started in the background (pid \(process.pid.map(String.init) ?? "?"))")
+        }
+      }
+      let total = count + specs.count
+      if outcome.unchanged.count == count && (specs.isEmpty || unchangedPrograms) && total > 0 {
+        console.output("apphost: nothing changed; \(total) resource\(total == 1 ? " is" : "s are") running")
+      } else {
+        console.output(
+          "apphost: \(total) resource\(total == 1 ? "" : "s") ready; `apphost ps` shows them, `apphost env` "
+            + "prints the connection variables, `apphost logs` the output, `apphost down` stops "
+            + (total == 1 ? "it" : "them"))
+      }
+    }
+
+    /// Removes the containers this run created, when what should follow them cannot start.
+    private func backOut(_ outcome: Launcher.Outcome, session: EngineSession, printer: EventPrinter) async {
+      let records = (try? await session.engine.inspect(outcome.created)) ?? []
+      try? await Teardown(engine: session.engine, events: { printer($0) }).remove(records)
     }
   }
 }

@@ -82,7 +82,9 @@ import Testing
     let folder = TemporaryFolder("apphost-http")
     defer { folder.remove() }
     _ = folder.write("healthcheck", "ok")
-    server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder.path]
+    server.arguments = [
+      "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder.path,
+    ]
     server.standardOutput = FileHandle.nullDevice
     server.standardError = FileHandle.nullDevice
     try server.run()
@@ -90,7 +92,8 @@ import Testing
       kill(server.processIdentifier, SIGKILL)
       server.waitUntilExit()
     }
-    #expect(try await Probe.waitUntilReady(.http(path: "/healthcheck"), port: port, deadline: .now + .seconds(10)) == .ready)
+    #expect(
+      try await Probe.waitUntilReady(.http(path: "/healthcheck"), port: port, deadline: .now + .seconds(10)) == .ready)
     #expect(await Probe.http(port: port, path: "/missing") == .notReady("GET /missing answered 404"))
   }
 }

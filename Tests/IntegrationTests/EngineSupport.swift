@@ -80,8 +80,12 @@ struct EngineProject {
     return (containers + networks + volumes).split(separator: "\n").map(String.init)
   }
 
-  /// Runs `body`, then removes everything and checks that nothing is left.
+  /// Runs `body`, then removes everything and checks that nothing is left. At most a few tests use an
+  /// engine at once: podman serialises much of its work, and twenty projects starting together would
+  /// measure its queue instead of apphost.
   static func run(engine: String, _ label: String, _ body: (EngineProject) async throws -> Void) async throws {
+    await EngineGate.shared.enter(engine)
+    defer { Task { await EngineGate.shared.leave(engine) } }
     let project = EngineProject(engine: engine, label)
     var failure: (any Error)?
     do {
@@ -95,5 +99,32 @@ struct EngineProject {
     #expect(left.isEmpty, "left behind: \(left)")
     project.folder.remove()
     if let failure { throw failure }
+  }
+}
+
+/// A counting semaphore per engine.
+actor EngineGate {
+  static let shared = EngineGate()
+  static let width = ["docker": 4, "podman": 3]
+
+  private var inUse: [String: Int] = [:]
+  private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+  func enter(_ engine: String) async {
+    if inUse[engine, default: 0] < Self.width[engine, default: 2] {
+      inUse[engine, default: 0] += 1
+      return
+    }
+    await withCheckedContinuation { waiting[engine, default: []].append($0) }
+  }
+
+  func leave(_ engine: String) {
+    if var queue = waiting[engine], !queue.isEmpty {
+      let next = queue.removeFirst()
+      waiting[engine] = queue
+      next.resume()
+    } else {
+      inUse[engine, default: 1] -= 1
+    }
   }
 }

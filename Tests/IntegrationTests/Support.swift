@@ -44,7 +44,7 @@ func execute(
   let result = try await Subprocess.run(
     program.contains("/") ? .path(FilePath(program)) : .name(program), arguments: Arguments(arguments),
     environment: .inherit.updating(updates), workingDirectory: folder.map { FilePath($0) },
-    output: .string(limit: 16 << 20), error: .string(limit: 16 << 20))
+    output: .string(limit: 512 << 20), error: .string(limit: 64 << 20))
   let status: Int32
   switch result.terminationStatus {
   case .exited(let code): status = code

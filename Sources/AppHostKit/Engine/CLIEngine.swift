@@ -34,7 +34,7 @@ package struct CLIEngine: ContainerEngine {
     do {
       let result = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
-        output: .string(limit: 64 << 20), error: .string(limit: 1 << 20))
+        platformOptions: Self.ownProcessGroup, output: .string(limit: 64 << 20), error: .string(limit: 1 << 20))
       let status: Int32
       switch result.terminationStatus {
       case .exited(let code): status = code
@@ -55,6 +55,14 @@ package struct CLIEngine: ContainerEngine {
       if Task.isCancelled { throw .cancelled }
       throw .engineUnreachable(flavor: flavor, reason: "\(program) could not be run: \(error)")
     }
+  }
+
+  /// Engine commands run in a process group of their own: a Ctrl-C at the terminal reaches apphost,
+  /// which then decides what to stop, and never kills a `docker rm` halfway through the cleanup.
+  private static var ownProcessGroup: PlatformOptions {
+    var options = PlatformOptions()
+    options.processGroupID = 0
+    return options
   }
 
   /// Runs and requires success.
@@ -96,7 +104,17 @@ package struct CLIEngine: ContainerEngine {
   }
 
   package func createNetwork(_ network: NetworkPlan) async throws(AppHostError) -> Bool {
-    try await create(network.createArguments())
+    // Podman 4 can fail a network creation that races with another project's network removal
+    // ("route ip+net: no such network interface"); a second try succeeds.
+    var attempt = 1
+    while true {
+      do {
+        return try await create(network.createArguments())
+      } catch .engineFailed where attempt < 3 {
+        attempt += 1
+        try? await Task.sleep(for: .milliseconds(100 * attempt))
+      }
+    }
   }
 
   package func createVolume(_ volume: VolumePlan) async throws(AppHostError) -> Bool {
@@ -187,7 +205,7 @@ package struct CLIEngine: ContainerEngine {
     do {
       _ = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(EngineCommands.logs(name, tail: tail, follow: true)),
-        input: .none, output: .sequence, error: .sequence
+        platformOptions: Self.ownProcessGroup, input: .none, output: .sequence, error: .sequence
       ) { execution in
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask {

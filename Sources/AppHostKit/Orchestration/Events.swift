@@ -16,6 +16,12 @@ package enum RunEvent: Sendable {
   case removedVolume(String)
   /// A line of a resource's output.
   case log(resource: String, line: String)
+  /// Lines of a program's output, in the order it wrote them.
+  case logLines(resource: String, lines: [String])
+  case started(resource: String, pid: Int32)
+  case exited(resource: String, code: Int32)
+  case restarting(resource: String, after: Double)
+  case stopping(resource: String)
   case note(String)
 }
 

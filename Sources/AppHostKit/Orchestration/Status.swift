@@ -26,7 +26,9 @@ package struct ResourceStatus: Encodable, Sendable, Equatable {
 
 package enum StatusReport {
   /// The status of every resource of the plan, plus containers of the project the plan no longer has.
-  package static func collect(plan: Plan, containers: [ContainerRecord]) async -> [ResourceStatus] {
+  package static func collect(plan: Plan, containers: [ContainerRecord], programs: ExecutableState? = nil) async
+    -> [ResourceStatus]
+  {
     let records = Dictionary(
       containers.filter { $0.projectDirectory == plan.projectDirectory }.map { ($0.name, $0) },
       uniquingKeysWith: { first, _ in first })
@@ -55,7 +57,29 @@ package enum StatusReport {
         }
         rows.append(row)
       } else if plan.executable(name) != nil {
-        rows.append(ResourceStatus(name: name, type: ResourceType.executable.rawValue, state: "not started"))
+        let processes = programs?.processes.filter { $0.resource == name } ?? []
+        if processes.isEmpty {
+          rows.append(ResourceStatus(name: name, type: ResourceType.executable.rawValue, state: "not started"))
+        }
+        for process in processes {
+          var row = ResourceStatus(name: process.name, type: ResourceType.executable.rawValue, state: process.state)
+          let live = process.liveIdentity != nil
+          let ownerAlive = programs?.owner.isAlive == true
+          if (process.state == "running" || process.state == "starting") && !live {
+            row.state = "exited"
+            row.note = "ended while no apphost watched it"
+          } else if process.state == "exited" || process.state == "stopped" {
+            row.state = "exited (\(process.exitCode.map(String.init) ?? "?"))"
+          }
+          if live {
+            row.pid = process.pid
+            if !ownerAlive { row.note = "the apphost that started it is gone; `apphost down` stops it" }
+          }
+          if process.restarts > 0 {
+            row.note = (row.note.map { $0 + "; " } ?? "") + "restarted \(process.restarts) times"
+          }
+          rows.append(row)
+        }
       }
     }
     let planned = Set(plan.containers.map(\.containerName))

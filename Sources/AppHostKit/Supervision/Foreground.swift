@@ -1,3 +1,9 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A request to stop a foreground `up`: the first Ctrl-C stops gracefully, a second one at once.
 package enum StopRequest: Sendable, Equatable {
   case graceful(signal: Int32)
@@ -10,29 +16,86 @@ package enum StopRequest: Sendable, Equatable {
   }
 }
 
-/// The foreground `apphost up` once everything is ready: streams every container's output until asked
-/// to stop, then removes the session containers (persistent ones and all volumes stay) and the project
-/// network when nothing needs it any more.
+/// The foreground `apphost up` once the containers are ready: runs the programs, streams every
+/// resource's output, and on Ctrl-C (or when every program has ended) stops the programs first and
+/// then removes the session containers (persistent ones and all volumes stay) and the project network
+/// when nothing needs it any more.
 package struct Foreground: Sendable {
   package var engine: any ContainerEngine
   package var plan: Plan
   package var outcome: Launcher.Outcome
+  package var processes: [ProcessSpec]
+  package var state: StateDirectory
   package var events: EventSink
 
-  package init(engine: any ContainerEngine, plan: Plan, outcome: Launcher.Outcome, events: @escaping EventSink) {
+  package init(
+    engine: any ContainerEngine, plan: Plan, outcome: Launcher.Outcome, processes: [ProcessSpec],
+    state: StateDirectory, events: @escaping EventSink
+  ) {
     self.engine = engine
     self.plan = plan
     self.outcome = outcome
+    self.processes = processes
+    self.state = state
     self.events = events
   }
 
-  /// Runs until the first stop request; returns the exit code (128 + the signal).
+  private enum Ending: Sendable {
+    case requested(StopRequest)
+    case programsEnded(failure: Int32?)
+  }
+
+  /// Runs until stopped or until every program has ended; returns the exit code: 128 + the signal,
+  /// else the exit code of the first program that failed, else 0.
   package func run(stopRequests: AsyncStream<StopRequest>) async -> Int32 {
+    let supervisor = Supervisor(
+      specs: processes, events: events, logDirectory: ExecutableState.logDirectory(state), state: state,
+      owner: .current, detached: false)
+    let programs = Task { await supervisor.run() }
+    let logs = Task { await followContainerLogs() }
+    let (endings, ended) = AsyncStream<Ending>.makeStream()
+    let immediately = OnceFlag()
+    let events = self.events
+    let listener = Task {
+      for await request in stopRequests {
+        if case .immediate = request {
+          immediately.set()
+          events(.note("stopping at once"))
+          await supervisor.stop(immediately: true)
+        } else {
+          events(.note("stopping (Ctrl-C again stops at once)"))
+          await supervisor.stop(immediately: false)
+        }
+        ended.yield(.requested(request))
+      }
+    }
+    if !processes.isEmpty {
+      Task {
+        let failure = await programs.value
+        ended.yield(.programsEnded(failure: failure))
+      }
+    }
+    var iterator = endings.makeAsyncIterator()
+    let ending = await iterator.next()
+    _ = await programs.value
+    logs.cancel()
+    await shutDown(immediately: immediately.isSet)
+    listener.cancel()
+    ExecutableState.remove(state)
+    switch ending {
+    case .requested(let request): return 128 + request.signal
+    case .programsEnded(let failure):
+      events(.note("every program has ended"))
+      return failure ?? 0
+    case nil: return 0
+    }
+  }
+
+  private func followContainerLogs() async {
     let containers = plan.containers.filter { outcome.ports[$0.resource] != nil }
     let engine = self.engine
     let events = self.events
-    var iterator = stopRequests.makeAsyncIterator()
-    let request: StopRequest? = await withTaskGroup(of: StopRequest?.self) { group in
+    await withTaskGroup(of: Void.self) { group in
       for container in containers {
         // New containers show all their output; reused ones only what comes from now on.
         let tail: Int? = outcome.unchanged.contains(container.resource) ? 0 : nil
@@ -40,23 +103,17 @@ package struct Foreground: Sendable {
           try? await engine.followLogs(container.containerName, tail: tail) { line in
             events(.log(resource: container.resource, line: line))
           }
-          if Task.isCancelled { return nil }
+          if Task.isCancelled { return }
           // The output ended: the container stopped or was removed from outside.
           let record = try? await engine.inspect([container.containerName]).first
           let state = record.map { "\($0.status), exit code \($0.exitCode)" } ?? "removed"
           events(
             .note(
-              "\(container.resource) stopped (\(state)); the rest keeps running. `apphost up` in another terminal "
-                + "repairs it"))
-          return nil
+              "\(container.resource) stopped (\(state)); the rest keeps running. `apphost up -d` in another "
+                + "terminal repairs it"))
         }
       }
-      let first = await iterator.next()
-      group.cancelAll()
-      return first
     }
-    await shutDown(immediately: request.map { if case .immediate = $0 { true } else { false } } ?? false)
-    return 128 + (request?.signal ?? 15)
   }
 
   /// Removes the session containers this run brought up, and the network when no container needs it.
@@ -71,5 +128,25 @@ package struct Foreground: Sendable {
       try? await engine.removeNetworks([plan.network.name])
       events(.removedNetwork(plan.network.name))
     }
+  }
+}
+
+/// A flag set once, read from anywhere.
+package final class OnceFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+
+  package init() {}
+
+  package func set() {
+    lock.lock()
+    value = true
+    lock.unlock()
+  }
+
+  package var isSet: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return value
   }
 }

@@ -29,6 +29,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   case projectBusy(pid: Int32, lockFile: String)
   case startFailed([ResourceFailure])
   case notRunning(resources: [String])
+  case commandNotFound(resource: String, command: String)
+  case cannotStart(resource: String, command: String, reason: String)
   case cancelled
 
   // State kept in .apphost/
@@ -55,7 +57,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
     case .engineNotInstalled, .engineUnreachable, .noEngineAnswers:
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
-      .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled:
+      .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
+      .commandNotFound, .cannotStart:
       .runtime
     }
   }
@@ -128,6 +131,11 @@ package enum AppHostError: Error, Sendable, LocalizedError {
     case .notRunning(let resources):
       return "\(listing(resources, conjunction: "and")) \(resources.count == 1 ? "is" : "are") not running; start "
         + "\(resources.count == 1 ? "it" : "them") with `apphost up -d`"
+    case .commandNotFound(let resource, let command):
+      return "resources.\(resource).command: \(quoted(command)) is not on PATH; install it, give its full path, or "
+        + "a path relative to apphost.json"
+    case .cannotStart(let resource, let command, let reason):
+      return "\(resource): \(command) could not be started: \(reason)"
     case .cancelled:
       return "stopped before it finished"
     case .stateUnwritable(let path, let reason):

@@ -1,0 +1,78 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The programs of `up --detach`: a background apphost (`apphost __supervise`) runs them with their
+/// restart policies and their output in `.apphost/logs/`, until `down` (or the next `up`) stops it.
+package enum BackgroundSupervisor {
+  /// This apphost binary, for starting the background one.
+  package static var executablePath: String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+  }
+
+  /// Starts the background supervisor and waits until it has started every program (or has failed).
+  package static func start(arguments: [String], state: StateDirectory, timeout: Duration)
+    async throws(AppHostError) -> ExecutableState
+  {
+    try state.create()
+    let logDirectory = ExecutableState.logDirectory(state)
+    try? FileManager.default.createDirectory(
+      atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let logPath = (logDirectory as NSString).appendingPathComponent("supervisor.log")
+    let descriptor = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw .stateUnwritable(path: logPath, reason: String(cString: strerror(errno))) }
+    let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    ExecutableState.remove(state)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executablePath)
+    process.arguments = ["__supervise"] + arguments
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = log
+    process.standardError = log
+    do {
+      try process.run()
+    } catch {
+      throw .cannotStart(resource: "apphost", command: executablePath, reason: "\(error)")
+    }
+    let pid = process.processIdentifier
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if let current = ExecutableState.load(state), current.ownerPID == pid, current.ready { return current }
+      if !ChildProcess.isRunning(pid) {
+        let reason = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        throw .cannotStart(
+          resource: "programs", command: "apphost __supervise",
+          reason: reason.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").suffix(5)
+            .joined(separator: "\n"))
+      }
+      try? await Task.sleep(for: .milliseconds(10))
+    }
+    kill(pid, SIGTERM)
+    throw .cannotStart(resource: "programs", command: "apphost __supervise", reason: "they did not start in time")
+  }
+
+  /// Stops the programs of the project, whoever runs them: asks a live supervisor (background, or the
+  /// programs part of a foreground `up`) to stop and waits for it, then stops what a dead one left.
+  /// Returns the names of the programs that were running.
+  @discardableResult
+  package static func stop(_ state: StateDirectory, events: EventSink) async -> [String] {
+    guard let recorded = ExecutableState.load(state) else { return [] }
+    let names = recorded.processes.filter { $0.liveIdentity != nil }.map(\.name)
+    let owner = recorded.owner
+    if owner.isAlive && owner.pid != getpid() {
+      for name in names { events(.stopping(resource: name)) }
+      kill(owner.pid, SIGTERM)
+      let deadline = ContinuousClock.now + ChildProcess.grace + .seconds(5)
+      while owner.isAlive && ContinuousClock.now < deadline {
+        try? await Task.sleep(for: .milliseconds(20))
+      }
+    }
+    // Programs of a supervisor that died (or did not stop in time).
+    let leftovers = await ExecutableState.stopLeftovers(state)
+    for name in leftovers { events(.note("stopped \(name), left running by an apphost that is gone")) }
+    ExecutableState.remove(state)
+    return names
+  }
+}

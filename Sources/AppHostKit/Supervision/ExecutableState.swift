@@ -1,0 +1,139 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `.apphost/executables.json`: the programs apphost runs for the project, who runs them and how they
+/// are. `ps` shows it; `down` and the next `up` use it to stop what a crashed apphost left running.
+package struct ExecutableState: Codable, Sendable, Equatable {
+  package struct Process: Codable, Sendable, Equatable {
+    package var resource: String
+    package var replica: Int
+    package var name: String
+    package var pid: Int32?
+    package var startTime: String?
+    /// `starting`, `running`, `restarting`, `exited`, `stopped`.
+    package var state: String
+    package var exitCode: Int32?
+    package var restarts: Int
+
+    package init(resource: String, replica: Int, name: String) {
+      self.resource = resource
+      self.replica = replica
+      self.name = name
+      self.state = "starting"
+      self.restarts = 0
+    }
+
+    /// The process, when it still runs (same pid and start time).
+    package var liveIdentity: ProcessIdentity? {
+      guard let pid, let startTime else { return nil }
+      let identity = ProcessIdentity(pid: pid, startTime: startTime)
+      return identity.isAlive ? identity : nil
+    }
+  }
+
+  package var ownerPID: Int32
+  package var ownerStart: String
+  package var detached: Bool
+  package var fingerprint: String
+  /// True once every process has been started.
+  package var ready: Bool
+  package var processes: [Process]
+
+  package init(owner: ProcessIdentity, detached: Bool, fingerprint: String, processes: [Process]) {
+    ownerPID = owner.pid
+    ownerStart = owner.startTime
+    self.detached = detached
+    self.fingerprint = fingerprint
+    ready = false
+    self.processes = processes
+  }
+
+  package var owner: ProcessIdentity { ProcessIdentity(pid: ownerPID, startTime: ownerStart) }
+
+  package static func path(_ state: StateDirectory) -> String {
+    (state.path as NSString).appendingPathComponent("executables.json")
+  }
+
+  package static func logDirectory(_ state: StateDirectory) -> String {
+    (state.path as NSString).appendingPathComponent("logs")
+  }
+
+  package static func load(_ state: StateDirectory) -> ExecutableState? {
+    guard let data = FileManager.default.contents(atPath: path(state)) else { return nil }
+    return try? JSONDecoder().decode(ExecutableState.self, from: data)
+  }
+
+  package func save(_ state: StateDirectory) throws(AppHostError) {
+    try state.create()
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    guard let data = try? encoder.encode(self) else { return }
+    try writeFileAtomically(Self.path(state), contents: [UInt8](data), mode: 0o600)
+  }
+
+  package static func remove(_ state: StateDirectory) {
+    unlink(path(state))
+  }
+
+  /// Stops every process listed that still runs: SIGTERM to its group, SIGKILL after `grace`. For the
+  /// programs of an apphost that is gone (SIGKILL, crash, reboot of the terminal).
+  @discardableResult
+  package static func stopLeftovers(_ state: StateDirectory, grace: Duration = ChildProcess.grace) async -> [String] {
+    guard let recorded = load(state) else { return [] }
+    let live = recorded.processes.compactMap { process in process.liveIdentity.map { (process.name, $0) } }
+    for (_, identity) in live { kill(-identity.pid, SIGTERM) }
+    let deadline = ContinuousClock.now + grace
+    while live.contains(where: { $0.1.isAlive || kill(-$0.1.pid, 0) == 0 }) && ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(50))
+    }
+    for (_, identity) in live where kill(-identity.pid, 0) == 0 { kill(-identity.pid, SIGKILL) }
+    return live.map(\.0)
+  }
+}
+
+/// Reading the programs' log files (`apphost logs`).
+package enum ProgramLogs {
+  /// The log files of an executable's processes (`api.log`, or `web-0.log`, `web-1.log`, ...).
+  package static func files(for executable: ExecutablePlan, state: StateDirectory) -> [(name: String, path: String)] {
+    let folder = ExecutableState.logDirectory(state)
+    return (0..<executable.replicas).map { replica in
+      let name = executable.displayName(replica: replica)
+      return (name, (folder as NSString).appendingPathComponent("\(name).log"))
+    }.filter { FileManager.default.fileExists(atPath: $0.path) }
+  }
+
+  /// The last `tail` lines of a file (all of it for nil), and the offset after them.
+  package static func read(_ path: String, tail: Int?) -> (lines: [String], end: UInt64) {
+    guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
+    var splitter = LineSplitter()
+    var lines = splitter.lines(in: [UInt8](data))
+    if let last = splitter.finish() { lines.append(last) }
+    if let tail { lines = Array(lines.suffix(tail)) }
+    return (lines, UInt64(data.count))
+  }
+
+  /// Prints what is appended to the file from `offset` on, until the task is cancelled.
+  package static func follow(_ path: String, from offset: UInt64, onLines: @Sendable ([String]) -> Void) async {
+    var position = offset
+    var splitter = LineSplitter()
+    while !Task.isCancelled {
+      if let handle = FileHandle(forReadingAtPath: path) {
+        let size = (try? handle.seekToEnd()) ?? 0
+        if size < position { position = 0 }  // truncated by a new run
+        if size > position {
+          try? handle.seek(toOffset: position)
+          if let data = try? handle.readToEnd(), !data.isEmpty {
+            position += UInt64(data.count)
+            let lines = splitter.lines(in: [UInt8](data))
+            if !lines.isEmpty { onLines(lines) }
+          }
+        }
+        try? handle.close()
+      }
+      try? await Task.sleep(for: .milliseconds(200))
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Runs the developer's programs: starts them stage by stage, restarts them by their policy with a
+/// growing pause, and stops them (SIGTERM to each process group, SIGKILL after the grace period).
+/// Output goes to the event sink as whole lines and, when a log folder is given, to one file per process.
+package actor Supervisor {
+  package let specs: [ProcessSpec]
+  private let events: EventSink
+  private let logDirectory: String?
+  private let state: StateDirectory?
+  private var record: ExecutableState
+  private var running: [String: Int32] = [:]
+  private var stopping: Bool = false
+  /// One file per process (`.apphost/logs/NAME.log`), written as output arrives.
+  private let logFiles: [String: LogFile]
+
+  /// The first pause before a restart; it doubles up to `maximumBackoff`, and starts again from here
+  /// once a process ran for `stableAfter`.
+  package static let firstBackoff: Duration = .seconds(1)
+  package static let maximumBackoff: Duration = .seconds(30)
+  package static let stableAfter: Duration = .seconds(10)
+
+  package init(
+    specs: [ProcessSpec], events: @escaping EventSink, logDirectory: String?, state: StateDirectory?,
+    owner: ProcessIdentity, detached: Bool
+  ) {
+    self.specs = specs
+    self.events = events
+    self.logDirectory = logDirectory
+    var files: [String: LogFile] = [:]
+    if let logDirectory {
+      try? FileManager.default.createDirectory(
+        atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      for spec in specs {
+        files[spec.displayName] = LogFile(
+          path: (logDirectory as NSString).appendingPathComponent("\(spec.displayName).log"))
+      }
+    }
+    self.logFiles = files
+    self.state = state
+    self.record = ExecutableState(
+      owner: owner, detached: detached, fingerprint: ProcessSpec.fingerprint(specs),
+      processes: specs.map { ExecutableState.Process(resource: $0.resource, replica: $0.replica, name: $0.displayName) }
+    )
+  }
+
+  /// Runs until every process has ended for good, or `stop` was called. Returns the exit code of the
+  /// first process that failed and was not restarted (nil when none failed).
+  package func run() async -> Int32? {
+    persist()
+    var firstFailure: Int32?
+    await withTaskGroup(of: Int32?.self) { group in
+      for stage in Set(specs.map(\.stage)).sorted() {
+        let inStage = specs.filter { $0.stage == stage }
+        for spec in inStage {
+          group.addTask { await self.supervise(spec) }
+        }
+        // The next stage waits for this one to run: a program that waits for another is started after it.
+        while !stopping && !inStage.allSatisfy({ hasStarted($0.displayName) }) {
+          try? await Task.sleep(for: .milliseconds(5))
+        }
+      }
+      record.ready = true
+      persist()
+      for await failure in group where failure != nil && firstFailure == nil {
+        firstFailure = failure
+      }
+    }
+    return firstFailure
+  }
+
+  /// Stops every process: SIGTERM to its group and SIGKILL after the grace period, or SIGKILL at once.
+  package func stop(immediately: Bool) {
+    stopping = true
+    for name in running.keys.sorted() { events(.stopping(resource: name)) }
+    let groups = Array(running.values)
+    for pid in groups { kill(-pid, immediately ? SIGKILL : SIGTERM) }
+    guard !immediately, !groups.isEmpty else { return }
+    Task {
+      try? await Task.sleep(for: ChildProcess.grace)
+      self.killRemaining()
+    }
+  }
+
+  private func killRemaining() {
+    for pid in running.values { kill(-pid, SIGKILL) }
+  }
+
+  package var isStopping: Bool { stopping }
+
+  private func hasStarted(_ name: String) -> Bool {
+    record.processes.first { $0.name == name }.map { $0.state != "starting" } ?? true
+  }
+
+  /// One process, restarted by its policy; returns its exit code when it failed for good.
+  private func supervise(_ spec: ProcessSpec) async -> Int32? {
+    var backoff = Self.firstBackoff
+    while !stopping {
+      let began = ContinuousClock.now
+      let status: Int32
+      do {
+        status = try await ChildProcess.run(
+          spec, started: { pid in await self.started(spec, pid: pid) },
+          output: { [events, logFiles] lines in
+            logFiles[spec.displayName]?.append(lines)
+            events(.logLines(resource: spec.displayName, lines: lines))
+          })
+      } catch {
+        update(spec) { $0.state = "exited" }
+        if stopping { return nil }
+        events(.failed(ResourceFailure(resource: spec.displayName, reason: error.errorDescription ?? "\(error)")))
+        return 126
+      }
+      running[spec.displayName] = nil
+      if stopping {
+        update(spec) {
+          $0.state = "stopped"
+          $0.exitCode = status
+        }
+        return nil
+      }
+      update(spec) {
+        $0.state = "exited"
+        $0.exitCode = status
+      }
+      events(.exited(resource: spec.displayName, code: status))
+      let restart: Bool
+      switch spec.restart {
+      case .no: restart = false
+      case .onFailure: restart = status != 0
+      case .always: restart = true
+      }
+      guard restart else { return status == 0 ? nil : status }
+      if ContinuousClock.now - began >= Self.stableAfter { backoff = Self.firstBackoff }
+      update(spec) {
+        $0.state = "restarting"
+        $0.restarts += 1
+      }
+      events(.restarting(resource: spec.displayName, after: backoff.seconds))
+      let resume = ContinuousClock.now + backoff
+      while !stopping && ContinuousClock.now < resume {
+        try? await Task.sleep(for: .milliseconds(50))
+      }
+      backoff = min(backoff * 2, Self.maximumBackoff)
+    }
+    return nil
+  }
+
+  private func started(_ spec: ProcessSpec, pid: Int32) {
+    running[spec.displayName] = pid
+    if stopping { kill(-pid, SIGTERM) }
+    let identity = ProcessIdentity(pid: pid, startTime: ProcessIdentity.startTime(of: pid) ?? "")
+    update(spec) {
+      $0.pid = pid
+      $0.startTime = identity.startTime
+      $0.state = "running"
+      $0.exitCode = nil
+    }
+    events(.started(resource: spec.displayName, pid: pid))
+  }
+
+  private func update(_ spec: ProcessSpec, _ change: (inout ExecutableState.Process) -> Void) {
+    guard let index = record.processes.firstIndex(where: { $0.name == spec.displayName }) else { return }
+    change(&record.processes[index])
+    persist()
+  }
+
+  private func persist() {
+    guard let state else { return }
+    try? record.save(state)
+  }
+
+}
+
+/// A process's log file: created empty (mode 0600) when the supervisor starts, appended line batches.
+package final class LogFile: @unchecked Sendable {
+  private let descriptor: Int32
+  private let lock = NSLock()
+
+  package init?(path: String) {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { return nil }
+    self.descriptor = descriptor
+  }
+
+  deinit {
+    close(descriptor)
+  }
+
+  package func append(_ lines: [String]) {
+    var text = lines.joined(separator: "\n")
+    text.append("\n")
+    lock.lock()
+    defer { lock.unlock() }
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+      let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+      if written < 0 {
+        if errno == EINTR { continue }
+        return
+      }
+      bytes = bytes.dropFirst(written)
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import AppHostKit
+import ArgumentParser
+import Foundation
+
+extension AppHost {
+  /// The background part of `up --detach`: runs the programs until SIGTERM (from `down` or the next
+  /// `up`). Not for people: `up -d` starts it with its output in `.apphost/logs/supervisor.log`.
+  struct Supervise: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "__supervise", abstract: "Runs the programs of `up --detach` (internal).", shouldDisplay: false)
+
+    @OptionGroup var options: ManifestOptions
+
+    @Argument var resources: [String] = []
+
+    func run() async throws {
+      // A session of its own: no terminal, no SIGHUP when the terminal that ran `up -d` closes.
+      _ = setsid()
+      let console = Console(environment: ["NO_COLOR": "1"])
+      let signals = SignalWatcher()
+      let (session, specs) = try await reportingFailures(console) { () async throws(AppHostError) in
+        let session = try await EngineSession.open(options, console: console)
+        let ports = StatusReport.ports(plan: session.plan, containers: session.containers)
+        let selection = try session.plan.closure(of: resources)
+        return (session, try ProcessSpec.specs(plan: session.plan, ports: ports, selection: selection))
+      }
+      // Program output goes to their own log files; this log keeps what happened to them.
+      let supervisor = Supervisor(
+        specs: specs,
+        events: { event in
+          if case .logLines = event { return }
+          console.output("\(Date().formatted(.iso8601)) \(describe(event))")
+        }, logDirectory: ExecutableState.logDirectory(session.project.state), state: session.project.state,
+        owner: .current, detached: true)
+      signals.onSignal { _, count in
+        Task { await supervisor.stop(immediately: count > 1) }
+      }
+      _ = await supervisor.run()
+    }
+  }
+}
+
+/// An event as one plain line (for the background supervisor's log).
+func describe(_ event: RunEvent) -> String {
+  switch event {
+  case .started(let resource, let pid): "\(resource) started (pid \(pid))"
+  case .exited(let resource, let code): "\(resource) exited with code \(code)"
+  case .restarting(let resource, let after): "\(resource) restarting in \(after) s"
+  case .failed(let failure): failure.description
+  case .note(let text): text
+  default: "\(event)"
+  }
+}
