@@ -27,13 +27,17 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    .target(
+      name: "TestSupport",
+      path: "Tests/TestSupport"
+    ),
     .testTarget(
       name: "AppHostKitTests",
-      dependencies: ["AppHostKit"]
+      dependencies: ["AppHostKit", "TestSupport"]
     ),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["apphost", "AppHostKit"]
+      dependencies: ["apphost", "AppHostKit", "TestSupport"]
     ),
   ]
 )

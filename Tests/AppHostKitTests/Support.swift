@@ -10,29 +10,6 @@ enum Paths {
   static let manifests = repository + "/Tests/Fixtures/manifests"
 }
 
-/// A fresh folder under the system's temporary folder, removed by `remove()`.
-struct TemporaryFolder {
-  let path: String
-
-  init(_ name: String = "apphost-test") {
-    let base = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
-    try! FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    path = base
-  }
-
-  func write(_ relative: String, _ text: String) -> String {
-    let file = (path as NSString).appendingPathComponent(relative)
-    try! FileManager.default.createDirectory(
-      atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    _ = FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
-    return file
-  }
-
-  func remove() {
-    try? FileManager.default.removeItem(atPath: path)
-  }
-}
-
 /// Loads manifest text as if it were `folder/apphost.json`.
 func load(_ text: String, folder: String = "/projects/shop") throws(AppHostError) -> LoadedManifest {
   try ManifestLoader.load(bytes: Array(text.utf8), path: folder + "/apphost.json", projectDirectory: folder)

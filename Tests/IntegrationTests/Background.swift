@@ -66,6 +66,13 @@ final class BackgroundCommand: @unchecked Sendable {
     }
   }
 
+  /// The number printed after `label` (`worker | pid 123` -> 123).
+  func number(after label: String) -> Int32? {
+    let text = output
+    guard let start = text.range(of: label) else { return nil }
+    return Int32(text[start.upperBound...].prefix { $0.isNumber })
+  }
+
   func signal(_ number: Int32) {
     kill(process.processIdentifier, number)
   }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `up`, `down`, `ps`, `env`, `logs` of caches, with the built binary against real engines.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The engines the integration tests run against: `APPHOST_TEST_ENGINES` (set by scripts/test, which

@@ -122,11 +122,7 @@ struct ExecutableTests {
       try await up.waitForOutput("inner-grandkid ", timeout: .seconds(30))
       try await up.waitForOutput("first-kid ", timeout: .seconds(30))
       try await up.waitForOutput("the-parent ", timeout: .seconds(30))
-      let pids = ["first-kid", "inner-grandkid", "the-parent"].compactMap { label in
-        up.output.range(of: #"\#(label) (\d+)"#, options: .regularExpression).flatMap {
-          Int32(up.output[$0].split(separator: " ").last ?? "")
-        }
-      }
+      let pids = ["first-kid ", "inner-grandkid ", "the-parent "].compactMap { up.number(after: $0) }
       #expect(pids.count == 3, "\(up.output)")
       for pid in pids { #expect(kill(pid, 0) == 0, "pid \(pid) runs") }
       let began = ContinuousClock.now
@@ -150,10 +146,7 @@ struct ExecutableTests {
         """)
       let up = try await BackgroundCommand.start(project: project, "up")
       try await up.waitForOutput("stubborn | pid ", timeout: .seconds(60))
-      let pid = try #require(
-        up.output.range(of: #"stubborn \| pid (\d+)"#, options: .regularExpression).flatMap {
-          Int32(up.output[$0].split(separator: " ").last ?? "")
-        })
+      let pid = try #require(up.number(after: "stubborn | pid "))
       up.signal(SIGINT)
       try await up.waitForOutput("Ctrl-C again stops at once", timeout: .seconds(10))
       #expect(kill(pid, 0) == 0, "the first Ctrl-C waits for the program (it ignores SIGTERM)")
@@ -269,10 +262,7 @@ struct ExecutableTests {
         """)
       let up = try await BackgroundCommand.start(project: project, "up")
       try await up.waitForOutput("worker | pid ", timeout: .seconds(30))
-      let pid = try #require(
-        up.output.range(of: #"worker \| pid (\d+)"#, options: .regularExpression).flatMap {
-          Int32(up.output[$0].split(separator: " ").last ?? "")
-        })
+      let pid = try #require(up.number(after: "worker | pid "))
       up.signal(SIGKILL)
       _ = try await up.wait(timeout: .seconds(10))
       #expect(kill(pid, 0) == 0, "the program survives its killed up")

@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+import TestSupport
 import Testing
 
 #if canImport(System)
@@ -61,30 +62,5 @@ func apphost(_ arguments: String..., in folder: String, environment: [String: St
     Binary.path, arguments, in: folder, environment: environment.merging(["NO_COLOR": "1"]) { a, _ in a })
 }
 
-/// A fresh folder for a test project, removed by `remove()`.
-struct ProjectFolder {
-  let path: String
-
-  init(_ name: String = "apphost-it") {
-    path = (NSTemporaryDirectory() as NSString).appendingPathComponent(
-      "\(name)-\(UUID().uuidString.prefix(8).lowercased())")
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  }
-
-  @discardableResult
-  func write(_ relative: String, _ text: String) -> String {
-    let file = (path as NSString).appendingPathComponent(relative)
-    try! FileManager.default.createDirectory(
-      atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    _ = FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
-    return file
-  }
-
-  func read(_ relative: String) -> String? {
-    try? String(contentsOfFile: (path as NSString).appendingPathComponent(relative), encoding: .utf8)
-  }
-
-  func remove() {
-    try? FileManager.default.removeItem(atPath: path)
-  }
-}
+/// A folder for a test project.
+typealias ProjectFolder = TemporaryFolder

@@ -71,12 +71,24 @@ package struct CLIEngine: ContainerEngine {
     -> Output
   {
     let output = try await invoke(arguments, environment: environment)
-    guard output.succeeded else {
-      throw .engineFailed(
-        command: "\(flavor.rawValue) \(arguments.prefix(2).joined(separator: " "))",
-        reason: EngineCommands.essentialError(output.errors))
+    guard output.succeeded else { throw failure(arguments, output) }
+    return output
+  }
+
+  /// Runs and requires success, except that objects already gone are fine (removing, inspecting).
+  @discardableResult
+  private func succeedUnlessMissing(_ arguments: [String]) async throws(AppHostError) -> Output {
+    let output = try await invoke(arguments)
+    guard output.succeeded || EngineCommands.isNoSuchObject(output.errors) else {
+      throw failure(arguments, output)
     }
     return output
+  }
+
+  private func failure(_ arguments: [String], _ output: Output) -> AppHostError {
+    .engineFailed(
+      command: "\(flavor.rawValue) \(arguments.prefix(2).joined(separator: " "))",
+      reason: EngineCommands.essentialError(output.errors))
   }
 
   private func lines(_ text: String) -> [String] {
@@ -95,12 +107,7 @@ package struct CLIEngine: ContainerEngine {
   package func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord] {
     guard !names.isEmpty else { return [] }
     // Missing names make the command fail but it still prints the others.
-    let output = try await invoke(EngineCommands.inspect(names))
-    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
-      throw .engineFailed(
-        command: "\(flavor.rawValue) container inspect", reason: EngineCommands.essentialError(output.errors))
-    }
-    return try EngineCommands.parseInspect(output.output)
+    return try EngineCommands.parseInspect(try await succeedUnlessMissing(EngineCommands.inspect(names)).output)
   }
 
   package func createNetwork(_ network: NetworkPlan) async throws(AppHostError) -> Bool {
@@ -126,9 +133,7 @@ package struct CLIEngine: ContainerEngine {
     let output = try await invoke(arguments)
     if output.succeeded { return true }
     if EngineCommands.isAlreadyExists(output.errors) { return false }
-    throw .engineFailed(
-      command: "\(flavor.rawValue) \(arguments.prefix(2).joined(separator: " "))",
-      reason: EngineCommands.essentialError(output.errors))
+    throw failure(arguments, output)
   }
 
   package func networks(project: String, directory: String) async throws(AppHostError) -> [String] {
@@ -137,11 +142,7 @@ package struct CLIEngine: ContainerEngine {
 
   package func removeNetworks(_ names: [String]) async throws(AppHostError) {
     guard !names.isEmpty else { return }
-    let output = try await invoke(["network", "rm"] + names)
-    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
-      throw .engineFailed(
-        command: "\(flavor.rawValue) network rm", reason: EngineCommands.essentialError(output.errors))
-    }
+    try await succeedUnlessMissing(["network", "rm"] + names)
   }
 
   package func volumes(project: String, directory: String) async throws(AppHostError) -> [String] {
@@ -150,10 +151,7 @@ package struct CLIEngine: ContainerEngine {
 
   package func removeVolumes(_ names: [String]) async throws(AppHostError) {
     guard !names.isEmpty else { return }
-    let output = try await invoke(["volume", "rm"] + names)
-    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
-      throw .engineFailed(command: "\(flavor.rawValue) volume rm", reason: EngineCommands.essentialError(output.errors))
-    }
+    try await succeedUnlessMissing(["volume", "rm"] + names)
   }
 
   package func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError) {
@@ -188,10 +186,7 @@ package struct CLIEngine: ContainerEngine {
       // Errors are fine here: `rm --force` below is what must succeed.
       _ = try await invoke(EngineCommands.stop(names, grace: grace))
     }
-    let output = try await invoke(EngineCommands.remove(names))
-    if !output.succeeded && !EngineCommands.isNoSuchObject(output.errors) {
-      throw .engineFailed(command: "\(flavor.rawValue) rm", reason: EngineCommands.essentialError(output.errors))
-    }
+    try await succeedUnlessMissing(EngineCommands.remove(names))
   }
 
   package func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
