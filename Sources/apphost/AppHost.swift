@@ -15,6 +15,8 @@ struct AppHost: AsyncParsableCommand {
       what apphost would do with it.
       """,
     version: AppHostVersion.current,
-    subcommands: [Up.self, Down.self, Ps.self, Env.self, Logs.self, Run.self, Config.self, Init.self, Supervise.self]
+    subcommands: [
+      Up.self, Down.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Config.self, Init.self, Supervise.self,
+    ]
   )
 }

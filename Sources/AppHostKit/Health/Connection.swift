@@ -51,7 +51,18 @@ package final class Connection: @unchecked Sendable {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
-    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw .system("\(host) is not an IPv4 address") }
+    if inet_pton(AF_INET, host, &address.sin_addr) != 1 {
+      // A name (a connection string's host): its first IPv4 address.
+      var hints = addrinfo()
+      hints.ai_family = AF_INET
+      hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+      var results: UnsafeMutablePointer<addrinfo>?
+      guard getaddrinfo(host, nil, &hints, &results) == 0, let first = results,
+        let resolved = first.pointee.ai_addr
+      else { throw .system("\(host) cannot be resolved") }
+      defer { freeaddrinfo(results) }
+      address.sin_addr = resolved.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+    }
     let result = withUnsafePointer(to: &address) { pointer in
       pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
         Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -30,6 +30,9 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   case startFailed([ResourceFailure])
   case notRunning(resources: [String])
   case commandNotFound(resource: String, command: String)
+  case cacheUnreachable(address: String, reason: String)
+  case cacheRefused(address: String, reason: String)
+  case notACache(name: String, reason: String)
   case cannotStart(resource: String, command: String, reason: String)
   case cancelled
 
@@ -52,13 +55,13 @@ package enum AppHostError: Error, Sendable, LocalizedError {
     switch self {
     case .manifestNotFound, .invalidManifest, .missingEnvironmentVariable, .invalidEnvironmentValue:
       .invalidManifest
-    case .unknownResource, .invalidEngineVariable:
+    case .unknownResource, .invalidEngineVariable, .notACache:
       .usage
     case .engineNotInstalled, .engineUnreachable, .noEngineAnswers:
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
       .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
-      .commandNotFound, .cannotStart:
+      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused:
       .runtime
     }
   }
@@ -134,6 +137,12 @@ package enum AppHostError: Error, Sendable, LocalizedError {
     case .commandNotFound(let resource, let command):
       return "resources.\(resource).command: \(quoted(command)) is not on PATH; install it, give its full path, or "
         + "a path relative to apphost.json"
+    case .cacheUnreachable(let address, let reason):
+      return "cannot talk to \(address): \(reason)"
+    case .cacheRefused(let address, let reason):
+      return "\(address) refused the password: \(reason)"
+    case .notACache(let name, let reason):
+      return "\(name) \(reason)"
     case .cannotStart(let resource, let command, let reason):
       return "\(resource): \(command) could not be started: \(reason)"
     case .cancelled:

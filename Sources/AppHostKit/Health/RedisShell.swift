@@ -1,0 +1,137 @@
+/// `apphost cli`: a conversation with a cache over our own RESP client (Garnet's image has no redis-cli),
+/// authenticated with the password apphost keeps.
+package final class RedisShell: Sendable {
+  private let connection: Connection
+
+  private init(connection: Connection) {
+    self.connection = connection
+  }
+
+  /// Commands after which the server keeps sending: printed until Ctrl-C.
+  package static func streams(_ words: [String]) -> Bool {
+    ["MONITOR", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"].contains(words.first?.uppercased() ?? "")
+  }
+
+  package static func connect(host: String, port: Int, password: String?, user: String? = nil)
+    async throws(AppHostError) -> RedisShell
+  {
+    let (connection, refusal) = try await Blocking.run { () throws(AppHostError) -> (Connection, String?) in
+      do throws(Connection.Failure) {
+        let connection = try Connection.open(host: host, port: port, timeout: .seconds(5))
+        if let password {
+          let words = user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
+          if case .error(let message) = try connection.call(words, timeout: .seconds(5)) {
+            return (connection, message)
+          }
+        }
+        return (connection, nil)
+      } catch {
+        throw .cacheUnreachable(address: "\(host):\(port)", reason: error.description)
+      }
+    }
+    if let refusal {
+      connection.close()
+      throw .cacheRefused(address: "\(host):\(port)", reason: refusal)
+    }
+    return RedisShell(connection: connection)
+  }
+
+  /// Sends a command and waits for its reply, however long it takes (`BLPOP k 0` waits for ever).
+  package func execute(_ words: [String]) async throws(AppHostError) -> RESPValue {
+    let connection = self.connection
+    return try await Blocking.run { () throws(AppHostError) -> RESPValue in
+      do throws(Connection.Failure) {
+        try connection.send(RESP.encode(words), timeout: .seconds(30))
+        while true {
+          if let reply = try connection.readValue(timeout: .seconds(1)) { return reply }
+        }
+      } catch {
+        throw .cacheUnreachable(address: "the cache", reason: error.description)
+      }
+    }
+  }
+
+  /// Delivers every value the server sends until the task is cancelled or the connection closes.
+  package func stream(_ onValue: @escaping @Sendable (RESPValue) -> Void) async throws(AppHostError) {
+    while !Task.isCancelled {
+      let connection = self.connection
+      let value = try await Blocking.run { () throws(AppHostError) -> RESPValue? in
+        do throws(Connection.Failure) {
+          return try connection.readValue(timeout: .milliseconds(200))
+        } catch {
+          throw .cacheUnreachable(address: "the cache", reason: error.description)
+        }
+      }
+      if let value { onValue(value) }
+    }
+  }
+
+  package func close() {
+    connection.close()
+  }
+}
+
+/// Splits a line typed at the `apphost cli` prompt into words, as redis-cli does: spaces separate,
+/// "double quotes" take escapes (\n, \t, \", \\, \xHH), 'single quotes' take \' only.
+package func splitCommandLine(_ line: String) -> Result<[String], CommandLineError> {
+  var words: [String] = []
+  var current: [UInt8] = []
+  var inWord = false
+  var quote: Character?
+  var characters = Array(line)[...]
+  while let character = characters.popFirst() {
+    if let open = quote {
+      if character == open {
+        quote = nil
+        // A closing quote must end the word.
+        if let next = characters.first, next != " " && next != "\t" {
+          return .failure(CommandLineError("a closing quote must be followed by a space"))
+        }
+      } else if character == "\\" && open == "\"", let next = characters.popFirst() {
+        switch next {
+        case "n": current.append(10)
+        case "r": current.append(13)
+        case "t": current.append(9)
+        case "a": current.append(7)
+        case "b": current.append(8)
+        case "x":
+          let digits = String(characters.prefix(2))
+          guard digits.count == 2, let byte = UInt8(digits, radix: 16) else {
+            return .failure(CommandLineError("\\x must be followed by two hexadecimal digits"))
+          }
+          characters = characters.dropFirst(2)
+          current.append(byte)
+        default: current.append(contentsOf: Array(String(next).utf8))
+        }
+      } else if character == "\\" && open == "'" && characters.first == "'" {
+        characters = characters.dropFirst()
+        current.append(UInt8(ascii: "'"))
+      } else {
+        current.append(contentsOf: Array(String(character).utf8))
+      }
+    } else if character == " " || character == "\t" {
+      if inWord {
+        words.append(String(decoding: current, as: UTF8.self))
+        current = []
+        inWord = false
+      }
+    } else if character == "\"" || character == "'" {
+      quote = character
+      inWord = true
+    } else {
+      current.append(contentsOf: Array(String(character).utf8))
+      inWord = true
+    }
+  }
+  if quote != nil { return .failure(CommandLineError("a quote is not closed")) }
+  if inWord { words.append(String(decoding: current, as: UTF8.self)) }
+  return .success(words)
+}
+
+package struct CommandLineError: Error, Equatable {
+  package var reason: String
+
+  package init(_ reason: String) {
+    self.reason = reason
+  }
+}

@@ -1,0 +1,95 @@
+import AppHostKit
+import ArgumentParser
+import Foundation
+
+extension AppHost {
+  struct Cli: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Talk to a cache with its password, without knowing it.",
+      discussion: """
+        With a command: prints its reply as redis-cli does and exits (1 when the reply is an error):
+
+          apphost cli cache -- SET greeting hello
+          apphost cli cache -- GET greeting
+
+        Without one: a prompt (`cache> `); `quit` or Ctrl-D ends it. MONITOR, SUBSCRIBE, PSUBSCRIBE and \
+        SSUBSCRIBE print what the server sends until Ctrl-C — to watch what programs send through a cache:
+
+          apphost cli cache -- MONITOR
+
+        Works for every cache kind (Garnet's image has no redis-cli) and for connection strings without TLS.
+        """)
+
+    @OptionGroup var options: ManifestOptions
+
+    @Argument(help: "The cache (or connection string) to talk to.")
+    var name: String
+
+    @Argument(parsing: .postTerminator, help: "A command and its arguments, after `--`.")
+    var command: [String] = []
+
+    func run() async throws {
+      signal(SIGPIPE, SIG_IGN)
+      let console = Console()
+      let signals = SignalWatcher()
+      // Nothing to clean up: Ctrl-C ends a stream or the prompt at once.
+      signals.onSignal { number, _ in Foundation.exit(SignalWatcher.exitCode(for: number)) }
+      let shell = try await reportingFailures(console) { () async throws(AppHostError) -> RedisShell in
+        let session = try await EngineSession.open(options, console: console)
+        let plan = session.plan
+        guard let endpoint = plan.endpoint(name) else {
+          if plan.resourceNames.contains(name) {
+            throw .notACache(name: name, reason: "is not a cache; apphost cli talks to caches and connection strings")
+          }
+          throw .unknownResource(name: name, known: plan.endpoints.map(\.resource))
+        }
+        if endpoint.usesTLS {
+          throw .notACache(name: name, reason: "needs TLS, which apphost cli does not speak; use redis-cli --tls")
+        }
+        let ports = StatusReport.ports(plan: plan, containers: session.containers)
+        guard let port = endpoint.port.revealed(ports: ports).flatMap({ Int($0) }) else {
+          throw .notRunning(resources: [name])
+        }
+        return try await RedisShell.connect(
+          host: endpoint.host, port: port, password: endpoint.password?.revealed(), user: endpoint.user)
+      }
+      defer { shell.close() }
+      if !command.isEmpty {
+        throw ExitCode(try await execute(command, shell: shell, console: console))
+      }
+      let interactive = isatty(STDIN_FILENO) == 1
+      var status: Int32 = 0
+      while true {
+        if interactive { FileHandle.standardOutput.write(Data("\(name)> ".utf8)) }
+        guard let line = readLine() else { break }
+        switch splitCommandLine(line) {
+        case .failure(let problem):
+          console.error("(error) \(problem.reason)")
+        case .success(let words) where words.isEmpty:
+          continue
+        case .success(let words) where ["quit", "exit"].contains(words[0].lowercased()):
+          throw ExitCode(status)
+        case .success(let words):
+          status = try await execute(words, shell: shell, console: console)
+        }
+      }
+      throw ExitCode(status)
+    }
+
+    /// Sends one command and prints its reply (or, for MONITOR and the SUBSCRIBEs, every reply until
+    /// Ctrl-C). Returns 1 for an error reply, else 0.
+    private func execute(_ words: [String], shell: RedisShell, console: Console) async throws -> Int32 {
+      let reply = try await reportingFailures(console) { () async throws(AppHostError) in
+        try await shell.execute(words)
+      }
+      console.output(RESP.render(reply))
+      if case .error = reply { return 1 }
+      if RedisShell.streams(words) {
+        try await reportingFailures(console) { () async throws(AppHostError) in
+          try await shell.stream { value in console.output(RESP.render(value)) }
+        }
+      }
+      return 0
+    }
+  }
+}
