@@ -110,3 +110,26 @@ import Testing
     #expect(JSONPath.root.description == "(top level)")
   }
 }
+
+@Suite struct CommandLineWordsTests {
+  @Test(arguments: [
+    ("SET k v", ["SET", "k", "v"]),
+    ("  GET   k  ", ["GET", "k"]),
+    (#"SET k "two words""#, ["SET", "k", "two words"]),
+    (#"SET k "a\"b\n\x41""#, ["SET", "k", "a\"b\nA"]),
+    (#"SET k 'it\'s $x'"#, ["SET", "k", "it's $x"]),
+    (#"SET k """#, ["SET", "k", ""]),
+    ("", []),
+  ])
+  func splits(line: String, words: [String]) throws {
+    #expect(try splitCommandLine(line).get() == words)
+  }
+
+  @Test(arguments: [#"SET k "open"#, #"SET k "a"b"#, #"SET k "\x4""#])
+  func rejects(line: String) {
+    guard case .failure = splitCommandLine(line) else {
+      Issue.record("\(line) was accepted")
+      return
+    }
+  }
+}
