@@ -16,7 +16,8 @@ struct AppHost: AsyncParsableCommand {
       """,
     version: AppHostVersion.current,
     subcommands: [
-      Up.self, Down.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Config.self, Init.self, Supervise.self,
+      Up.self, Down.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Publish.self, Config.self, Init.self,
+      Supervise.self,
     ]
   )
 }

@@ -247,11 +247,15 @@ package struct ExecutableSpec: Sendable, Equatable {
   package var env: [EnvironmentEntry]
   package var replicas: Int
   package var restart: RestartPolicy
+  /// The image to run it as in `apphost publish` outputs (compose services, Kubernetes Deployments).
+  package var image: String?
 
   package init(
     command: String, args: [String] = [], workingDirectory: String? = nil, references: [String] = [],
-    waitFor: [String]? = nil, env: [EnvironmentEntry] = [], replicas: Int = 1, restart: RestartPolicy = .no
+    waitFor: [String]? = nil, env: [EnvironmentEntry] = [], replicas: Int = 1, restart: RestartPolicy = .no,
+    image: String? = nil
   ) {
+    self.image = image
     self.command = command
     self.args = args
     self.workingDirectory = workingDirectory

@@ -21,7 +21,7 @@ package struct ManifestReader {
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
-    "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "replicas", "restart",
+    "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "replicas", "restart", "image",
   ]
   static let connectionStringKeys = ["type", "value"]
 
@@ -296,6 +296,9 @@ package struct ManifestReader {
     }
     if let node = fields["restart"] {
       spec.restart = enumeration(node, at: path.appending("restart"), as: RestartPolicy.self) ?? .no
+    }
+    if let node = fields["image"] {
+      spec.image = imageName(node, at: path.appending("image"))
     }
     return spec
   }

@@ -185,7 +185,11 @@ package enum ManifestSchema {
               "$ref": "#/definitions/environment"
             },
             "replicas": { "type": "integer", "minimum": 1, "maximum": 1000 },
-            "restart": { "enum": ["no", "on-failure", "always"] }
+            "restart": { "enum": ["no", "on-failure", "always"] },
+            "image": {
+              "description": "The image (with its tag) that runs this program in `apphost publish` outputs; apphost itself runs command.",
+              "$ref": "#/definitions/image"
+            }
           }
         },
         "connectionString": {

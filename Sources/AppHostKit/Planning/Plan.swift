@@ -251,6 +251,8 @@ package struct ExecutablePlan: Sendable, Equatable {
   package var waitFor: [String]
   /// Every resource it needs started: references, waitFor and those its placeholders name.
   package var needs: [String]
+  /// The image it runs as when published (`apphost publish`); apphost itself runs `command`.
+  package var image: String?
 
   /// The name a copy's output is prefixed with: the resource, or `name-N` when there are replicas.
   package func displayName(replica: Int) -> String {

@@ -338,10 +338,7 @@ private struct Builder {
   // MARK: Executables
 
   func executablePlan(_ resource: String, _ spec: ExecutableSpec, endpoints: [Endpoint]) -> ExecutablePlan {
-    var environment = connectionEnvironment(references: spec.references, endpoints: endpoints)
-    for entry in spec.env {
-      environment.set(EnvironmentVariable(entry.name, resolveTemplate(entry.value, endpoints: endpoints)))
-    }
+    let environment = Planner.executableEnvironment(spec, endpoints: endpoints)
     let templated = (spec.env.map(\.value) + spec.args).flatMap { text -> [String] in
       (try? Template.parse(text).get())?.referencedResources ?? []
     }
@@ -358,12 +355,26 @@ private struct Builder {
     let workingDirectory = resolvePath(spec.workingDirectory ?? ".", relativeTo: loaded.projectDirectory)
     return ExecutablePlan(
       resource: resource, command: spec.command, resolvedCommand: resolveCommand(spec.command),
-      arguments: spec.args.map { resolveTemplate($0, endpoints: endpoints) }, workingDirectory: workingDirectory,
-      environment: environment, replicas: spec.replicas, restart: spec.restart, references: spec.references,
-      waitFor: waitFor, needs: needs)
+      arguments: spec.args.map { Planner.resolveTemplate($0, endpoints: endpoints) },
+      workingDirectory: workingDirectory, environment: environment, replicas: spec.replicas, restart: spec.restart,
+      references: spec.references, waitFor: waitFor, needs: needs, image: spec.image)
+  }
+}
+
+extension Planner {
+  /// What an executable gets: the connection variables of its references, then its own `env` (which
+  /// wins), placeholders resolved against `endpoints` (the host's, or a container network's when
+  /// publishing).
+  package static func executableEnvironment(_ spec: ExecutableSpec, endpoints: [Endpoint]) -> [EnvironmentVariable] {
+    var environment = ConnectionEnvironment.variables(
+      for: spec.references.compactMap { name in endpoints.first { $0.resource == name } })
+    for entry in spec.env {
+      environment.set(EnvironmentVariable(entry.name, resolveTemplate(entry.value, endpoints: endpoints)))
+    }
+    return environment
   }
 
-  func resolveTemplate(_ text: String, endpoints: [Endpoint]) -> Value {
+  package static func resolveTemplate(_ text: String, endpoints: [Endpoint]) -> Value {
     // Placeholders were validated with the manifest.
     guard case .success(let template) = Template.parse(text) else { return .text(text) }
     var value = Value([])
@@ -384,7 +395,9 @@ private struct Builder {
     }
     return value
   }
+}
 
+extension Builder {
   /// A command with a `/` is a path relative to apphost.json; one without is looked up on PATH.
   func resolveCommand(_ command: String) -> String? {
     if command.contains("/") {
@@ -419,14 +432,6 @@ private struct Builder {
     return (0..<depth).map { stage in
       manifest.resources.map(\.name).filter { level[$0] == stage }
     }.filter { !$0.isEmpty }
-  }
-}
-
-extension Builder {
-  /// The variables a program gets for its references (contract: "Connection information").
-  func connectionEnvironment(references: [String], endpoints: [Endpoint]) -> [EnvironmentVariable] {
-    ConnectionEnvironment.variables(
-      for: references.compactMap { name in endpoints.first { $0.resource == name } })
   }
 }
 

@@ -1,0 +1,43 @@
+/// Readiness checks that run inside the containers (compose healthchecks, Kubernetes readiness probes):
+/// the same test apphost makes from outside — `PING` answered after `AUTH`, a health URL answering —
+/// with the tools each image has.
+package enum HealthScripts {
+  /// A `/bin/sh` script that exits 0 when the container is ready. It reads the password from the
+  /// container's own environment, so it holds no secret.
+  package static func script(for container: ContainerPlan) -> String {
+    let password =
+      container.environment.contains { $0.name == passwordVariable(container.kind) }
+      ? passwordVariable(container.kind) : nil
+    switch container.kind {
+    case .redis:
+      let auth = password.map { "REDISCLI_AUTH=\"$\($0)\" " } ?? ""
+      return "\(auth)redis-cli -p \(container.containerPort) ping | grep -q PONG"
+    case .valkey:
+      let auth = password.map { "VALKEYCLI_AUTH=\"$\($0)\" REDISCLI_AUTH=\"$\($0)\" " } ?? ""
+      return "\(auth)valkey-cli -p \(container.containerPort) ping | grep -q PONG"
+    case .garnet:
+      // Garnet's image has no redis-cli: RESP by hand, through bash's /dev/tcp, or nc where there is no
+      // bash. QUIT makes the server close the connection, so the check ends at once.
+      let port = container.containerPort
+      let ping = #"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n"#
+      let (format, arguments) =
+        password.map { (#"*2\r\n$4\r\nAUTH\r\n$%s\r\n%s\r\n"# + ping, #" "${#\#($0)}" "$\#($0)""#) } ?? (ping, "")
+      return "request='\(format)'; if command -v bash >/dev/null 2>&1; then "
+        + "bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(port) && printf \"$@\" >&3 && timeout 2 cat <&3' sh \"$request\"\(arguments)"
+        + " | grep -q PONG; else printf \"$request\"\(arguments) | nc -w 2 127.0.0.1 \(port) | grep -q PONG; fi"
+    case .redisinsight, .rediscommander:
+      guard case .http(let path) = container.health else { return "true" }
+      let expected = container.kind == .redisinsight ? "up" : "ok"
+      return "wget -q -O - http://127.0.0.1:\(container.containerPort)\(path) | grep -q \(expected)"
+    }
+  }
+
+  private static func passwordVariable(_ kind: ContainerKind) -> String {
+    switch kind {
+    case .redis: ServerCommand.passwordVariable(.redis)
+    case .valkey: ServerCommand.passwordVariable(.valkey)
+    case .garnet: ServerCommand.passwordVariable(.garnet)
+    case .redisinsight, .rediscommander: ""
+    }
+  }
+}
