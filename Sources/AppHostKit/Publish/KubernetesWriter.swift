@@ -33,7 +33,7 @@ struct KubernetesWriter {
           ("selector", .map([("matchLabels", labels)])),
           ("template", podTemplate(container, claim: volume != nil ? "data" : nil)),
         ]
-        if let volume {
+        if volume != nil {
           spec.append(
             (
               "volumeClaimTemplates",
