@@ -57,8 +57,10 @@ enum PlanText {
     lines.append("manifest   \(plan.manifestPath)")
     lines.append("engine     \(engine.rawValue)")
     lines.append("")
-    lines.append("network \(plan.network.name)")
-    field("create", shellCommandLine([engine.rawValue] + plan.network.createArguments()))
+    if let network = plan.network {
+      lines.append("network \(network.name)")
+      field("create", shellCommandLine([engine.rawValue] + network.createArguments()))
+    }
     for volume in plan.volumes {
       lines.append("volume \(volume.name)")
       field("create", shellCommandLine([engine.rawValue] + volume.createArguments()) + "   (if missing)")

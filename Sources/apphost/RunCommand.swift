@@ -85,7 +85,9 @@ extension AppHost {
       if down, let outcome {
         let records = (try? await session.engine.inspect(outcome.created)) ?? []
         try? await Teardown(engine: session.engine, events: { _ in }).remove(records)
-        if outcome.createdNetwork { try? await session.engine.removeNetworks([session.plan.network.name]) }
+        if let network = session.plan.network, outcome.createdNetwork {
+          try? await session.engine.removeNetworks([network.name])
+        }
       }
       throw ExitCode(status)
     }

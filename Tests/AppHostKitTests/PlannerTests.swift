@@ -15,7 +15,6 @@ import Testing
       "--label", "apphost.resource=cache", "--label", "apphost.lifetime=session",
       "--label", "apphost.save-before-stop=true", "--label", "apphost.config-hash=\(cache.configHash)",
       "--label", "apphost.owner-pid=4242", "--label", "apphost.owner-start=777",
-      "--network", "shop", "--network-alias", "cache",
       "--publish", "127.0.0.1::6379",
       "--volume", "shop-cache-data:/data",
       "--env", "REDIS_PASSWORD",
@@ -28,10 +27,7 @@ import Testing
     #expect(cache.engineEnvironment == ["REDIS_PASSWORD": "GeneratedCachePassword1"])
     #expect(cache.health == .resp(password: .secret("GeneratedCachePassword1")))
     #expect(cache.savesBeforeStop)
-    #expect(
-      plan.network.createArguments() == [
-        "network", "create", "--label", "apphost.project=shop", "--label", "apphost.project-dir=/projects/shop", "shop",
-      ])
+    #expect(plan.network == nil, "caches on their own need no project network")
     #expect(
       plan.volumes.map { $0.createArguments() } == [
         [
@@ -39,6 +35,22 @@ import Testing
           "--label", "apphost.resource=cache", "shop-cache-data",
         ]
       ])
+  }
+
+  @Test func aUIPutsEveryContainerOnTheProjectNetworkWithoutChangingTheirHash() throws {
+    let alone = try plan(#"{"name": "shop", "resources": {"cache": {"type": "redis"}}}"#)
+    let withUI = try plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis"}, "ui": {"type": "rediscommander"}}}"#)
+    #expect(
+      withUI.network?.createArguments() == [
+        "network", "create", "--label", "apphost.project=shop", "--label", "apphost.project-dir=/projects/shop", "shop",
+      ])
+    let cache = try #require(withUI.container("cache"))
+    #expect(
+      cache.runArguments(flavor: .docker, owner: nil).contains(["--network", "shop", "--network-alias", "cache"]))
+    #expect(withUI.container("ui")?.runArguments(flavor: .podman, owner: nil).contains(["--network", "shop"]) == true)
+    // Adding a UI connects the running cache to the network; it is not recreated.
+    #expect(cache.configHash == alone.container("cache")?.configHash)
   }
 
   @Test func garnetWithBindMountRunsAsTheUserAndPersistsThroughCheckpoints() throws {
@@ -165,7 +177,7 @@ import Testing
       }
       #expect(argv.contains(["--entrypoint", "/bin/sh"]) && argv[argv.count - 2] == "-c", "\(context)")
       #expect(argv.contains(["--publish", "127.0.0.1::6379"]), "\(context)")
-      #expect(argv.contains(["--network-alias", "c"]), "\(context)")
+      #expect(!argv.contains("--network"), "\(context)")
       #expect(argv.contains(["--label", "apphost.lifetime=\(lifetime.rawValue)"]), "\(context)")
       #expect(argv.contains(["--label", "apphost.owner-pid=4242"]) == (lifetime == .session), "\(context)")
 
@@ -294,7 +306,7 @@ import Testing
     let plan = try plan(#"{"resources": {"cache": {"type": "redis"}}}"#, folder: "/home/me/My Shop_2")
     #expect(plan.project == "my-shop-2")
     #expect(plan.container("cache")?.containerName == "my-shop-2-cache")
-    #expect(plan.network.name == "my-shop-2")
+    #expect(plan.network == nil)
     #expect(ManifestLoader.defaultProjectName(folder: "___") == "apphost")
   }
 }

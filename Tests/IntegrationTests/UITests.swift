@@ -95,6 +95,26 @@ struct UITests {
     }
   }
 
+  /// Caches alone run without a project network; a UI added later joins them to one, without recreating them.
+  @Test(arguments: TestEngines.all)
+  func aUIAddedLaterReachesTheRunningCache(engine: String) async throws {
+    try await EngineProject.run(engine: engine, "later") { project in
+      project.manifest(#""cache": {"type": "redis", "lifetime": "persistent"}"#)
+      try await project.succeed("up", "-d")
+      let id = try await project.cli("inspect", "--format", "{{.Id}}", "\(project.name)-cache").output
+      #expect(try await project.cli("network", "inspect", project.name).status != 0, "no network yet")
+      project.manifest(#""cache": {"type": "redis", "lifetime": "persistent"}, "insight": {"type": "redisinsight"}"#)
+      let up = try await project.succeed("up", "-d")
+      #expect(up.output.contains("cache   | unchanged"), "\(up)")
+      #expect(try await project.cli("inspect", "--format", "{{.Id}}", "\(project.name)-cache").output == id)
+      let password = try await project.environment("cache")["CACHE_PASSWORD"] ?? ""
+      let ping = try await execute(
+        engine,
+        ["exec", "\(project.name)-insight", "redis-cli", "-h", "cache", "-a", password, "--no-auth-warning", "PING"])
+      #expect(ping.output.contains("PONG"), "\(ping)")
+    }
+  }
+
   @Test(arguments: TestEngines.all)
   func acceptingTheTermsIsPassedOnWhenAsked(engine: String) async throws {
     try await EngineProject.run(engine: engine, "terms") { project in

@@ -168,6 +168,13 @@ package struct CLIEngine: ContainerEngine {
     throw .engineFailed(command: "\(flavor.rawValue) run (\(container.resource))", reason: reason)
   }
 
+  package func connect(_ container: String, to network: String, alias: String) async throws(AppHostError) {
+    let arguments = EngineCommands.connect(container, to: network, alias: alias)
+    let output = try await invoke(arguments)
+    // Already attached is fine.
+    guard output.succeeded || output.errors.lowercased().contains("already") else { throw failure(arguments, output) }
+  }
+
   package func start(_ name: String) async throws(AppHostError) {
     try await succeed(["start", name])
   }

@@ -22,6 +22,9 @@ package protocol ContainerEngine: Sendable {
   func volumes(project: String, directory: String) async throws(AppHostError) -> [String]
   func removeVolumes(_ names: [String]) async throws(AppHostError)
 
+  /// Attaches an existing container to the project network under its alias.
+  func connect(_ container: String, to network: String, alias: String) async throws(AppHostError)
+
   /// Creates and starts a container.
   func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError)
   func start(_ name: String) async throws(AppHostError)
@@ -49,11 +52,14 @@ package struct ContainerRecord: Sendable, Equatable {
   /// Container port -> host port on 127.0.0.1.
   package var ports: [Int: Int]
   package var image: String
+  /// The networks it is attached to.
+  package var networks: [String]
 
   package init(
     id: String, name: String, labels: [String: String], environment: [String: String], status: String,
-    exitCode: Int, ports: [Int: Int], image: String
+    exitCode: Int, ports: [Int: Int], image: String, networks: [String] = []
   ) {
+    self.networks = networks
     self.id = id
     self.name = name
     self.labels = labels

@@ -32,6 +32,10 @@ package enum EngineCommands {
     }
   }
 
+  package static func connect(_ container: String, to network: String, alias: String) -> [String] {
+    ["network", "connect", "--alias", alias, network, container]
+  }
+
   package static func port(_ name: String, containerPort: Int) -> [String] {
     ["port", name, "\(containerPort)/tcp"]
   }
@@ -91,7 +95,8 @@ package enum EngineCommands {
       return ContainerRecord(
         id: item.id, name: name, labels: item.config?.labels ?? [:], environment: environment,
         status: item.state?.status ?? "unknown", exitCode: item.state?.exitCode ?? 0, ports: ports,
-        image: item.imageName ?? item.config?.image ?? "")
+        image: item.imageName ?? item.config?.image ?? "",
+        networks: (item.networkSettings?.networks ?? [:]).keys.sorted())
     }
   }
 
@@ -130,11 +135,14 @@ package enum EngineCommands {
 
     struct NetworkPart: Decodable {
       var ports: [String: [Binding]?]?
+      var networks: [String: Attachment]?
 
       enum CodingKeys: String, CodingKey {
-        case ports = "Ports"
+        case ports = "Ports", networks = "Networks"
       }
     }
+
+    struct Attachment: Decodable {}
 
     struct Binding: Decodable {
       var hostIP: String?

@@ -47,6 +47,22 @@ package struct Launcher: Sendable {
     package var unchanged: [String] = []
   }
 
+  /// What creating the network or a volume did. Task groups here return plain structs: a tuple holding
+  /// a `Result` with a typed error crashed the release build of Swift 6.3 when a child completed.
+  private struct Created: Sendable {
+    var volume: String?
+    var created = false
+    var error: AppHostError?
+  }
+
+  /// What bringing up one container did.
+  private struct Brought: Sendable {
+    var resource: String
+    var port: Int?
+    var failure: ResourceFailure?
+    var created: Bool
+  }
+
   private enum Action: Sendable {
     case reuse(ContainerRecord)
     case start(ContainerRecord)
@@ -107,7 +123,7 @@ package struct Launcher: Sendable {
     var outcome = Outcome()
     do {
       try await prepareNetworkAndVolumes(actions, outcome: &outcome)
-      let results = await withTaskGroup(of: (String, Result<Int, ResourceFailure>, Bool).self) { group in
+      let results = await withTaskGroup(of: Brought.self) { group in
         for (container, action) in actions {
           group.addTask {
             let created: Bool
@@ -118,27 +134,26 @@ package struct Launcher: Sendable {
             do throws(ResourceFailure) {
               let port = try await bringUp(
                 container, action: action, options: options, deadline: deadline, started: started)
-              return (container.resource, .success(port), created)
+              return Brought(resource: container.resource, port: port, failure: nil, created: created)
             } catch {
-              return (container.resource, .failure(error), created)
+              return Brought(resource: container.resource, port: nil, failure: error, created: created)
             }
           }
         }
-        var results: [(String, Result<Int, ResourceFailure>, Bool)] = []
+        var results: [Brought] = []
         for await result in group {
           results.append(result)
-          if case .failure = result.1 { group.cancelAll() }
+          if result.failure != nil { group.cancelAll() }
         }
         return results
       }
       var failures: [ResourceFailure] = []
-      for (resource, result, created) in results {
-        if created, let container = plan.container(resource) { outcome.created.append(container.containerName) }
-        switch result {
-        case .success(let port): outcome.ports[resource] = port
-        case .failure(let failure) where failure.reason != Self.cancelledReason: failures.append(failure)
-        case .failure: break
+      for result in results {
+        if result.created, let container = plan.container(result.resource) {
+          outcome.created.append(container.containerName)
         }
+        if let port = result.port { outcome.ports[result.resource] = port }
+        if let failure = result.failure, failure.reason != Self.cancelledReason { failures.append(failure) }
       }
       if Task.isCancelled { throw AppHostError.cancelled }
       if !failures.isEmpty { throw AppHostError.startFailed(failures) }
@@ -177,8 +192,11 @@ package struct Launcher: Sendable {
   private func prepareNetworkAndVolumes(_ actions: [(ContainerPlan, Action)], outcome: inout Outcome)
     async throws(AppHostError)
   {
-    let needsCreation = actions.contains { _, action in
-      if case .reuse = action { return false }
+    let needsCreation = actions.contains { container, action in
+      // A reused container still needs the network when it has to join it.
+      if case .reuse(let record) = action {
+        return container.network.map { !record.networks.contains($0) } ?? false
+      }
       return true
     }
     guard needsCreation else { return }
@@ -201,37 +219,39 @@ package struct Launcher: Sendable {
     }
     let engine = self.engine
     let network = plan.network
-    let results: [(String?, Result<Bool, AppHostError>)] = await withTaskGroup(
-      of: (String?, Result<Bool, AppHostError>).self
-    ) { group in
-      group.addTask {
-        do throws(AppHostError) { return (nil, .success(try await engine.createNetwork(network))) } catch {
-          return (nil, .failure(error))
+    guard network != nil || !volumes.isEmpty else { return }
+    // One result type for every child (a plain struct: see `Created`).
+    let results = await withTaskGroup(of: Created.self) { group in
+      if let network {
+        group.addTask {
+          do throws(AppHostError) {
+            return Created(volume: nil, created: try await engine.createNetwork(network))
+          } catch {
+            return Created(volume: nil, error: error)
+          }
         }
       }
       for volume in volumes {
         group.addTask {
           do throws(AppHostError) {
-            return (volume.name, .success(try await engine.createVolume(volume)))
+            return Created(volume: volume.name, created: try await engine.createVolume(volume))
           } catch {
-            return (volume.name, .failure(error))
+            return Created(volume: volume.name, error: error)
           }
         }
       }
-      var results: [(String?, Result<Bool, AppHostError>)] = []
+      var results: [Created] = []
       for await result in group { results.append(result) }
       return results
     }
     var firstError: AppHostError?
-    for (volume, result) in results {
-      switch result {
-      case .success(let created):
-        if let volume {
-          if created { outcome.createdVolumes.append(volume) }
-        } else {
-          outcome.createdNetwork = created
-        }
-      case .failure(let error): firstError = firstError ?? error
+    for result in results {
+      if let error = result.error {
+        firstError = firstError ?? error
+      } else if let volume = result.volume {
+        if result.created { outcome.createdVolumes.append(volume) }
+      } else {
+        outcome.createdNetwork = result.created
       }
     }
     if let firstError { throw firstError }
@@ -248,12 +268,14 @@ package struct Launcher: Sendable {
       switch action {
       case .reuse(let record):
         events(.unchanged(resource: resource))
+        try await attach(record, container)
         guard let known = record.ports[container.containerPort] ?? container.hostPort else {
           throw AppHostError.engineOutput(command: "inspect \(record.name)", reason: "no published port")
         }
         port = known
       case .start(let record):
         events(.starting(resource: resource))
+        try await attach(record, container)
         try await engine.start(record.name)
         port = try await publishedPort(container)
       case .create:
@@ -297,6 +319,12 @@ package struct Launcher: Sendable {
       events(.failed(failure))
       throw failure
     }
+  }
+
+  /// A container made before the project had a network joins it (instead of being recreated).
+  private func attach(_ record: ContainerRecord, _ container: ContainerPlan) async throws(AppHostError) {
+    guard let network = container.network, !record.networks.contains(network) else { return }
+    try await engine.connect(record.name, to: network, alias: container.resource)
   }
 
   private func run(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
@@ -347,8 +375,8 @@ package struct Launcher: Sendable {
     if !keepingPersistent && !outcome.createdVolumes.isEmpty {
       try? await engine.removeVolumes(outcome.createdVolumes)
     }
-    if outcome.createdNetwork && kept.isEmpty {
-      try? await engine.removeNetworks([plan.network.name])
+    if let network = plan.network, outcome.createdNetwork && kept.isEmpty {
+      try? await engine.removeNetworks([network.name])
     }
   }
 }

@@ -4,7 +4,9 @@ package struct Plan: Sendable, Equatable {
   package var project: String
   package var projectDirectory: String
   package var manifestPath: String
-  package var network: NetworkPlan
+  /// The project's network: only when a container must reach another by name (a UI, its caches).
+  /// Caches on their own run on the engine's default network, which is quicker to start on.
+  package var network: NetworkPlan?
   package var volumes: [VolumePlan]
   /// Caches and UIs, in manifest order.
   package var containers: [ContainerPlan]
@@ -161,7 +163,8 @@ package struct ContainerPlan: Sendable, Equatable {
   package var containerPort: Int
   /// nil: the engine picks a free port on 127.0.0.1.
   package var hostPort: Int?
-  package var network: String
+  /// The project network and this container's name on it, when the plan has one.
+  package var network: String?
   /// Labels that identify the container; the owner and config-hash labels are added by `runArguments`.
   package var labels: [Label]
   package var environment: [EnvironmentVariable]
@@ -200,7 +203,7 @@ package struct ContainerPlan: Sendable, Equatable {
     for label in allLabels {
       arguments += ["--label", "\(label.key)=\(label.value)"]
     }
-    arguments += ["--network", network, "--network-alias", resource]
+    if let network { arguments += ["--network", network, "--network-alias", resource] }
     if let user {
       arguments += ["--user", user]
     }

@@ -58,7 +58,7 @@ package struct PlanDocument: Encodable, Sendable {
   package var manifest: String
   package var projectDirectory: String
   package var engine: String
-  package var network: Network
+  package var network: Network?
   package var volumes: [Volume]
   package var resources: [Resource]
   /// Resources grouped by start stage.
@@ -72,7 +72,7 @@ package struct PlanDocument: Encodable, Sendable {
     manifest = plan.manifestPath
     projectDirectory = plan.projectDirectory
     self.engine = engine.rawValue
-    network = Network(name: plan.network.name, argv: both(plan.network.createArguments()))
+    network = plan.network.map { Network(name: $0.name, argv: both($0.createArguments())) }
     volumes = plan.volumes.map { Volume(name: $0.name, resource: $0.resource, argv: both($0.createArguments())) }
     var resources: [Resource] = []
     for name in plan.stages.flatMap({ $0 }) + plan.endpoints.filter({ !$0.isManaged }).map(\.resource) {

@@ -58,7 +58,7 @@ private struct Builder {
   }
 
   mutating func build() throws(AppHostError) -> Plan {
-    let network = NetworkPlan(name: project, labels: projectLabels)
+    let network = needsNetwork ? NetworkPlan(name: project, labels: projectLabels) : nil
     var endpoints: [Endpoint] = []
     var passwords: [String: Value] = [:]
     for resource in manifest.resources {
@@ -310,6 +310,16 @@ private struct Builder {
       health: .http(path: "/healthcheck"), savesBeforeStop: false)
   }
 
+  /// UIs reach caches by name: then every container joins the project network.
+  var needsNetwork: Bool {
+    manifest.resources.contains { resource in
+      switch resource.spec {
+      case .redisInsight, .redisCommander: true
+      default: false
+      }
+    }
+  }
+
   func container(
     _ resource: String, kind: ContainerKind, settings: ContainerSettings, containerPort: Int,
     environment: [EnvironmentVariable], mounts: [Mount], user: String?, entrypoint: String?, command: [String],
@@ -317,7 +327,8 @@ private struct Builder {
   ) -> ContainerPlan {
     var plan = ContainerPlan(
       resource: resource, kind: kind, containerName: containerName(resource), image: image(settings, kind: kind),
-      lifetime: settings.lifetime, containerPort: containerPort, hostPort: settings.hostPort, network: project,
+      lifetime: settings.lifetime, containerPort: containerPort, hostPort: settings.hostPort,
+      network: needsNetwork ? project : nil,
       labels: projectLabels + [
         Label(LabelKey.resource, resource), Label(LabelKey.lifetime, settings.lifetime.rawValue),
       ] + (savesBeforeStop ? [Label(LabelKey.savesBeforeStop, "true")] : []),
@@ -328,9 +339,12 @@ private struct Builder {
   }
 
   /// Everything that shapes the container, secrets included (a changed password must recreate it).
+  /// Not the network: a container that must join one later is connected, not recreated.
   func configHash(_ plan: ContainerPlan) -> String {
     var hasher = ConfigHasher()
-    hasher.combine(plan.runArguments(flavor: .docker, owner: nil))
+    var unattached = plan
+    unattached.network = nil
+    hasher.combine(unattached.runArguments(flavor: .docker, owner: nil))
     hasher.combine(plan.environment.map { "\($0.name)=\($0.value.revealed() ?? "")" })
     return hasher.hex
   }

@@ -124,9 +124,9 @@ package struct Foreground: Sendable {
     let records = (try? await engine.inspect(names)) ?? []
     try? await teardown.remove(records.filter { $0.projectDirectory == plan.projectDirectory }, save: !immediately)
     let remaining = (try? await engine.containers(project: plan.project)) ?? []
-    if !remaining.contains(where: { $0.projectDirectory == plan.projectDirectory }) {
-      try? await engine.removeNetworks([plan.network.name])
-      events(.removedNetwork(plan.network.name))
+    if let network = plan.network, !remaining.contains(where: { $0.projectDirectory == plan.projectDirectory }) {
+      try? await engine.removeNetworks([network.name])
+      events(.removedNetwork(network.name))
     }
   }
 }
