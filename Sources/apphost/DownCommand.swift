@@ -34,7 +34,7 @@ extension AppHost {
         }
         let state = StateDirectory(projectDirectory: project.directory)
         try await ForegroundUp.stop(state, console: console)
-        let (engine, containers) = try await EngineSelection.connect(
+        let (engine, containers, _) = try await EngineSelection.connect(
           flag: options.engine, environment: environment, project: project.name)
         let programs = ExecutableState.load(state)?.processes.map(\.name) ?? []
         let printer = EventPrinter(console: console, names: containers.compactMap(\.resource) + programs)

@@ -17,23 +17,28 @@ struct EngineSession {
   var containers: [ContainerRecord]
   var environment: [String: String]
 
-  static func open(_ options: ManifestOptions, console: Console) async throws(AppHostError) -> EngineSession {
+  /// Whether this session created the project network while connecting (`preparingNetwork`).
+  var networkCreated: Bool?
+
+  /// With `preparingNetwork`, the project network (when the plan has one) is created while the engine
+  /// lists the project's containers: `up` needs it, and creating it is the slowest step of a cold start.
+  static func open(_ options: ManifestOptions, console: Console, preparingNetwork: Bool = false)
+    async throws(AppHostError) -> EngineSession
+  {
     let environment = ProcessInfo.processInfo.environment
     let project = try Project.load(file: options.file)
     console.warnings(project.loaded)
-    let (engine, containers) = try await EngineSelection.connect(
-      flag: options.engine, environment: environment, project: project.name)
+    let network = preparingNetwork ? Planner.network(for: project.loaded) : nil
+    let (engine, containers, networkCreated) = try await EngineSelection.connect(
+      flag: options.engine, environment: environment, project: project.name, creating: network)
     let rootless =
       project.hasBindMounts ? try await EngineSelection.isRootless(engine, environment: environment) : false
     let plan = try project.plan(environment: environment, rootlessEngine: rootless)
     return EngineSession(
-      project: project, plan: plan, engine: engine, containers: containers, environment: environment)
+      project: project, plan: plan, engine: engine, containers: containers, environment: environment,
+      networkCreated: networkCreated)
   }
 
-  /// Refreshes what runs.
-  mutating func reload() async throws(AppHostError) {
-    containers = try await engine.containers(project: project.name)
-  }
 }
 
 /// Runs an async body, turning `AppHostError` into its message and exit code.

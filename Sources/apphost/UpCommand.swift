@@ -43,18 +43,26 @@ extension AppHost {
       // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
       OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
-        let session = try await EngineSession.open(options, console: console)
-        // Programs that cannot run are found before anything starts.
-        let selection = try session.plan.closure(of: resources)
-        for executable in session.plan.executables where selection.contains(executable.resource) {
-          if executable.resolvedCommand == nil {
-            throw .commandNotFound(resource: executable.resource, command: executable.command)
-          }
-        }
-        return session
+        try await EngineSession.open(options, console: console, preparingNetwork: true)
       }
       let state = session.project.state
-      let lock = try reportingFailures(console) { () throws(AppHostError) in try ProjectLock.acquire(state) }
+      let lock = try await reportingFailures(console) { () async throws(AppHostError) -> ProjectLock in
+        do throws(AppHostError) {
+          // Programs that cannot run are found before anything starts.
+          let selection = try session.plan.closure(of: resources)
+          for executable in session.plan.executables where selection.contains(executable.resource) {
+            if executable.resolvedCommand == nil {
+              throw .commandNotFound(resource: executable.resource, command: executable.command)
+            }
+          }
+          return try ProjectLock.acquire(state)
+        } catch {
+          if session.networkCreated == true, let network = session.plan.network {
+            try? await session.engine.removeNetworks([network.name])
+          }
+          throw error
+        }
+      }
       defer { lock.release() }
       let printer = EventPrinter(
         console: console,
@@ -65,7 +73,8 @@ extension AppHost {
         })
       printer(.connected(session.engine.flavor, project: session.plan.project))
       let launcher = Launcher(engine: session.engine, plan: session.plan, owner: .current, events: { printer($0) })
-      let launchOptions = Launcher.Options(selection: resources, detached: detach, timeout: .seconds(timeout))
+      var launchOptions = Launcher.Options(selection: resources, detached: detach, timeout: .seconds(timeout))
+      launchOptions.networkCreated = session.networkCreated
       let containers = session.containers
       let start = Task { () async throws(AppHostError) -> Launcher.Outcome in
         try await launcher.start(existing: containers, options: launchOptions)

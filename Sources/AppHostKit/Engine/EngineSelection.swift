@@ -43,29 +43,50 @@ package func findExecutable(_ name: String, path: String?) -> String? {
 extension EngineSelection {
   /// Connects to the engine (`--engine`, else `APPHOST_ENGINE`, else the first of docker and podman that
   /// answers) by listing the project's containers, which every command needs first anyway.
-  package static func connect(flag: EngineFlavor?, environment: [String: String], project: String)
-    async throws(AppHostError) -> (engine: CLIEngine, containers: [ContainerRecord])
-  {
+  ///
+  /// `network`, when given, is created at the same time (`up` will need it; creating it takes the engine
+  /// longer than listing): `networkCreated` says whether this call made it (nil: not attempted or failed,
+  /// the caller tries again).
+  package static func connect(
+    flag: EngineFlavor?, environment: [String: String], project: String, creating network: NetworkPlan? = nil
+  ) async throws(AppHostError) -> (engine: CLIEngine, containers: [ContainerRecord], networkCreated: Bool?) {
     let path = environment["PATH"]
     if let requested = try requested(flag: flag, environment: environment) {
       guard let program = findExecutable(requested.rawValue, path: path) else {
         throw .engineNotInstalled(requested: requested)
       }
       let engine = CLIEngine(flavor: requested, program: program)
-      return (engine, try await engine.containers(project: project))
+      let (containers, created) = try await listing(engine, project: project, creating: network)
+      return (engine, containers, created)
     }
     var reasons: [String] = []
     for flavor in EngineFlavor.allCases {
       guard let program = findExecutable(flavor.rawValue, path: path) else { continue }
       let engine = CLIEngine(flavor: flavor, program: program)
       do {
-        return (engine, try await engine.containers(project: project))
+        let (containers, created) = try await listing(engine, project: project, creating: network)
+        return (engine, containers, created)
       } catch .engineUnreachable(_, let reason) {
         reasons.append("\(flavor.rawValue): \(reason)")
       }
     }
     if reasons.isEmpty { throw .engineNotInstalled(requested: nil) }
     throw .noEngineAnswers(reasons: reasons)
+  }
+
+  private static func listing(_ engine: CLIEngine, project: String, creating network: NetworkPlan?)
+    async throws(AppHostError) -> ([ContainerRecord], Bool?)
+  {
+    guard let network else { return (try await engine.containers(project: project), nil) }
+    async let created = try? engine.createNetwork(network)
+    let containers: [ContainerRecord]
+    do {
+      containers = try await engine.containers(project: project)
+    } catch {
+      _ = await created
+      throw error
+    }
+    return (containers, await created)
   }
 
   /// Whether containers run rootless. Podman runs as the user who starts it, so it is rootless exactly

@@ -100,11 +100,12 @@ package enum Probe {
   /// Polls until `check` answers, every `interval`, until `deadline`. `stillRunning` is asked from time
   /// to time and stops the wait early with its answer when the container has died.
   package static func waitUntilReady(
-    _ health: HealthCheck, port: Int, deadline: ContinuousClock.Instant, interval: Duration = .milliseconds(20),
+    _ health: HealthCheck, port: Int, deadline: ContinuousClock.Instant, interval: Duration = .milliseconds(10),
     stillRunning: @Sendable () async -> String? = { nil }
   ) async throws -> Outcome {
     var last = Outcome.notReady("not checked yet")
-    var nextLivenessCheck = ContinuousClock.now + .milliseconds(500)
+    // Asking the engine costs it time while it starts the other containers: not in the first 1.5 s.
+    var nextLivenessCheck = ContinuousClock.now + .milliseconds(1500)
     while ContinuousClock.now < deadline {
       try Task.checkCancellation()
       last = await check(health, port: port)

@@ -27,6 +27,8 @@ package struct Launcher: Sendable {
     package var detached = false
     /// How long to wait for everything to be ready.
     package var timeout: Duration = .seconds(60)
+    /// Whether the network was already made by this run (true) or found (false) while connecting.
+    package var networkCreated: Bool?
 
     package init(selection: [String] = [], detached: Bool = false, timeout: Duration = .seconds(60)) {
       self.selection = selection
@@ -72,6 +74,19 @@ package struct Launcher: Sendable {
 
   /// Starts the selected containers. `existing` is what the engine reported for the project.
   package func start(existing: [ContainerRecord], options: Options) async throws(AppHostError) -> Outcome {
+    do {
+      return try await reconcile(existing: existing, options: options)
+    } catch {
+      // A network made while connecting goes with a start that failed before using it (the engine
+      // refuses to remove one that containers still use).
+      if options.networkCreated == true, let network = plan.network {
+        try? await engine.removeNetworks([network.name])
+      }
+      throw error
+    }
+  }
+
+  private func reconcile(existing: [ContainerRecord], options: Options) async throws(AppHostError) -> Outcome {
     let started = ContinuousClock.now
     let deadline = started + options.timeout
     let wanted = try plan.closure(of: options.selection)
@@ -122,7 +137,7 @@ package struct Launcher: Sendable {
 
     var outcome = Outcome()
     do {
-      try await prepareNetworkAndVolumes(actions, outcome: &outcome)
+      try await prepareNetworkAndVolumes(actions, options: options, outcome: &outcome)
       let results = await withTaskGroup(of: Brought.self) { group in
         for (container, action) in actions {
           group.addTask {
@@ -189,7 +204,9 @@ package struct Launcher: Sendable {
     }
   }
 
-  private func prepareNetworkAndVolumes(_ actions: [(ContainerPlan, Action)], outcome: inout Outcome)
+  private func prepareNetworkAndVolumes(
+    _ actions: [(ContainerPlan, Action)], options: Options, outcome: inout Outcome
+  )
     async throws(AppHostError)
   {
     let needsCreation = actions.contains { container, action in
@@ -199,7 +216,10 @@ package struct Launcher: Sendable {
       }
       return true
     }
-    guard needsCreation else { return }
+    if !needsCreation {
+      if let created = options.networkCreated { outcome.createdNetwork = created }
+      return
+    }
     let creating = Set(
       actions.compactMap { container, action -> String? in
         if case .reuse = action { return nil }
@@ -218,7 +238,9 @@ package struct Launcher: Sendable {
       }
     }
     let engine = self.engine
-    let network = plan.network
+    // The network may have been made already, while the engine was listing the containers.
+    let network = options.networkCreated == nil ? plan.network : nil
+    if let created = options.networkCreated { outcome.createdNetwork = created }
     guard network != nil || !volumes.isEmpty else { return }
     // One result type for every child (a plain struct: see `Created`).
     let results = await withTaskGroup(of: Created.self) { group in

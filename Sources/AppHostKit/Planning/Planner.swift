@@ -38,6 +38,20 @@ package enum Planner {
     return try builder.build()
   }
 
+  /// The project network, when a container must reach another by name (a UI, its caches).
+  package static func network(for loaded: LoadedManifest) -> NetworkPlan? {
+    let uis = loaded.manifest.resources.contains { resource in
+      switch resource.spec {
+      case .redisInsight, .redisCommander: true
+      default: false
+      }
+    }
+    guard uis else { return nil }
+    return NetworkPlan(
+      name: loaded.project,
+      labels: [Label(LabelKey.project, loaded.project), Label(LabelKey.projectDirectory, loaded.projectDirectory)])
+  }
+
   /// The generated passwords this manifest needs (caches with `password: true` or none given).
   package static func resourcesNeedingGeneratedPasswords(_ manifest: Manifest) -> [String] {
     manifest.resources.compactMap { resource in
@@ -58,7 +72,7 @@ private struct Builder {
   }
 
   mutating func build() throws(AppHostError) -> Plan {
-    let network = needsNetwork ? NetworkPlan(name: project, labels: projectLabels) : nil
+    let network = Planner.network(for: loaded)
     var endpoints: [Endpoint] = []
     var passwords: [String: Value] = [:]
     for resource in manifest.resources {
@@ -311,14 +325,7 @@ private struct Builder {
   }
 
   /// UIs reach caches by name: then every container joins the project network.
-  var needsNetwork: Bool {
-    manifest.resources.contains { resource in
-      switch resource.spec {
-      case .redisInsight, .redisCommander: true
-      default: false
-      }
-    }
-  }
+  var needsNetwork: Bool { Planner.network(for: loaded) != nil }
 
   func container(
     _ resource: String, kind: ContainerKind, settings: ContainerSettings, containerPort: Int,
