@@ -28,12 +28,20 @@ struct EngineSession {
     let environment = ProcessInfo.processInfo.environment
     let project = try Project.load(file: options.file)
     console.warnings(project.loaded)
-    let network = preparingNetwork ? Planner.network(for: project.loaded) : nil
+    // Planning first: a plan that cannot be made (a variable not set) must fail before the engine is
+    // touched. Only bind mounts depend on the engine (rootless or not); those are planned again below.
+    var plan = try project.plan(environment: environment)
+    let network = preparingNetwork ? plan.network : nil
     let (engine, containers, networkCreated) = try await EngineSelection.connect(
       flag: options.engine, environment: environment, project: project.name, creating: network)
-    let rootless =
-      project.hasBindMounts ? try await EngineSelection.isRootless(engine, environment: environment) : false
-    let plan = try project.plan(environment: environment, rootlessEngine: rootless)
+    do throws(AppHostError) {
+      if project.hasBindMounts, try await EngineSelection.isRootless(engine, environment: environment) {
+        plan = try project.plan(environment: environment, rootlessEngine: true)
+      }
+    } catch {
+      if networkCreated == true, let network { try? await engine.removeNetworks([network.name]) }
+      throw error
+    }
     return EngineSession(
       project: project, plan: plan, engine: engine, containers: containers, environment: environment,
       networkCreated: networkCreated)

@@ -58,20 +58,27 @@ package enum BackgroundSupervisor {
   /// Returns the names of the programs that were running.
   @discardableResult
   package static func stop(_ state: StateDirectory, events: EventSink) async -> [String] {
-    guard let recorded = ExecutableState.load(state) else { return [] }
-    let names = recorded.processes.filter { $0.liveIdentity != nil }.map(\.name)
-    let owner = recorded.owner
-    if owner.isAlive && owner.pid != getpid() {
-      for name in names { events(.stopping(resource: name)) }
-      kill(owner.pid, SIGTERM)
-      let deadline = ContinuousClock.now + ChildProcess.grace + .seconds(5)
-      while owner.isAlive && ContinuousClock.now < deadline {
-        try? await Task.sleep(for: .milliseconds(20))
+    var names: [String] = []
+    if let recorded = ExecutableState.load(state) {
+      names = recorded.processes.filter { $0.liveIdentity != nil }.map(\.name)
+      let owner = recorded.owner
+      if owner.isAlive && owner.pid != getpid() {
+        for name in names { events(.stopping(resource: name)) }
+        kill(owner.pid, SIGTERM)
+        let deadline = ContinuousClock.now + ChildProcess.grace + .seconds(5)
+        while owner.isAlive && ContinuousClock.now < deadline {
+          try? await Task.sleep(for: .milliseconds(20))
+        }
       }
+      // Programs of a supervisor that died (or did not stop in time).
+      let leftovers = await ExecutableState.stopLeftovers(state)
+      for name in leftovers { events(.note("stopped \(name), left running by an apphost that is gone")) }
     }
-    // Programs of a supervisor that died (or did not stop in time).
-    let leftovers = await ExecutableState.stopLeftovers(state)
-    for name in leftovers { events(.note("stopped \(name), left running by an apphost that is gone")) }
+    // Whatever else a dead apphost left, found by the mark in its environment (also when it was killed
+    // before it could write its state file).
+    let projectDirectory = (state.path as NSString).deletingLastPathComponent
+    let others = await OrphanScan.stop(projectDirectory: projectDirectory)
+    if others > 0 { events(.note("stopped \(others) process(es) left running by an apphost that is gone")) }
     ExecutableState.remove(state)
     return names
   }

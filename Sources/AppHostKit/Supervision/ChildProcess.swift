@@ -26,6 +26,10 @@ package enum ChildProcess {
   ) async throws(AppHostError) -> Int32 {
     var updates: [Environment.Key: String?] = [:]
     for (key, value) in spec.environment { updates[Environment.Key(stringLiteral: key)] = value }
+    // Marks the program and everything it starts as this apphost's, for the project: if apphost is
+    // killed, the next `up` or `down` finds them by it (see `OrphanScan`).
+    updates[Environment.Key(stringLiteral: OrphanScan.variable)] = OrphanScan.mark(
+      owner: .current, projectDirectory: spec.projectDirectory)
     var options = PlatformOptions()
     // Its own process group: the terminal's Ctrl-C reaches apphost only, which stops the programs in
     // order; SIGTERM and SIGKILL then go to the whole group.

@@ -94,6 +94,59 @@ package struct ExecutableState: Codable, Sendable, Equatable {
   }
 }
 
+/// Finds the processes a dead apphost left running for a project, whatever the state file says (it may
+/// not have been written yet when apphost was killed): every program apphost starts carries
+/// `APPHOST_OWNER=<pid>/<start time>/<project folder>` in its environment, and so do the processes it
+/// starts in turn.
+package enum OrphanScan {
+  package static let variable = "APPHOST_OWNER"
+
+  package static func mark(owner: ProcessIdentity, projectDirectory: String) -> String {
+    "\(owner.pid)/\(owner.startTime)/\(projectDirectory)"
+  }
+
+  /// The pids of processes marked for `projectDirectory` whose owner is gone.
+  package static func orphans(projectDirectory: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    let prefix = Array("\(variable)=".utf8)
+    var found: [Int32] = []
+    for entry in entries {
+      guard let pid = Int32(entry), pid != getpid(),
+        let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
+      else { continue }
+      for field in data.split(separator: 0) where field.starts(with: prefix) {
+        let parts = String(decoding: field.dropFirst(prefix.count), as: UTF8.self)
+          .split(separator: "/", maxSplits: 2).map(String.init)
+        guard parts.count == 3, parts[2] == projectDirectory,
+          let owner = Int32(parts[0])
+        else { continue }
+        if !ProcessIdentity(pid: owner, startTime: parts[1]).isAlive { found.append(pid) }
+      }
+    }
+    return found
+  }
+
+  /// Stops the orphans of a project: SIGTERM to each one's process group, SIGKILL after `grace`.
+  @discardableResult
+  package static func stop(projectDirectory: String, grace: Duration = ChildProcess.grace) async -> Int {
+    let pids = orphans(projectDirectory: projectDirectory)
+    guard !pids.isEmpty else { return 0 }
+    let groups = Set(pids.map { getpgid($0) }.filter { $0 > 1 })
+    for group in groups { kill(-group, SIGTERM) }
+    for pid in pids { kill(pid, SIGTERM) }
+    let deadline = ContinuousClock.now + grace
+    while !orphans(projectDirectory: projectDirectory).isEmpty && ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(50))
+    }
+    for pid in orphans(projectDirectory: projectDirectory) {
+      let group = getpgid(pid)
+      if group > 1 { kill(-group, SIGKILL) }
+      kill(pid, SIGKILL)
+    }
+    return pids.count
+  }
+}
+
 /// Reading the programs' log files (`apphost logs`).
 package enum ProgramLogs {
   /// The log files of an executable's processes (`api.log`, or `web-0.log`, `web-1.log`, ...).

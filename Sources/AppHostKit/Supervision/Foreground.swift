@@ -79,9 +79,11 @@ package struct Foreground: Sendable {
     let ending = await iterator.next()
     _ = await programs.value
     logs.cancel()
-    await shutDown(immediately: immediately.isSet)
+    let cleaned = await shutDown(immediately: immediately.isSet)
     listener.cancel()
     ExecutableState.remove(state)
+    // Containers that could not be removed (the engine stopped answering) are a failure to report.
+    if !cleaned { return 1 }
     switch ending {
     case .requested(let request): return 128 + request.signal
     case .programsEnded(let failure):
@@ -104,29 +106,45 @@ package struct Foreground: Sendable {
             events(.log(resource: container.resource, line: line))
           }
           if Task.isCancelled { return }
-          // The output ended: the container stopped or was removed from outside.
-          let record = try? await engine.inspect([container.containerName]).first
-          let state = record.map { "\($0.status), exit code \($0.exitCode)" } ?? "removed"
-          events(
-            .note(
-              "\(container.resource) stopped (\(state)); the rest keeps running. `apphost up -d` in another "
-                + "terminal repairs it"))
+          // The output ended: the container stopped or was removed from outside, or the engine went away.
+          do throws(AppHostError) {
+            let record = try await engine.inspect([container.containerName]).first
+            let state = record.map { "\($0.status), exit code \($0.exitCode)" } ?? "removed"
+            events(
+              .note(
+                "\(container.resource) stopped (\(state)); the rest keeps running. Stop this apphost up and start "
+                  + "it again to repair it"))
+          } catch {
+            events(.note("lost contact with \(engine.flavor.rawValue): \(error.errorDescription ?? "\(error)")"))
+          }
         }
       }
     }
   }
 
   /// Removes the session containers this run brought up, and the network when no container needs it.
-  package func shutDown(immediately: Bool) async {
+  /// Returns false, having said why, when the engine could not do it.
+  package func shutDown(immediately: Bool) async -> Bool {
     let names = plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
       .map(\.containerName)
     let teardown = Teardown(engine: engine, events: events)
-    let records = (try? await engine.inspect(names)) ?? []
-    try? await teardown.remove(records.filter { $0.projectDirectory == plan.projectDirectory }, save: !immediately)
-    let remaining = (try? await engine.containers(project: plan.project)) ?? []
-    if let network = plan.network, !remaining.contains(where: { $0.projectDirectory == plan.projectDirectory }) {
-      try? await engine.removeNetworks([network.name])
-      events(.removedNetwork(network.name))
+    do throws(AppHostError) {
+      let records = try await engine.inspect(names)
+      try await teardown.remove(records.filter { $0.projectDirectory == plan.projectDirectory }, save: !immediately)
+      let remaining = try await engine.containers(project: plan.project)
+      if let network = plan.network, !remaining.contains(where: { $0.projectDirectory == plan.projectDirectory }) {
+        try? await engine.removeNetworks([network.name])
+        events(.removedNetwork(network.name))
+      }
+      return true
+    } catch {
+      events(
+        .failed(
+          ResourceFailure(
+            resource: plan.project,
+            reason: "the session containers could not be removed: \(error.errorDescription ?? "\(error)")\n"
+              + "Run `apphost down` once \(engine.flavor.rawValue) answers again; it removes what is left.")))
+      return false
     }
   }
 }

@@ -14,6 +14,8 @@ package struct ProcessSpec: Sendable, Equatable {
   package var restart: RestartPolicy
   /// The stage it starts in (after what it waits for).
   package var stage: Int
+  /// The project's folder (marks its processes as the project's).
+  package var projectDirectory: String = ""
 
   /// The processes of the selected executables, with the host ports of the running containers.
   package static func specs(plan: Plan, ports: [String: Int], selection: Set<String>) throws(AppHostError)
@@ -41,7 +43,8 @@ package struct ProcessSpec: Sendable, Equatable {
             ProcessSpec(
               resource: name, replica: replica, displayName: executable.displayName(replica: replica),
               program: program, arguments: arguments, workingDirectory: executable.workingDirectory,
-              environment: values, restart: executable.restart, stage: stage))
+              environment: values, restart: executable.restart, stage: stage,
+              projectDirectory: plan.projectDirectory))
         }
       }
     }
