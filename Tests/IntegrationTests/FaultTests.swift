@@ -39,9 +39,9 @@ struct FaultTests {
     for (name, bytes) in cases {
       let folder = TemporaryFolder("apphost-broken")
       defer { folder.remove() }
-      FileManager.default.createFile(atPath: folder.path + "/apphost.json", contents: Data(bytes))
+      _ = FileManager.default.createFile(atPath: folder.path + "/apphost.json", contents: Data(bytes))
       // Manifests that name a file next to them find it there.
-      FileManager.default.createFile(atPath: folder.path + "/\(name)", contents: Data(bytes))
+      _ = FileManager.default.createFile(atPath: folder.path + "/\(name)", contents: Data(bytes))
       let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
       for command in [["up", "-d"], ["config"], ["up"]] {
         let result = try await execute(Binary.path, command, in: folder.path, environment: ["APPHOST_ENGINE": engine])
