@@ -34,8 +34,9 @@ extension AppHost {
         }
         let state = StateDirectory(projectDirectory: project.directory)
         try await ForegroundUp.stop(state, console: console)
+        await OrphanScan.settleEngineCommands(projectDirectory: project.directory)
         let (engine, containers, _) = try await EngineSelection.connect(
-          flag: options.engine, environment: environment, project: project.name)
+          flag: options.engine, environment: environment, project: project.name, directory: project.directory)
         let programs = ExecutableState.load(state)?.processes.map(\.name) ?? []
         let printer = EventPrinter(console: console, names: containers.compactMap(\.resource) + programs)
         // Programs first: they may still be writing to the caches.

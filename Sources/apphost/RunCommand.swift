@@ -51,7 +51,7 @@ extension AppHost {
       let signals = SignalWatcher()
       let (session, outcome, variables) = try await reportingFailures(console) {
         () async throws(AppHostError) -> (EngineSession, Launcher.Outcome?, [(name: String, value: String)]) in
-        let session = try await EngineSession.open(options, console: console)
+        let session = try await EngineSession.open(options, console: console, starting: true)
         let plan = session.plan
         for reference in references where plan.endpoint(reference) == nil {
           throw .unknownResource(name: reference, known: plan.endpoints.map(\.resource))
@@ -68,15 +68,20 @@ extension AppHost {
           }
         }
         var outcome: Launcher.Outcome?
-        if !current {
+        if current {
+          // The network made while connecting is not needed after all.
+          if session.networkCreated == true, let network = plan.network {
+            try? await session.engine.removeNetworks([network.name])
+          }
+        } else {
           let lock = try ProjectLock.acquire(session.project.state)
           defer { lock.release() }
           // Progress goes to stderr: stdout belongs to the command.
           let printer = EventPrinter(console: Console(outputToStandardError: true), names: caches)
           let launcher = Launcher(engine: session.engine, plan: plan, owner: .current, events: { printer($0) })
-          outcome = try await launcher.start(
-            existing: session.containers,
-            options: Launcher.Options(selection: caches, detached: true, timeout: .seconds(timeout)))
+          var options = Launcher.Options(selection: caches, detached: true, timeout: .seconds(timeout))
+          options.networkCreated = session.networkCreated
+          outcome = try await launcher.start(existing: session.containers, options: options)
           ports.merge(outcome?.ports ?? [:]) { _, new in new }
         }
         return (session, outcome, try ConnectionVariables.forReferences(references, plan: plan, ports: ports))

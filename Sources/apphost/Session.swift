@@ -17,12 +17,13 @@ struct EngineSession {
   var containers: [ContainerRecord]
   var environment: [String: String]
 
-  /// Whether this session created the project network while connecting (`preparingNetwork`).
+  /// Whether this session created the project network while connecting (`starting`).
   var networkCreated: Bool?
 
-  /// With `preparingNetwork`, the project network (when the plan has one) is created while the engine
-  /// lists the project's containers: `up` needs it, and creating it is the slowest step of a cold start.
-  static func open(_ options: ManifestOptions, console: Console, preparingNetwork: Bool = false)
+  /// `starting`: the command will start things (`up`, `run`). Engine commands a killed apphost left in
+  /// flight finish first, and the project network (when the plan has one) is created while the engine
+  /// lists the project's containers: it is needed, and creating it is the slowest step of a cold start.
+  static func open(_ options: ManifestOptions, console: Console, starting: Bool = false)
     async throws(AppHostError) -> EngineSession
   {
     let environment = ProcessInfo.processInfo.environment
@@ -31,9 +32,12 @@ struct EngineSession {
     // Planning first: a plan that cannot be made (a variable not set) must fail before the engine is
     // touched. Only bind mounts depend on the engine (rootless or not); those are planned again below.
     var plan = try project.plan(environment: environment)
-    let network = preparingNetwork ? plan.network : nil
+    let network = starting ? plan.network : nil
+    // What a killed apphost left in flight finishes before the project is looked at.
+    if starting { await OrphanScan.settleEngineCommands(projectDirectory: project.directory) }
     let (engine, containers, networkCreated) = try await EngineSelection.connect(
-      flag: options.engine, environment: environment, project: project.name, creating: network)
+      flag: options.engine, environment: environment, project: project.name, directory: project.directory,
+      creating: network)
     do throws(AppHostError) {
       if project.hasBindMounts, try await EngineSelection.isRootless(engine, environment: environment) {
         plan = try project.plan(environment: environment, rootlessEngine: true)

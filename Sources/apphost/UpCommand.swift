@@ -43,7 +43,7 @@ extension AppHost {
       // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
       OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
-        try await EngineSession.open(options, console: console, preparingNetwork: true)
+        try await EngineSession.open(options, console: console, starting: true)
       }
       let state = session.project.state
       let lock = try await reportingFailures(console) { () async throws(AppHostError) -> ProjectLock in

@@ -12,10 +12,14 @@ package struct CLIEngine: ContainerEngine {
   package let flavor: EngineFlavor
   /// The absolute path of the CLI.
   package let program: String
+  /// `APPHOST_OWNER` for the commands it runs: if apphost is killed while one is in flight, the next
+  /// `up` or `down` waits for it to finish before looking at the project (see `OrphanScan`).
+  package var ownerMark: String?
 
-  package init(flavor: EngineFlavor, program: String) {
+  package init(flavor: EngineFlavor, program: String, ownerMark: String? = nil) {
     self.flavor = flavor
     self.program = program
+    self.ownerMark = ownerMark
   }
 
   package struct Output: Sendable {
@@ -31,6 +35,7 @@ package struct CLIEngine: ContainerEngine {
   {
     var updates: [Environment.Key: String?] = [:]
     for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
+    if let ownerMark { updates[Environment.Key(stringLiteral: OrphanScan.variable)] = ownerMark }
     do {
       let result = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
@@ -207,6 +212,8 @@ package struct CLIEngine: ContainerEngine {
     do {
       _ = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(EngineCommands.logs(name, tail: tail, follow: true)),
+        environment: .inherit.updating(
+          ownerMark.map { [Environment.Key(stringLiteral: OrphanScan.variable): $0] } ?? [:]),
         platformOptions: Self.ownProcessGroup, input: .none, output: .sequence, error: .sequence
       ) { execution in
         try await withThrowingTaskGroup(of: Void.self) { group in

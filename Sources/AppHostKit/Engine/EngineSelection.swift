@@ -47,22 +47,25 @@ extension EngineSelection {
   /// `network`, when given, is created at the same time (`up` will need it; creating it takes the engine
   /// longer than listing): `networkCreated` says whether this call made it (nil: not attempted or failed,
   /// the caller tries again).
+  /// `directory` (the project's folder) marks the engine commands as this apphost's for the project.
   package static func connect(
-    flag: EngineFlavor?, environment: [String: String], project: String, creating network: NetworkPlan? = nil
+    flag: EngineFlavor?, environment: [String: String], project: String, directory: String? = nil,
+    creating network: NetworkPlan? = nil
   ) async throws(AppHostError) -> (engine: CLIEngine, containers: [ContainerRecord], networkCreated: Bool?) {
     let path = environment["PATH"]
+    let mark = directory.map { OrphanScan.mark(owner: .current, projectDirectory: $0) }
     if let requested = try requested(flag: flag, environment: environment) {
       guard let program = findExecutable(requested.rawValue, path: path) else {
         throw .engineNotInstalled(requested: requested)
       }
-      let engine = CLIEngine(flavor: requested, program: program)
+      let engine = CLIEngine(flavor: requested, program: program, ownerMark: mark)
       let (containers, created) = try await listing(engine, project: project, creating: network)
       return (engine, containers, created)
     }
     var reasons: [String] = []
     for flavor in EngineFlavor.allCases {
       guard let program = findExecutable(flavor.rawValue, path: path) else { continue }
-      let engine = CLIEngine(flavor: flavor, program: program)
+      let engine = CLIEngine(flavor: flavor, program: program, ownerMark: mark)
       do {
         let (containers, created) = try await listing(engine, project: project, creating: network)
         return (engine, containers, created)

@@ -105,11 +105,24 @@ package enum OrphanScan {
     "\(owner.pid)/\(owner.startTime)/\(projectDirectory)"
   }
 
-  /// The pids of processes marked for `projectDirectory` whose owner is gone.
-  package static func orphans(projectDirectory: String) -> [Int32] {
+  /// A process a dead apphost left for the project.
+  package struct Orphan: Sendable, Equatable {
+    package var pid: Int32
+    /// The first word of its command line (`docker`, `podman`, or a program).
+    package var command: String
+    package var arguments: [String]
+
+    /// A docker or podman command apphost was running when it died.
+    package var isEngineCommand: Bool { command == "docker" || command == "podman" }
+    /// `docker logs --follow`: it would never end by itself.
+    package var isFollowing: Bool { isEngineCommand && arguments.contains("--follow") }
+  }
+
+  /// Processes marked for `projectDirectory` whose owner is gone.
+  package static func orphans(projectDirectory: String) -> [Orphan] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     let prefix = Array("\(variable)=".utf8)
-    var found: [Int32] = []
+    var found: [Orphan] = []
     for entry in entries {
       guard let pid = Int32(entry), pid != getpid(),
         let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
@@ -118,27 +131,50 @@ package enum OrphanScan {
         let parts = String(decoding: field.dropFirst(prefix.count), as: UTF8.self)
           .split(separator: "/", maxSplits: 2).map(String.init)
         guard parts.count == 3, parts[2] == projectDirectory,
-          let owner = Int32(parts[0])
+          let owner = Int32(parts[0]), !ProcessIdentity(pid: owner, startTime: parts[1]).isAlive,
+          ChildProcess.isRunning(pid)
         else { continue }
-        if !ProcessIdentity(pid: owner, startTime: parts[1]).isAlive { found.append(pid) }
+        let words = (FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") ?? Data()).split(separator: 0)
+          .map { String(decoding: $0, as: UTF8.self) }
+        let command = ((words.first ?? "") as NSString).lastPathComponent
+        found.append(Orphan(pid: pid, command: command, arguments: Array(words.dropFirst())))
       }
     }
     return found
   }
 
-  /// Stops the orphans of a project: SIGTERM to each one's process group, SIGKILL after `grace`.
+  /// Lets the engine commands a dead apphost left in flight (a `run`, a `network create`) finish, so that
+  /// what they make is seen, and stops the log streams it was following. Up to `timeout`; what still runs
+  /// then is killed.
+  package static func settleEngineCommands(projectDirectory: String, timeout: Duration = .seconds(60)) async {
+    var commands = orphans(projectDirectory: projectDirectory).filter(\.isEngineCommand)
+    for command in commands where command.isFollowing { kill(command.pid, SIGKILL) }
+    let deadline = ContinuousClock.now + timeout
+    while !commands.isEmpty && ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(50))
+      commands = orphans(projectDirectory: projectDirectory).filter(\.isEngineCommand)
+    }
+    for command in commands { kill(command.pid, SIGKILL) }
+  }
+
+  /// The orphaned programs (not engine commands) of a project.
+  private static func programs(projectDirectory: String) -> [Int32] {
+    orphans(projectDirectory: projectDirectory).filter { !$0.isEngineCommand }.map(\.pid)
+  }
+
+  /// Stops the orphaned programs of a project: SIGTERM to each one's process group, SIGKILL after `grace`.
   @discardableResult
   package static func stop(projectDirectory: String, grace: Duration = ChildProcess.grace) async -> Int {
-    let pids = orphans(projectDirectory: projectDirectory)
+    let pids = programs(projectDirectory: projectDirectory)
     guard !pids.isEmpty else { return 0 }
     let groups = Set(pids.map { getpgid($0) }.filter { $0 > 1 })
     for group in groups { kill(-group, SIGTERM) }
     for pid in pids { kill(pid, SIGTERM) }
     let deadline = ContinuousClock.now + grace
-    while !orphans(projectDirectory: projectDirectory).isEmpty && ContinuousClock.now < deadline {
+    while !programs(projectDirectory: projectDirectory).isEmpty && ContinuousClock.now < deadline {
       try? await Task.sleep(for: .milliseconds(50))
     }
-    for pid in orphans(projectDirectory: projectDirectory) {
+    for pid in programs(projectDirectory: projectDirectory) {
       let group = getpgid(pid)
       if group > 1 { kill(-group, SIGKILL) }
       kill(pid, SIGKILL)
