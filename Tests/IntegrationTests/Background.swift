@@ -121,4 +121,11 @@ final class TCPListener {
   func close() {
     Glibc.close(descriptor)
   }
+
+  /// A port on 127.0.0.1 that was free a moment ago.
+  static func freePort() throws -> Int {
+    let listener = try TCPListener()
+    defer { listener.close() }
+    return listener.port
+  }
 }

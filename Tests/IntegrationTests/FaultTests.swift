@@ -195,9 +195,7 @@ struct FaultTests {
   @Test(arguments: TestEngines.all)
   func aPortTakenByAnotherProjectIsRefusedBeforeAnythingStarts(engine: String) async throws {
     try await EngineProject.run(engine: engine, "porta") { first in
-      let listener = try TCPListener()
-      let port = listener.port
-      listener.close()
+      let port = try TCPListener.freePort()
       first.manifest(#""cache": {"type": "redis", "hostPort": \#(port)}"#)
       try await first.succeed("up", "-d")
       try await EngineProject.run(engine: engine, "portb") { second in

@@ -26,9 +26,7 @@ struct UITests {
   @Test(arguments: TestEngines.all)
   func bothUIsAreWiredToTheCachesOverTheProjectNetwork(engine: String) async throws {
     try await EngineProject.run(engine: engine, "ui") { project in
-      let commanderPort = try TCPListener()
-      let fixed = commanderPort.port
-      commanderPort.close()
+      let fixed = try TCPListener.freePort()
       project.manifest(
         """
         "cache": {"type": "redis"}, "sessions": {"type": "valkey", "password": false}, "g": {"type": "garnet"},
