@@ -31,15 +31,6 @@ package struct Project: Sendable {
     return try Planner.plan(loaded, context: context)
   }
 
-  /// Loads and plans in one step (`config`, tests).
-  package static func open(
-    file: String, environment: [String: String], rootlessEngine: Bool = false,
-    currentDirectory: String = FileManager.default.currentDirectoryPath
-  ) throws(AppHostError) -> (project: Project, plan: Plan) {
-    let project = try load(file: file, currentDirectory: currentDirectory)
-    return (project, try project.plan(environment: environment, rootlessEngine: rootlessEngine))
-  }
-
   /// The project's name when the manifest cannot be loaded (so that `down` still cleans up): its
   /// `"name"` if the file at least parses, else the folder's name.
   package static func fallbackName(file: String, currentDirectory: String = FileManager.default.currentDirectoryPath)

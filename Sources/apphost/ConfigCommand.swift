@@ -20,15 +20,14 @@ extension AppHost {
     func run() async throws {
       let console = Console()
       let environment = ProcessInfo.processInfo.environment
-      let (project, plan, engine) = try reportingFailures(console) { () throws(AppHostError) in
+      let (plan, engine) = try reportingFailures(console) { () throws(AppHostError) in
         let engine = try EngineSelection.preferred(flag: options.engine, environment: environment)
         let project = try Project.load(file: options.file)
         console.warnings(project.loaded)
         // Podman's rootlessness is known without asking it; docker is taken as rootful here.
         let rootless = engine == .podman && geteuid() != 0
-        return (project, try project.plan(environment: environment, rootlessEngine: rootless), engine)
+        return (try project.plan(environment: environment, rootlessEngine: rootless), engine)
       }
-      _ = project
       if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -4,7 +4,6 @@ import Foundation
 
 /// The exit codes of the contract.
 enum ExitStatus {
-  static let success: Int32 = 0
   static let failure: Int32 = 1
   static let usage: Int32 = 64
   static let invalidManifest: Int32 = 65

@@ -50,10 +50,11 @@ import Testing
     let folder = TemporaryFolder()
     defer { folder.remove() }
     _ = folder.write("apphost.json", #"{"resources": {"cache": {"type": "redis"}}}"#)
-    let first = try Project.open(file: "apphost.json", environment: [:], currentDirectory: folder.path)
-    let second = try Project.open(file: "apphost.json", environment: [:], currentDirectory: folder.path)
-    #expect(first.plan.container("cache")?.configHash == second.plan.container("cache")?.configHash)
-    let stored = try SecretStore(state: first.project.state).load()["cache"]
-    #expect(first.plan.container("cache")?.engineEnvironment["REDIS_PASSWORD"] == stored)
+    let project = try Project.load(file: "apphost.json", currentDirectory: folder.path)
+    let first = try project.plan(environment: [:])
+    let second = try Project.load(file: "apphost.json", currentDirectory: folder.path).plan(environment: [:])
+    #expect(first.container("cache")?.configHash == second.container("cache")?.configHash)
+    let stored = try SecretStore(state: project.state).load()["cache"]
+    #expect(first.container("cache")?.engineEnvironment["REDIS_PASSWORD"] == stored)
   }
 }

@@ -54,13 +54,7 @@ package indirect enum YAML: Sendable, Equatable {
           item.render(into: &nested, indent: indent + 2)
           let first = nested.firstIndex { !$0.trimmingPrefix(" ").hasPrefix("#") } ?? 0
           for (index, line) in nested.enumerated() {
-            if index == first {
-              lines.append(pad + "- " + line.dropFirst(indent + 2))
-            } else if index < first {
-              lines.append(line)
-            } else {
-              lines.append(line)
-            }
+            lines.append(index == first ? pad + "- " + line.dropFirst(indent + 2) : line)
           }
         case .list(let inner) where !inner.isEmpty:
           lines.append(pad + "-")
