@@ -263,28 +263,26 @@ class Bench:
         programs = {f"worker{n}": ["sh", "-c", f"while true; do echo worker {n}; sleep 0.2; done"] for n in range(3)}
         folder = self.project("bench-memory", self.FIVE, programs=programs)
         self.clean(folder, "bench-memory")
-        process = subprocess.Popen([self.apphost, "up"], cwd=folder, env=self.env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(8)
-        ours = peak_rss(process.pid)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-        self.clean(folder, "bench-memory")
+        ours = self.peak_while_running([self.apphost, "up"], folder)
         print("\n6. peak memory (VmHWM) while supervising five resources and three programs")
         print(f"  apphost up             {ours / 1024:8.1f} MiB")
         rows = {"apphost": ours}
         if self.engine == "docker":
-            compose = subprocess.Popen(["docker-compose", "-p", "bench-memory", "up"], cwd=folder, env=self.env,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(8)
-            theirs = peak_rss(compose.pid)
-            compose.send_signal(signal.SIGINT)
-            compose.wait(timeout=60)
-            self.clean(folder, "bench-memory")
+            theirs = self.peak_while_running(["docker-compose", "-p", "bench-memory", "up"], folder)
             print(f"  docker-compose up      {theirs / 1024:8.1f} MiB (attached to the five services)")
             rows["docker-compose"] = theirs
         print("  target: apphost under 30 MiB")
         self.rows.append(("6. peak memory (KiB)", rows, "under 30 MiB"))
+
+    def peak_while_running(self, args, folder, seconds=8):
+        """Runs a foreground command for a while, stops it with Ctrl-C, returns its VmHWM (KiB)."""
+        process = subprocess.Popen(args, cwd=folder, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(seconds)
+        peak = peak_rss(process.pid)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        self.clean(folder, os.path.basename(folder))
+        return peak
 
 
 def peak_rss(pid):

@@ -87,7 +87,8 @@ package struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
   }
 }
 
-/// Quotes a value for a message: `"value"`, with control characters escaped.
+/// Quotes a value in double quotes, escaping `"`, `\` and control characters (`\n`, `\u001B`): the form
+/// messages show values in, and valid YAML and JSON too.
 package func quoted(_ text: String) -> String {
   var result = "\""
   for scalar in text.unicodeScalars {
@@ -98,7 +99,7 @@ package func quoted(_ text: String) -> String {
     case "\t": result += "\\t"
     case "\r": result += "\\r"
     case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-      result += "\\u{\(String(scalar.value, radix: 16))}"
+      result += "\\u" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
     default: result.unicodeScalars.append(scalar)
     }
   }

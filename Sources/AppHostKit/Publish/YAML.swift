@@ -91,20 +91,7 @@ package indirect enum YAML: Sendable, Equatable {
     ].contains(text.lowercased())
     let numeric = Double(text) != nil || text.hasPrefix("0") || text.hasPrefix(".") || text.hasPrefix("-")
     if plain && !text.isEmpty && !reserved && !numeric { return text }
-    var quoted = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": quoted += "\\\""
-      case "\\": quoted += "\\\\"
-      case "\n": quoted += "\\n"
-      case "\t": quoted += "\\t"
-      case "\r": quoted += "\\r"
-      case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-        quoted += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
-      default: quoted.unicodeScalars.append(scalar)
-      }
-    }
-    return quoted + "\""
+    return quoted(text)
   }
 }
 
