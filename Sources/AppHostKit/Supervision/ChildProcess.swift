@@ -90,23 +90,15 @@ package enum ChildProcess {
   package static func members(of group: Int32) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { entry -> Int32? in
-      guard let pid = Int32(entry), pid != group,
-        let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
+      guard let pid = Int32(entry), pid != group, let status = ProcessStatus.read(pid),
+        status.isRunning, status.group == group
       else { return nil }
-      let fields = stat[stat.index(after: close)...].split(separator: " ")
-      // After the name: state, parent, process group.
-      guard fields.count > 2, fields[0] != "Z", Int32(fields[2]) == group else { return nil }
       return pid
     }
   }
 
   /// True while the process runs (a zombie has ended).
   package static func isRunning(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      let close = stat.lastIndex(of: ")")
-    else { return false }
-    let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
-    return state != "Z" && state != "X"
+    ProcessStatus.read(pid)?.isRunning ?? false
   }
 }

@@ -23,14 +23,8 @@ package struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
 
   /// The start time of a running process, or nil when there is none with that pid.
   package static func startTime(of pid: Int32) -> String? {
-    guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
-    // The command name, in parentheses, may itself contain spaces and parentheses.
-    guard let close = stat.lastIndex(of: ")") else { return nil }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    // After the name: state is field 3, starttime field 22.
-    guard fields.count > 19 else { return nil }
-    if fields[0] == "Z" { return nil }
-    return String(fields[19])
+    guard let status = ProcessStatus.read(pid), status.isRunning else { return nil }
+    return status.startTime
   }
 
   /// True while this very process runs (same pid, same start time).
@@ -41,4 +35,26 @@ package struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
   package var owner: Owner { Owner(pid: String(pid), startTime: startTime) }
 
   package var description: String { "pid \(pid)" }
+}
+
+/// What `/proc/PID/stat` says of a process: its state, process group and start time.
+package struct ProcessStatus: Sendable, Equatable {
+  /// `R`, `S`, `D`, ... ; `Z` and `X` have ended.
+  package var state: Character
+  package var group: Int32
+  /// Clock ticks after boot.
+  package var startTime: String
+
+  package var isRunning: Bool { state != "Z" && state != "X" }
+
+  package static func read(_ pid: Int32) -> ProcessStatus? {
+    guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      // The command name, in parentheses, may itself contain spaces and parentheses.
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // After the name: state (field 3), parent, process group (5), ... start time (22).
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 19, let state = fields[0].first, let group = Int32(fields[2]) else { return nil }
+    return ProcessStatus(state: state, group: group, startTime: String(fields[19]))
+  }
 }
