@@ -51,7 +51,9 @@ KINDS = {
     "redis": {"port": 6379, "cmd": 'exec redis-server --requirepass "$REDIS_PASSWORD" --save ""', "var": "REDIS_PASSWORD"},
     "valkey": {"port": 6379, "cmd": 'exec valkey-server --requirepass "$VALKEY_PASSWORD" --save ""', "var": "VALKEY_PASSWORD"},
     "garnet": {"port": 6379, "var": "GARNET_PASSWORD",
-               "cmd": 'exec /app/GarnetServer --protected-mode no --auth Password --password "$GARNET_PASSWORD"'},
+               "cmd": "(umask 077 && printf 'requirepass %s\\n' \"$GARNET_PASSWORD\" > /tmp/apphost-garnet.conf) && "
+                      "exec /app/GarnetServer --config-import-path /tmp/apphost-garnet.conf "
+                      "--config-import-format RedisConf --protected-mode no --auth Password"},
     "redisinsight": {"port": 5540, "path": "/api/health"},
     "rediscommander": {"port": 8081, "path": "/healthcheck"},
 }

@@ -68,7 +68,7 @@ import Testing
     #expect(docker.contains(["--label", "apphost.lifetime=persistent"]))
     #expect(
       docker.last
-        == #"exec /app/GarnetServer --protected-mode no --auth Password --password "$GARNET_PASSWORD" --checkpointdir /data/checkpoints --recover --aof --aof-commit-freq 60000"#
+        == #"(umask 077 && printf 'requirepass %s\n' "$GARNET_PASSWORD" > /tmp/apphost-garnet.conf) && exec /app/GarnetServer --config-import-path /tmp/apphost-garnet.conf --config-import-format RedisConf --protected-mode no --auth Password --checkpointdir /data/checkpoints --recover --aof --aof-commit-freq 60000"#
     )
     #expect(docker.contains(["--image", "ghcr.io/microsoft/garnet:1.0"]) == false)
     #expect(docker.contains("ghcr.io/microsoft/garnet:1.0"))
@@ -212,8 +212,15 @@ import Testing
         let keys = persistence == .explicit ? 5 : 1
         #expect(command.contains(interval.map { "--save \($0) \(keys)" } ?? "--save ''"), "\(context): \(command)")
       case .garnet:
-        #expect(command.hasPrefix("exec /app/GarnetServer --protected-mode no"), "\(context)")
-        #expect(command.contains("--auth Password --password") == (password.value != nil), "\(context)")
+        // With a password, a private file carries it: Garnet's own arguments stay visible for its whole life.
+        let server =
+          password.value != nil
+          ? "exec /app/GarnetServer --config-import-path /tmp/apphost-garnet.conf --config-import-format RedisConf "
+            + "--protected-mode no --auth Password"
+          : "exec /app/GarnetServer --protected-mode no"
+        #expect(command.contains(server), "\(context): \(command)")
+        #expect(command.hasPrefix("(umask 077 && printf") == (password.value != nil), "\(context)")
+        #expect(!command.contains("--password"), "\(context)")
         let flags = interval.map { "--checkpointdir /data/checkpoints --recover --aof --aof-commit-freq \($0 * 1000)" }
         if let flags {
           #expect(command.hasSuffix(flags), "\(context): \(command)")
@@ -299,6 +306,20 @@ import Testing
       return variable == "MY_SECRET" && path.description == "resources.cache.password"
         && (error as? AppHostError)?.kind == .invalidManifest
         && error.localizedDescription.contains("export MY_SECRET=")
+    }
+  }
+
+  @Test func aPasswordFromTheEnvironmentWithAControlCharacterIsRefused() {
+    #expect {
+      try plan(
+        #"{"resources": {"cache": {"type": "garnet", "password": {"env": "MY_SECRET"}}}}"#,
+        environment: ["MY_SECRET": "first\nsecond"])
+    } throws: { error in
+      guard case AppHostError.invalidEnvironmentValue(let variable, let path, _, let reason) = error else {
+        return false
+      }
+      return variable == "MY_SECRET" && path.description == "resources.cache.password"
+        && reason.contains("control character (U+000A)") && !error.localizedDescription.contains("first")
     }
   }
 

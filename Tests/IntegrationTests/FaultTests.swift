@@ -297,6 +297,10 @@ struct FaultTests {
         let isFolder = attributes[.type] as? FileAttributeType == .typeDirectory
         #expect(mode == (isFolder ? 0o700 : 0o600), "\(path): \(String(mode, radix: 8))")
       }
+      // Garnet reads its password from a file of its own container, readable by the server's user only.
+      let garnetFile = try await execute(
+        engine, ["exec", "\(project.name)-g", "stat", "-c", "%a %U", "/tmp/apphost-garnet.conf"])
+      #expect(garnetFile.output == "600 app\n", "\(garnetFile)")
       // Every published port listens on 127.0.0.1 only.
       let ps = try await project.succeed("ps", "--json")
       let rows = try JSONSerialization.jsonObject(with: Data(ps.output.utf8)) as? [[String: Any]] ?? []

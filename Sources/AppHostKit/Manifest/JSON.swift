@@ -493,7 +493,8 @@ private func hexDigit(_ byte: UInt8) -> Int? {
   }
 }
 
-private func hex(_ value: Int) -> String {
+/// A code point as four or more uppercase hex digits, as in `U+000A`.
+package func hex(_ value: Int) -> String {
   let digits = String(value, radix: 16, uppercase: true)
   return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }

@@ -274,3 +274,15 @@ package struct ConnectionStringSpec: Sendable, Equatable {
     self.value = value
   }
 }
+
+/// What every cache can take as a password: Garnet reads it as one line of a configuration file, and
+/// connection strings, URIs and terminals all break on control characters.
+package enum PasswordRules {
+  /// Why `password` cannot be used, or nil when it can.
+  package static func problem(in password: String) -> String? {
+    guard let scalar = password.unicodeScalars.first(where: { $0.properties.generalCategory == .control })
+    else { return nil }
+    return "contains a control character (U+\(hex(Int(scalar.value)))); "
+      + "a password is one line of printable characters"
+  }
+}

@@ -418,6 +418,10 @@ package struct ManifestReader {
           at: node.location)
         return nil
       }
+      if allowsBool, let problem = PasswordRules.problem(in: text) {
+        error(path, "the password \(problem)", at: node.location)
+        return nil
+      }
       return .literal(text)
     case .object:
       guard let fields = objectFields(of: node, at: path, allowed: ["env"], owner: "\(what)") else { return nil }

@@ -99,7 +99,7 @@ package enum ManifestSchema {
               "description": "true (default): generated once and kept in .apphost/; false: none; a string; or {\"env\": \"VAR\"}.",
               "oneOf": [
                 { "type": "boolean" },
-                { "type": "string", "minLength": 1 },
+                { "type": "string", "minLength": 1, "pattern": "^[^\\x00-\\x1F\\x7F-\\x9F]*$" },
                 { "$ref": "#/definitions/fromEnvironment" }
               ]
             },

@@ -178,7 +178,11 @@ private struct Builder {
       }
       return .secret(stored)
     case .given(let source):
-      return .secret(try secret(source, path: path))
+      let text = try secret(source, path: path)
+      if case .environment(let variable) = source, let problem = PasswordRules.problem(in: text) {
+        throw .invalidEnvironmentValue(variable: variable, path: path, file: loaded.path, reason: problem)
+      }
+      return .secret(text)
     }
   }
 

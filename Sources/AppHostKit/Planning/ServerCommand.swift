@@ -1,5 +1,8 @@
 /// The `/bin/sh -c` command line each cache runs (docs/reference.md): the password comes from an
-/// environment variable, so it is never in the container's argument list.
+/// environment variable, so it is never in the container's argument list. Redis and Valkey take it as
+/// `--requirepass` and overwrite their argument list with a title as they start; Garnet keeps its
+/// arguments for life (visible to every host user in `/proc/PID/cmdline`), so it reads the password from
+/// a private file written by the shell's built-in `printf` instead.
 package enum ServerCommand {
   package struct Persistence: Sendable, Equatable {
     package var intervalSeconds: Int
@@ -17,11 +20,16 @@ package enum ServerCommand {
   /// Garnet's checkpoint folder, inside the data mount.
   package static let garnetCheckpointDirectory = "/data/checkpoints"
 
+  /// Where Garnet reads its password from: a redis.conf-format file (`requirepass` takes the rest of
+  /// the line as it is, so no character needs escaping), mode 0600, inside the container only.
+  package static let garnetPasswordFile = "/tmp/apphost-garnet.conf"
+
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String]
   ) -> String {
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
     var words: [String]
+    var prelude = ""
     let password = "\"$\(passwordVariable(server))\""
     switch server {
     case .redis, .valkey:
@@ -34,8 +42,14 @@ package enum ServerCommand {
         words += ["--save", "''"]
       }
     case .garnet:
-      words = ["/app/GarnetServer", "--protected-mode", "no"]
-      if hasPassword { words += ["--auth", "Password", "--password", password] }
+      words = ["/app/GarnetServer"]
+      if hasPassword {
+        // The subshell keeps the umask from reaching the server and the files it writes.
+        prelude = "(umask 077 && printf 'requirepass %s\\n' \(password) > \(garnetPasswordFile)) && "
+        words += ["--config-import-path", garnetPasswordFile, "--config-import-format", "RedisConf"]
+      }
+      words += ["--protected-mode", "no"]
+      if hasPassword { words += ["--auth", "Password"] }
       if let persistence {
         // Garnet has no periodic snapshot: a checkpoint plus an append-only file committed every interval.
         words += [
@@ -46,6 +60,6 @@ package enum ServerCommand {
     }
     words += extraArguments.map(shellQuoted)
     // exec: the server is the container's first process and receives the engine's stop signal.
-    return "exec " + words.joined(separator: " ")
+    return prelude + "exec " + words.joined(separator: " ")
   }
 }

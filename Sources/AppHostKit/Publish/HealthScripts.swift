@@ -20,10 +20,12 @@ package enum HealthScripts {
       // bash. QUIT makes the server close the connection, so the check ends at once.
       let port = container.containerPort
       let ping = #"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n"#
+      // The password is expanded only by the shells' built-in printf, from the environment each shell
+      // inherits: as an argument of bash it would show in the host's process list at every check.
       let (format, arguments) =
         password.map { (#"*2\r\n$4\r\nAUTH\r\n$%s\r\n%s\r\n"# + ping, #" "${#\#($0)}" "$\#($0)""#) } ?? (ping, "")
       return "request='\(format)'; if command -v bash >/dev/null 2>&1; then "
-        + "bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(port) && printf \"$@\" >&3 && timeout 2 cat <&3' sh \"$request\"\(arguments)"
+        + "bash -c 'exec 3<>/dev/tcp/127.0.0.1/\(port) && printf \"$1\"\(arguments) >&3 && timeout 2 cat <&3' sh \"$request\""
         + " | grep -q PONG; else printf \"$request\"\(arguments) | nc -w 2 127.0.0.1 \(port) | grep -q PONG; fi"
     case .redisinsight, .rediscommander:
       guard case .http(let path) = container.health else { return "true" }
