@@ -77,6 +77,39 @@ import Testing
     #expect(inside.uri().masked() == "valkey://:********@my-db:6379")
   }
 
+  /// URIs carry a password percent-encoded; compose and Kubernetes cannot encode what they substitute.
+  @Test func uriPasswordsArePublishedPercentEncoded() throws {
+    let manifest = #"""
+      {"resources": {"cache": {"type": "redis", "password": "p@ss/w rd"},
+       "w": {"type": "executable", "command": "sh", "references": ["cache"], "image": "x/y:1",
+             "env": {"U": "{cache.uri}"}}}}
+      """#
+    let plan = try plan(manifest)
+    let loaded = try load(manifest)
+    let secrets = PublishedSecrets(plan: plan, manifest: loaded.manifest)
+    #expect(secrets.all.map(\.variable) == ["CACHE_PASSWORD", "CACHE_PASSWORD_URLENCODED"])
+    #expect(secrets.all.map(\.value) == ["p@ss/w rd", "p%40ss%2Fw%20rd"])
+
+    let compose = Publisher.files(.compose, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
+    let composeFile = try #require(compose.first { $0.name == ComposeWriter.fileName }?.text)
+    #expect(!composeFile.contains(Value.mask))
+    #expect(
+      composeFile.contains(
+        #"REDIS_URL: "redis://:${CACHE_PASSWORD_URLENCODED:?set CACHE_PASSWORD_URLENCODED in .env}@cache:6379""#))
+    #expect(
+      composeFile.contains(#"REDIS_PASSWORD: "${CACHE_PASSWORD:?set CACHE_PASSWORD in .env}""#))
+    let dotenv = try #require(compose.first { $0.name == ".env" }?.text)
+    #expect(dotenv.contains("CACHE_PASSWORD_URLENCODED=p%40ss%2Fw%20rd\n"))
+
+    let kubernetes = Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/k8s")
+    let secretFile = try #require(kubernetes.first { $0.name == "secrets.yaml" }?.text)
+    #expect(secretFile.contains("  password: \"p@ss/w rd\"\n  password-urlencoded: \"p%40ss%2Fw%20rd\"\n"))
+    let program = try #require(kubernetes.first { $0.name == "w.yaml" }?.text)
+    #expect(!program.contains(Value.mask))
+    #expect(program.contains(#"value: "redis://:$(CACHE_PASSWORD_URLENCODED)@cache:6379""#))
+    #expect(program.contains("key: password-urlencoded"))
+  }
+
   @Test func healthScriptsReadThePasswordFromTheContainer() throws {
     let plan = try plan(
       #"{"resources": {"r": {"type": "redis"}, "v": {"type": "valkey", "password": false}, "u": {"type": "redisinsight"}}}"#

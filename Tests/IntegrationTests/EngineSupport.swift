@@ -103,10 +103,13 @@ struct EngineProject {
   }
 }
 
-/// A counting semaphore per engine.
+/// A counting semaphore per engine: how many tests use it at once. Podman 4.3 (Debian 12) runs one:
+/// its netavark and aardvark-dns 1.4 lose port forwards and DNS entries when several projects' networks
+/// and containers change at once on a loaded machine (seen in CI: a UI's published port refused for
+/// 60 s, a project's aliases unknown inside its network), a podman fault that apphost cannot repair.
 actor EngineGate {
   static let shared = EngineGate()
-  static let width = ["docker": 4, "podman": 3]
+  static let width = ["docker": 4, "podman": 1]
 
   private var inUse: [String: Int] = [:]
   private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]

@@ -52,7 +52,11 @@ struct ComposeWriter {
   func dotenv() -> String {
     var lines = ["# Written by `apphost publish compose`: the passwords of \(plan.project). Keep this file private."]
     for secret in secrets.all {
-      if secret.fromEnvironment {
+      if secret.fromEnvironment, let original = secret.encodes {
+        lines.append(
+          "# \(secret.variable) (\(secret.resource)): set it beside \(original), to \(original) percent-encoded, "
+            + "for the URIs")
+      } else if secret.fromEnvironment {
         lines.append("# \(secret.variable) (\(secret.resource)): read from the environment, as apphost does")
       } else {
         lines.append("\(secret.variable)=\(dotenvQuoted(secret.value))")

@@ -11,10 +11,14 @@ struct KubernetesWriter {
 
   func files() -> [PublishedFile] {
     var files: [PublishedFile] = []
-    let secretObjects = secrets.all.map { secret -> YAML in
-      object(
-        kind: "Secret", apiVersion: "v1", name: secretName(secret), component: secret.resource,
-        extra: [("type", .string("Opaque")), ("stringData", .map([("password", .string(secret.value))]))])
+    // One Secret per resource: its password, and the percent-encoded form when URIs need one.
+    var resources: [String] = []
+    for secret in secrets.all where !resources.contains(secret.resource) { resources.append(secret.resource) }
+    let secretObjects = resources.map { resource -> YAML in
+      let entries = secrets.all.filter { $0.resource == resource }
+      return object(
+        kind: "Secret", apiVersion: "v1", name: secretName(entries[0]), component: resource,
+        extra: [("type", .string("Opaque")), ("stringData", .map(entries.map { ($0.key, .string($0.value)) }))])
     }
     if !secretObjects.isEmpty {
       files.append(
@@ -259,7 +263,7 @@ struct KubernetesWriter {
   }
 
   func secretReference(_ secret: PublishedSecrets.Secret) -> YAML {
-    .map([("secretKeyRef", .map([("name", .string(secretName(secret))), ("key", .string("password"))]))])
+    .map([("secretKeyRef", .map([("name", .string(secretName(secret))), ("key", .string(secret.key))]))])
   }
 
   /// A value for an env entry: `$(` escaped, secrets as `$(VARIABLE)`.

@@ -20,7 +20,9 @@ package enum PublishTarget: String, Sendable, CaseIterable {
 }
 
 /// The secrets of a plan, each given a variable name: the caches' passwords (`CACHE_PASSWORD`, or the
-/// user's own variable for `{"env": "VAR"}`), and passwords inside connection strings.
+/// user's own variable for `{"env": "VAR"}`), and passwords inside connection strings. A password that
+/// URIs carry percent-encoded (`p@ss` as `p%40ss`) has that form as a second secret,
+/// `CACHE_PASSWORD_URLENCODED`: neither compose nor Kubernetes can encode a value they substitute.
 package struct PublishedSecrets: Sendable {
   package struct Secret: Sendable, Equatable {
     package var variable: String
@@ -28,6 +30,10 @@ package struct PublishedSecrets: Sendable {
     package var value: String
     /// True when the manifest reads it from the environment: compose then reads the same variable.
     package var fromEnvironment: Bool
+    /// The key in the resource's Kubernetes Secret: `password`, or `password-urlencoded`.
+    package var key: String = "password"
+    /// The variable this one is the percent-encoded form of.
+    package var encodes: String?
   }
 
   package var all: [Secret] = []
@@ -41,9 +47,15 @@ package struct PublishedSecrets: Sendable {
         variable = name
         fromEnvironment = true
       }
-      if !all.contains(where: { $0.value == value }) {
+      guard !all.contains(where: { $0.value == value }) else { continue }
+      all.append(
+        Secret(variable: variable, resource: endpoint.resource, value: value, fromEnvironment: fromEnvironment))
+      let encoded = percentEncodedUserInfo(value)
+      if encoded != value, !all.contains(where: { $0.value == encoded }) {
         all.append(
-          Secret(variable: variable, resource: endpoint.resource, value: value, fromEnvironment: fromEnvironment))
+          Secret(
+            variable: variable + "_URLENCODED", resource: endpoint.resource, value: encoded,
+            fromEnvironment: fromEnvironment, key: "password-urlencoded", encodes: variable))
       }
     }
   }
