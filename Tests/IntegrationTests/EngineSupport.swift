@@ -84,9 +84,22 @@ struct EngineProject {
   /// Runs `body`, then removes everything and checks that nothing is left. At most a few tests use an
   /// engine at once: podman serialises much of its work, and twenty projects starting together would
   /// measure its queue instead of apphost.
+  /// A project inside another one's test (two projects at once) shares that test's turn.
   static func run(engine: String, _ label: String, _ body: (EngineProject) async throws -> Void) async throws {
+    if EngineGate.held.contains(engine) {
+      try await runHolding(engine: engine, label, body)
+      return
+    }
     await EngineGate.shared.enter(engine)
     defer { Task { await EngineGate.shared.leave(engine) } }
+    try await EngineGate.$held.withValue(EngineGate.held.union([engine])) {
+      try await runHolding(engine: engine, label, body)
+    }
+  }
+
+  private static func runHolding(
+    engine: String, _ label: String, _ body: (EngineProject) async throws -> Void
+  ) async throws {
     let project = EngineProject(engine: engine, label)
     var failure: (any Error)?
     do {
@@ -109,6 +122,8 @@ struct EngineProject {
 /// 60 s, a project's aliases unknown inside its network), a podman fault that apphost cannot repair.
 actor EngineGate {
   static let shared = EngineGate()
+  /// The engines whose turn the current task holds.
+  @TaskLocal static var held: Set<String> = []
   static let width = ["docker": 4, "podman": 1]
 
   private var inUse: [String: Int] = [:]
