@@ -116,10 +116,10 @@ struct EngineProject {
   }
 }
 
-/// A counting semaphore per engine: how many tests use it at once. Podman 4.3 (Debian 12) runs one:
-/// its netavark and aardvark-dns 1.4 lose port forwards and DNS entries when several projects' networks
-/// and containers change at once on a loaded machine (seen in CI: a UI's published port refused for
-/// 60 s, a project's aliases unknown inside its network), a podman fault that apphost cannot repair.
+/// A counting semaphore per engine: how many tests use it at once. Podman 4.3 (Debian 12) runs one at
+/// a time: with several projects changing networks at once on a loaded machine, a UI's published port
+/// once stayed refused for 60 s (netavark's firewall rules), which apphost cannot repair; taking turns
+/// costs the suite about 40 s.
 actor EngineGate {
   static let shared = EngineGate()
   /// The engines whose turn the current task holds.

@@ -67,7 +67,9 @@ struct UITests {
         commander["REDIS_HOSTS"]
           == "cache:cache:6379:0:\(passwords["CACHE_PASSWORD"]!),g:g:6379:0:\(passwords["G_PASSWORD"]!)")
 
-      // From inside the UIs, the caches answer at their aliases on the project network.
+      // From inside the UIs, the caches answer at their aliases on the project network, also after
+      // another `up` looked for what a dead apphost left (podman's name server is not one of those).
+      try await project.succeed("up", "-d")
       for (alias, password) in [
         ("cache", passwords["CACHE_PASSWORD"]), ("sessions", nil), ("g", passwords["G_PASSWORD"]),
       ] {

@@ -12,9 +12,17 @@ package struct CLIEngine: ContainerEngine {
   package let flavor: EngineFlavor
   /// The absolute path of the CLI.
   package let program: String
-  /// `APPHOST_OWNER` for the commands it runs: if apphost is killed while one is in flight, the next
-  /// `up` or `down` waits for it to finish before looking at the project (see `OrphanScan`).
+  /// `APPHOST_ENGINE_OWNER` for the commands it runs: if apphost is killed while one is in flight, the
+  /// next `up` or `down` waits for it to finish before looking at the project (see `OrphanScan`).
   package var ownerMark: String?
+
+  /// The mark, and no program mark an apphost running this one as a program gave it: the daemons an
+  /// engine command starts must not look like programs of anyone.
+  var markEnvironment: [Environment.Key: String?] {
+    var updates: [Environment.Key: String?] = [Environment.Key(stringLiteral: OrphanScan.variable): nil]
+    if let ownerMark { updates[Environment.Key(stringLiteral: OrphanScan.engineVariable)] = ownerMark }
+    return updates
+  }
 
   package init(flavor: EngineFlavor, program: String, ownerMark: String? = nil) {
     self.flavor = flavor
@@ -33,9 +41,8 @@ package struct CLIEngine: ContainerEngine {
   package func invoke(_ arguments: [String], environment: [String: String] = [:]) async throws(AppHostError)
     -> Output
   {
-    var updates: [Environment.Key: String?] = [:]
+    var updates = markEnvironment
     for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
-    if let ownerMark { updates[Environment.Key(stringLiteral: OrphanScan.variable)] = ownerMark }
     do {
       let result = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
@@ -212,8 +219,7 @@ package struct CLIEngine: ContainerEngine {
     do {
       _ = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(EngineCommands.logs(name, tail: tail, follow: true)),
-        environment: .inherit.updating(
-          ownerMark.map { [Environment.Key(stringLiteral: OrphanScan.variable): $0] } ?? [:]),
+        environment: .inherit.updating(markEnvironment),
         platformOptions: Self.ownProcessGroup, input: .none, output: .sequence, error: .sequence
       ) { execution in
         try await withThrowingTaskGroup(of: Void.self) { group in

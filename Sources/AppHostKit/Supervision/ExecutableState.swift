@@ -97,9 +97,12 @@ package struct ExecutableState: Codable, Sendable, Equatable {
 /// Finds the processes a dead apphost left running for a project, whatever the state file says (it may
 /// not have been written yet when apphost was killed): every program apphost starts carries
 /// `APPHOST_OWNER=<pid>/<start time>/<project folder>` in its environment, and so do the processes it
-/// starts in turn.
+/// starts in turn. Engine commands carry the same mark under another name, `APPHOST_ENGINE_OWNER`: what
+/// they leave running is the engine's own (podman's aardvark-dns, rootless port forwarders), never a
+/// program to stop.
 package enum OrphanScan {
   package static let variable = "APPHOST_OWNER"
+  package static let engineVariable = "APPHOST_ENGINE_OWNER"
 
   package static func mark(owner: ProcessIdentity, projectDirectory: String) -> String {
     "\(owner.pid)/\(owner.startTime)/\(projectDirectory)"
@@ -118,8 +121,8 @@ package enum OrphanScan {
     package var isFollowing: Bool { isEngineCommand && arguments.contains("--follow") }
   }
 
-  /// Processes marked for `projectDirectory` whose owner is gone.
-  package static func orphans(projectDirectory: String) -> [Orphan] {
+  /// Processes marked (by `variable`) for `projectDirectory` whose owner is gone.
+  package static func orphans(projectDirectory: String, variable: String = variable) -> [Orphan] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     let prefix = Array("\(variable)=".utf8)
     var found: [Orphan] = []
@@ -147,12 +150,15 @@ package enum OrphanScan {
   /// what they make is seen, and stops the log streams it was following. Up to `timeout`; what still runs
   /// then is killed.
   package static func settleEngineCommands(projectDirectory: String, timeout: Duration = .seconds(60)) async {
-    var commands = orphans(projectDirectory: projectDirectory).filter(\.isEngineCommand)
+    func inFlight() -> [Orphan] {
+      orphans(projectDirectory: projectDirectory, variable: engineVariable).filter(\.isEngineCommand)
+    }
+    var commands = inFlight()
     for command in commands where command.isFollowing { kill(command.pid, SIGKILL) }
     let deadline = ContinuousClock.now + timeout
     while !commands.isEmpty && ContinuousClock.now < deadline {
       try? await Task.sleep(for: .milliseconds(50))
-      commands = orphans(projectDirectory: projectDirectory).filter(\.isEngineCommand)
+      commands = inFlight()
     }
     for command in commands { kill(command.pid, SIGKILL) }
   }
