@@ -30,10 +30,11 @@ package struct PublishedSecrets: Sendable {
     package var value: String
     /// True when the manifest reads it from the environment: compose then reads the same variable.
     package var fromEnvironment: Bool
-    /// The key in the resource's Kubernetes Secret: `password`, or `password-urlencoded`.
-    package var key: String = "password"
     /// The variable this one is the percent-encoded form of.
     package var encodes: String?
+
+    /// The key in the resource's Kubernetes Secret: `password`, or `password-urlencoded`.
+    package var key: String { encodes == nil ? "password" : "password-urlencoded" }
   }
 
   package var all: [Secret] = []
@@ -55,7 +56,7 @@ package struct PublishedSecrets: Sendable {
         all.append(
           Secret(
             variable: variable + "_URLENCODED", resource: endpoint.resource, value: encoded,
-            fromEnvironment: fromEnvironment, key: "password-urlencoded", encodes: variable))
+            fromEnvironment: fromEnvironment, encodes: variable))
       }
     }
   }
