@@ -22,12 +22,15 @@ package struct Project: Sendable {
   }
 
   /// Makes the plan, creating the generated passwords it needs (once, in `.apphost/secrets.json`).
-  package func plan(environment: [String: String], rootlessEngine: Bool = false) throws(AppHostError) -> Plan {
+  package func plan(environment: [String: String], rootlessEngine: Bool = false, nativeEngine: Bool = false)
+    throws(AppHostError) -> Plan
+  {
     let needed = Planner.resourcesNeedingGeneratedPasswords(loaded.manifest)
     let passwords = needed.isEmpty ? [:] : try SecretStore(state: state).passwords(for: needed)
-    let context = PlanContext(
+    var context = PlanContext(
       environment: environment, generatedPasswords: passwords, userID: getuid(), groupID: getgid(),
       rootlessEngine: rootlessEngine)
+    context.nativeEngine = nativeEngine
     return try Planner.plan(loaded, context: context)
   }
 

@@ -1,5 +1,6 @@
 import AppHostKit
 import ArgumentParser
+import Foundation
 
 @main
 struct AppHost: AsyncParsableCommand {
@@ -20,4 +21,25 @@ struct AppHost: AsyncParsableCommand {
       Supervise.self,
     ]
   )
+
+  /// Parses, runs, and turns what went wrong into a message and an exit code, once for every command.
+  static func main() async {
+    // `apphost up | head`: a closed pipe is an error to handle, not a signal that kills apphost before
+    // it has cleaned up.
+    signal(SIGPIPE, SIG_IGN)
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if VerboseOption.requested(in: arguments) { Log.enable() }
+    do {
+      var command = try parseAsRoot(arguments)
+      if var command = command as? AsyncParsableCommand {
+        try await command.run()
+      } else {
+        try command.run()
+      }
+    } catch let error as AppHostError {
+      exit(withError: error.reported(to: Console()))
+    } catch {
+      exit(withError: error)
+    }
+  }
 }

@@ -29,7 +29,6 @@ extension AppHost {
     var command: [String] = []
 
     func run() async throws {
-      signal(SIGPIPE, SIG_IGN)
       let console = Console()
       let signals = SignalWatcher()
       // Nothing to clean up: Ctrl-C ends a stream or the prompt at once.

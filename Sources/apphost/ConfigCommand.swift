@@ -21,12 +21,15 @@ extension AppHost {
       let console = Console()
       let environment = ProcessInfo.processInfo.environment
       let (plan, engine) = try reportingFailures(console) { () throws(AppHostError) in
-        let engine = try EngineSelection.preferred(flag: options.engine, environment: environment)
         let project = try Project.load(file: options.file)
+        let engine = try EngineSelection.preferred(
+          flag: options.engine, environment: environment, manifest: project.loaded.manifest.engine)
         console.warnings(project.loaded)
         // Podman's rootlessness is known without asking it; docker is taken as rootful here.
         let rootless = engine == .podman && geteuid() != 0
-        return (try project.plan(environment: environment, rootlessEngine: rootless), engine)
+        return (
+          try project.plan(environment: environment, rootlessEngine: rootless, nativeEngine: engine == .native), engine
+        )
       }
       if json {
         let encoder = JSONEncoder()
@@ -82,7 +85,12 @@ enum PlanText {
           field("ready", password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
         case .http(let path): field("ready", "when GET \(path) answers 200")
         }
-        field("run", shellCommandLine([engine.rawValue] + container.runArguments(flavor: engine, owner: .placeholder)))
+        if engine == .native, let server = container.server {
+          field("run", NativeLaunch.described(server, resource: name))
+        } else {
+          field(
+            "run", shellCommandLine([engine.rawValue] + container.runArguments(flavor: engine, owner: .placeholder)))
+        }
         environment(container.environment)
       } else if let executable = plan.executable(name) {
         lines.append("\(name) (executable\(executable.replicas > 1 ? ", \(executable.replicas) replicas" : ""))")
@@ -93,6 +101,10 @@ enum PlanText {
         field("restart", executable.restart.rawValue)
         environment(executable.environment)
       }
+    }
+    for name in plan.skipped {
+      lines.append("")
+      lines.append("\(name) skipped (needs docker or podman)")
     }
     for endpoint in plan.endpoints where !endpoint.isManaged {
       lines.append("")

@@ -29,6 +29,11 @@ struct Console: Sendable {
     write(body + "\n", to: STDERR_FILENO)
   }
 
+  /// A line for the person at the terminal, on standard error (standard output may belong to a program).
+  func note(_ text: String) {
+    write("apphost: " + text + "\n", to: STDERR_FILENO)
+  }
+
   func warning(_ text: String) {
     write(paint(text, "33") + "\n", to: STDERR_FILENO)
   }

@@ -19,15 +19,16 @@ extension AppHost {
     var volumes = false
 
     func run() async throws {
-      signal(SIGPIPE, SIG_IGN)
       let console = Console()
       let environment = ProcessInfo.processInfo.environment
       try await reportingFailures(console) { () async throws(AppHostError) in
         // A broken manifest must not keep `down` from cleaning up: fall back to the project's name.
         let project: (name: String, directory: String)
+        var manifestEngine: EngineFlavor?
         do throws(AppHostError) {
           let loaded = try Project.load(file: options.file)
           project = (loaded.name, loaded.directory)
+          manifestEngine = loaded.loaded.manifest.engine
         } catch .invalidManifest(let file, _) {
           project = Project.fallbackName(file: options.file)
           console.warning("\(file) is not valid; removing what runs under the project name \(project.name)")
@@ -35,8 +36,12 @@ extension AppHost {
         let state = StateDirectory(projectDirectory: project.directory)
         try await ForegroundUp.stop(state, console: console)
         await OrphanScan.settleEngineCommands(projectDirectory: project.directory)
-        let (engine, containers, _) = try await EngineSelection.connect(
-          flag: options.engine, environment: environment, project: project.name, directory: project.directory)
+        let requested =
+          try EngineSelection.requested(flag: options.engine, environment: environment, manifest: manifestEngine)
+          ?? state.lastEngine
+        let connected = try await EngineSelection.connect(
+          flag: requested, environment: environment, project: project.name, directory: project.directory)
+        let (engine, containers) = (connected.engine, connected.containers)
         let programs = ExecutableState.load(state)?.processes.map(\.name) ?? []
         let printer = EventPrinter(console: console, names: containers.compactMap(\.resource) + programs)
         // Programs first: they may still be writing to the caches.

@@ -26,7 +26,6 @@ extension AppHost {
     var format: EnvironmentFormat = .dotenv
 
     func run() async throws {
-      signal(SIGPIPE, SIG_IGN)
       let console = Console()
       let text = try await reportingFailures(console) { () async throws(AppHostError) -> String in
         let session = try await EngineSession.open(options, console: console)

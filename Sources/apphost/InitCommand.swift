@@ -16,6 +16,8 @@ extension AppHost {
       help: ArgumentHelp("Where to write the manifest.", valueName: "path"))
     var file = "apphost.json"
 
+    @OptionGroup var verbosity: VerboseOption
+
     func run() async throws {
       let console = Console()
       let written = try reportingFailures(console) { () throws(AppHostError) in

@@ -15,6 +15,8 @@ extension AppHost {
     @Option(help: ArgumentHelp("The container engine: docker or podman.", valueName: "engine"))
     var engine: EngineFlavor?
 
+    @OptionGroup var verbosity: VerboseOption
+
     var options: ManifestOptions {
       var options = ManifestOptions()
       options.file = file
@@ -32,7 +34,6 @@ extension AppHost {
     var tail: Int?
 
     func run() async throws {
-      signal(SIGPIPE, SIG_IGN)
       let console = Console()
       let signals = SignalWatcher()
       let session = try await reportingFailures(console) { () async throws(AppHostError) in

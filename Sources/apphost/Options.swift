@@ -14,6 +14,21 @@ struct ManifestOptions: ParsableArguments {
         + "that is installed).",
       valueName: "engine"))
   var engine: EngineFlavor?
+
+  @OptionGroup var verbosity: VerboseOption
+}
+
+/// `--verbose`, on every command. `AppHost.main` turns the log on before parsing (so that what happens
+/// while the manifest is read is logged too); the flag is declared here so that every command accepts
+/// it and lists it in its help.
+struct VerboseOption: ParsableArguments {
+  @Flag(help: "Print every engine command (secrets masked) with its duration, and every error handled quietly.")
+  var verbose = false
+
+  /// Whether `arguments` ask for it (only before a `--`, after which they belong to another program).
+  static func requested(in arguments: [String]) -> Bool {
+    arguments.prefix { $0 != "--" }.contains("--verbose")
+  }
 }
 
 extension EngineFlavor: ExpressibleByArgument {}

@@ -14,7 +14,6 @@ extension AppHost {
     var json = false
 
     func run() async throws {
-      signal(SIGPIPE, SIG_IGN)
       let console = Console()
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
         try await EngineSession.open(options, console: console)

@@ -46,7 +46,6 @@ extension AppHost {
     }
 
     func run() async throws {
-      signal(SIGPIPE, SIG_IGN)
       let console = Console()
       let signals = SignalWatcher()
       let (session, outcome, variables) = try await reportingFailures(console) {

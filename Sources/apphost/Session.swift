@@ -13,7 +13,7 @@ extension Console {
 struct EngineSession {
   var project: Project
   var plan: Plan
-  var engine: CLIEngine
+  var engine: any ContainerEngine
   var containers: [ContainerRecord]
   var environment: [String: String]
 
@@ -31,15 +31,30 @@ struct EngineSession {
     console.warnings(project.loaded)
     // Planning first: a plan that cannot be made (a variable not set) must fail before the engine is
     // touched. Only bind mounts depend on the engine (rootless or not); those are planned again below.
-    var plan = try project.plan(environment: environment)
+    let requested =
+      try EngineSelection.requested(
+        flag: options.engine, environment: environment, manifest: project.loaded.manifest.engine)
+      ?? project.state.lastEngine
+    var plan = try project.plan(environment: environment, nativeEngine: requested == .native)
     let network = starting ? plan.network : nil
     // What a killed apphost left in flight finishes before the project is looked at.
     if starting { await OrphanScan.settleEngineCommands(projectDirectory: project.directory) }
-    let (engine, containers, networkCreated) = try await EngineSelection.connect(
-      flag: options.engine, environment: environment, project: project.name, directory: project.directory,
+    let connected = try await EngineSelection.connect(
+      flag: requested, environment: environment, project: project.name, directory: project.directory,
       creating: network)
+    let engine = connected.engine
+    if starting { project.state.remember(engine: engine.flavor) }
+    let networkCreated = connected.networkCreated
+    if let fallback = connected.fallback { console.note(fallback) }
     do throws(AppHostError) {
-      if project.hasBindMounts, try await EngineSelection.isRootless(engine, environment: environment) {
+      if engine.flavor == .native {
+        if requested != .native { plan = try project.plan(environment: environment, nativeEngine: true) }
+        if !plan.skipped.isEmpty && starting {
+          console.warning(
+            "\(plan.skipped.joined(separator: ", ")) skipped: the admin UIs run in containers, and the native engine "
+              + "runs none (use --engine docker or --engine podman to see them)")
+        }
+      } else if project.hasBindMounts, try await EngineSelection.isRootless(engine, environment: environment) {
         plan = try project.plan(environment: environment, rootlessEngine: true)
       }
     } catch {
@@ -47,7 +62,7 @@ struct EngineSession {
       throw error
     }
     return EngineSession(
-      project: project, plan: plan, engine: engine, containers: containers, environment: environment,
+      project: project, plan: plan, engine: engine, containers: connected.containers, environment: environment,
       networkCreated: networkCreated)
   }
 

@@ -32,13 +32,19 @@ extension AppHost {
     @Option(help: ArgumentHelp("Seconds to wait for everything to be ready.", valueName: "seconds"))
     var timeout: Double = 60
 
+    @Flag(help: "Print what up would do now (create, reuse, recreate and why, remove), changing nothing.")
+    var dryRun = false
+
     func validate() throws {
       guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     func run() async throws {
-      signal(SIGPIPE, SIG_IGN)
       let console = Console()
+      if dryRun {
+        try await printDryRun(console)
+        return
+      }
       let signals = SignalWatcher()
       // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
       OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
@@ -112,6 +118,28 @@ extension AppHost {
         events: { printer($0) })
       let code = await foreground.run(signals: signals)
       throw ExitCode(code)
+    }
+
+    /// `up --dry-run`: the steps `up` would carry out, from what the engine has now; nothing is made,
+    /// started or removed (not even the network `up` makes while listing).
+    private func printDryRun(_ console: Console) async throws {
+      let (session, reconciliation) = try await reportingFailures(console) {
+        () async throws(AppHostError) -> (EngineSession, Reconciliation) in
+        let session = try await EngineSession.open(options, console: console)
+        return (session, try Reconciliation.plan(session.plan, observed: session.containers, selection: resources))
+      }
+      let plan = session.plan
+      let selection = try reportingFailures(console) { () throws(AppHostError) in try plan.closure(of: resources) }
+      var lines = reconciliation.lines
+      for executable in plan.executables where selection.contains(executable.resource) {
+        let command = shellCommandLine([executable.command] + executable.arguments.map { $0.masked() })
+        let copies = executable.replicas == 1 ? "" : "; \(executable.replicas) replicas"
+        lines.append("program  \(executable.resource)  (\(command)\(copies))")
+      }
+      console.output(
+        "apphost: up would do this on \(session.engine.flavor.rawValue) (--dry-run: nothing was changed):")
+      for line in lines { console.output("  " + line) }
+      if reconciliation.isNoOp && plan.executables.isEmpty { console.output("  (nothing to change)") }
     }
 
     /// `up --detach`: programs go to a background apphost, unless the same ones already run there.

@@ -14,7 +14,7 @@ import Testing
     #expect(records.count == 1)
     #expect(record.name == "p1-cache")
     #expect(record.id.count == 64)
-    #expect(record.status == "running")
+    #expect(record.state == .running)
     #expect(record.isRunning)
     #expect(record.labels["apphost.project"] == "p1")
     #expect(record.projectDirectory == "/tmp/a,b")
@@ -164,7 +164,7 @@ import Testing
     var record = ContainerRecord(
       id: "x", name: "p-cache",
       labels: ["apphost.lifetime": "session", "apphost.owner-pid": "999999999", "apphost.owner-start": "1"],
-      environment: [:], status: "running", exitCode: 0, ports: [:], image: "")
+      environment: [:], state: .running, exitCode: 0, ports: [:], image: "")
     #expect(record.isLeftover)
     record.labels["apphost.detached"] = "true"
     #expect(!record.isLeftover)

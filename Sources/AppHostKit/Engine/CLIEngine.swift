@@ -43,6 +43,13 @@ package struct CLIEngine: ContainerEngine {
   {
     var updates = markEnvironment
     for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
+    let began = ContinuousClock.now
+    // Secrets are passed by name only (`--env NAME`), so the argument list is safe to print.
+    defer {
+      Log.debug(
+        "\(shellCommandLine([flavor.rawValue] + arguments)) (\(String(format: "%.3f", (ContinuousClock.now - began).seconds)) s)"
+          + (environment.isEmpty ? "" : "; secrets by name: \(environment.keys.sorted().joined(separator: ", "))"))
+    }
     do {
       let result = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
@@ -131,6 +138,7 @@ package struct CLIEngine: ContainerEngine {
         return try await create(network.createArguments())
       } catch .engineFailed where attempt < 3 {
         attempt += 1
+        Log.debug("creating the network \(network.name) failed; trying again (attempt \(attempt))")
         try? await Task.sleep(for: .milliseconds(100 * attempt))
       }
     }
@@ -216,6 +224,8 @@ package struct CLIEngine: ContainerEngine {
   package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
     async throws(AppHostError)
   {
+    Log.debug(
+      "\(shellCommandLine([flavor.rawValue] + EngineCommands.logs(name, tail: tail, follow: true))) (streaming)")
     do {
       _ = try await Subprocess.run(
         .path(FilePath(program)), arguments: Arguments(EngineCommands.logs(name, tail: tail, follow: true)),

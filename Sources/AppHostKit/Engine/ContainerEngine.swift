@@ -40,14 +40,26 @@ package protocol ContainerEngine: Sendable {
   func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError)
 }
 
+/// A container's state as the engine reports it (native servers: running or exited).
+package enum ContainerState: String, Sendable, Equatable, CaseIterable {
+  case created, running, paused, restarting, exited, dead, removing
+  /// Podman's words for a stopped container and one made but never started.
+  case stopped, configured
+  case unknown
+
+  /// The engine's word (`State.Status`), any case; words it may add later are `unknown`.
+  package init(engineWord: String) {
+    self = ContainerState(rawValue: engineWord.lowercased()) ?? .unknown
+  }
+}
+
 /// A container as the engine reports it.
 package struct ContainerRecord: Sendable, Equatable {
   package var id: String
   package var name: String
   package var labels: [String: String]
   package var environment: [String: String]
-  /// `created`, `running`, `paused`, `restarting`, `exited`, `dead` (podman also `stopped`, `configured`).
-  package var status: String
+  package var state: ContainerState
   package var exitCode: Int
   /// Container port -> host port on 127.0.0.1.
   package var ports: [Int: Int]
@@ -56,7 +68,7 @@ package struct ContainerRecord: Sendable, Equatable {
   package var networks: [String]
 
   package init(
-    id: String, name: String, labels: [String: String], environment: [String: String], status: String,
+    id: String, name: String, labels: [String: String], environment: [String: String], state: ContainerState,
     exitCode: Int, ports: [Int: Int], image: String, networks: [String] = []
   ) {
     self.networks = networks
@@ -64,13 +76,13 @@ package struct ContainerRecord: Sendable, Equatable {
     self.name = name
     self.labels = labels
     self.environment = environment
-    self.status = status
+    self.state = state
     self.exitCode = exitCode
     self.ports = ports
     self.image = image
   }
 
-  package var isRunning: Bool { status == "running" }
+  package var isRunning: Bool { state == .running }
   package var resource: String? { labels[LabelKey.resource] }
   package var projectDirectory: String? { labels[LabelKey.projectDirectory] }
   package var configHash: String? { labels[LabelKey.configHash] }

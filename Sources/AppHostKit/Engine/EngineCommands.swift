@@ -28,7 +28,7 @@ package enum EngineCommands {
   package static func rootless(_ flavor: EngineFlavor) -> [String] {
     switch flavor {
     case .docker: ["info", "--format", "{{json .SecurityOptions}}"]
-    case .podman: ["info", "--format", "{{.Host.Security.Rootless}}"]
+    case .podman, .native: ["info", "--format", "{{.Host.Security.Rootless}}"]
     }
   }
 
@@ -58,6 +58,7 @@ package enum EngineCommands {
     switch flavor {
     case .docker: output.contains("name=rootless")
     case .podman: output.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+    case .native: false
     }
   }
 
@@ -94,7 +95,8 @@ package enum EngineCommands {
       let name = item.name.hasPrefix("/") ? String(item.name.dropFirst()) : item.name
       return ContainerRecord(
         id: item.id, name: name, labels: item.config?.labels ?? [:], environment: environment,
-        status: item.state?.status ?? "unknown", exitCode: item.state?.exitCode ?? 0, ports: ports,
+        state: ContainerState(engineWord: item.state?.status ?? "unknown"), exitCode: item.state?.exitCode ?? 0,
+        ports: ports,
         image: item.imageName ?? item.config?.image ?? "",
         networks: (item.networkSettings?.networks ?? [:]).keys.sorted())
     }

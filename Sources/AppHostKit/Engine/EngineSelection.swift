@@ -3,12 +3,13 @@ import Foundation
 package enum EngineSelection {
   package static let variable = "APPHOST_ENGINE"
 
-  /// The engine named by `--engine` or `APPHOST_ENGINE`; nil when neither names one.
-  package static func requested(flag: EngineFlavor?, environment: [String: String]) throws(AppHostError)
-    -> EngineFlavor?
+  /// The engine named by `--engine`, else `APPHOST_ENGINE`, else the manifest's `"engine"`; nil when
+  /// none names one.
+  package static func requested(flag: EngineFlavor?, environment: [String: String], manifest: EngineFlavor? = nil)
+    throws(AppHostError) -> EngineFlavor?
   {
     if let flag { return flag }
-    guard let value = environment[variable], !value.isEmpty else { return nil }
+    guard let value = environment[variable], !value.isEmpty else { return manifest }
     guard let flavor = EngineFlavor(rawValue: value.lowercased()) else {
       throw .invalidEngineVariable(value: value)
     }
@@ -17,11 +18,12 @@ package enum EngineSelection {
 
   /// Without running anything: the requested engine, else the first of docker and podman installed,
   /// else docker.
-  package static func preferred(flag: EngineFlavor?, environment: [String: String]) throws(AppHostError)
-    -> EngineFlavor
+  package static func preferred(flag: EngineFlavor?, environment: [String: String], manifest: EngineFlavor? = nil)
+    throws(AppHostError) -> EngineFlavor
   {
-    if let requested = try requested(flag: flag, environment: environment) { return requested }
-    return EngineFlavor.allCases.first { findExecutable($0.rawValue, path: environment["PATH"]) != nil } ?? .docker
+    if let requested = try requested(flag: flag, environment: environment, manifest: manifest) { return requested }
+    return EngineFlavor.containerEngines.first { findExecutable($0.rawValue, path: environment["PATH"]) != nil }
+      ?? .native
   }
 }
 
@@ -50,31 +52,56 @@ extension EngineSelection {
   /// `directory` (the project's folder) marks the engine commands as this apphost's for the project.
   package static func connect(
     flag: EngineFlavor?, environment: [String: String], project: String, directory: String? = nil,
-    creating network: NetworkPlan? = nil
-  ) async throws(AppHostError) -> (engine: CLIEngine, containers: [ContainerRecord], networkCreated: Bool?) {
+    manifest: EngineFlavor? = nil, creating network: NetworkPlan? = nil
+  ) async throws(AppHostError) -> Connected {
     let path = environment["PATH"]
     let mark = directory.map { OrphanScan.mark(owner: .current, projectDirectory: $0) }
-    if let requested = try requested(flag: flag, environment: environment) {
+    if let requested = try requested(flag: flag, environment: environment, manifest: manifest) {
+      if requested == .native {
+        return try await native(directory: directory, path: path, project: project, fallback: nil)
+      }
       guard let program = findExecutable(requested.rawValue, path: path) else {
         throw .engineNotInstalled(requested: requested)
       }
       let engine = CLIEngine(flavor: requested, program: program, ownerMark: mark)
       let (containers, created) = try await listing(engine, project: project, creating: network)
-      return (engine, containers, created)
+      return Connected(engine: engine, containers: containers, networkCreated: created)
     }
     var reasons: [String] = []
-    for flavor in EngineFlavor.allCases {
+    for flavor in EngineFlavor.containerEngines {
       guard let program = findExecutable(flavor.rawValue, path: path) else { continue }
       let engine = CLIEngine(flavor: flavor, program: program, ownerMark: mark)
       do {
         let (containers, created) = try await listing(engine, project: project, creating: network)
-        return (engine, containers, created)
+        return Connected(engine: engine, containers: containers, networkCreated: created)
       } catch .engineUnreachable(_, let reason) {
         reasons.append("\(flavor.rawValue): \(reason)")
       }
     }
-    if reasons.isEmpty { throw .engineNotInstalled(requested: nil) }
-    throw .noEngineAnswers(reasons: reasons)
+    // Neither answers: the caches run as processes of this machine.
+    let why = reasons.isEmpty ? "neither docker nor podman is installed" : "neither docker nor podman answers"
+    return try await native(directory: directory, path: path, project: project, fallback: why)
+  }
+
+  /// What connecting found: the engine, the project's containers, and whether the network was made.
+  package struct Connected: Sendable {
+    package var engine: any ContainerEngine
+    package var containers: [ContainerRecord]
+    /// nil: not attempted (or failed; the caller tries again).
+    package var networkCreated: Bool?
+    /// Set when apphost chose the native engine by itself: the one line that says so.
+    package var fallback: String?
+  }
+
+  private static func native(directory: String?, path: String?, project: String, fallback: String?)
+    async throws(AppHostError) -> Connected
+  {
+    let folder = directory ?? FileManager.default.currentDirectoryPath
+    let engine = NativeEngine(state: StateDirectory(projectDirectory: folder), path: path)
+    let containers = try await engine.containers(project: project)
+    return Connected(
+      engine: engine, containers: containers, networkCreated: nil,
+      fallback: fallback.map { "\($0); running the caches as processes of this machine (the native engine)" })
   }
 
   private static func listing(_ engine: CLIEngine, project: String, creating network: NetworkPlan?)

@@ -5,11 +5,14 @@
 package struct Manifest: Sendable, Equatable {
   /// `name` as written; nil when absent (the planner derives it from the folder).
   package var name: String?
+  /// `"engine"`: the engine this project runs on unless `--engine` or `APPHOST_ENGINE` says otherwise.
+  package var engine: EngineFlavor?
   /// Resources in file order.
   package var resources: [Resource]
 
-  package init(name: String? = nil, resources: [Resource]) {
+  package init(name: String? = nil, engine: EngineFlavor? = nil, resources: [Resource]) {
     self.name = name
+    self.engine = engine
     self.resources = resources
   }
 
@@ -173,6 +176,9 @@ package struct CacheSpec: Sendable, Equatable {
   package var dataBindMount: BindMount?
   package var persistence: PersistenceSetting
   package var args: [String]
+  /// Under the native engine: the server program (a path relative to apphost.json, or a name on PATH)
+  /// instead of `redis-server`, `valkey-server` or `garnet-server`.
+  package var nativeCommand: String?
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),

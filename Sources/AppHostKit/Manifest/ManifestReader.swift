@@ -15,9 +15,12 @@ package struct ManifestReader {
 
   // MARK: Keys of each kind of object
 
-  static let topLevelKeys = ["$schema", "name", "resources"]
+  static let topLevelKeys = ["$schema", "name", "engine", "resources"]
   static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env"]
-  static let cacheKeys = containerKeys + ["password", "dataVolume", "dataBindMount", "persistence", "args"]
+  static let cacheKeys =
+    containerKeys + [
+      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand",
+    ]
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
@@ -44,6 +47,10 @@ package struct ManifestReader {
     var name: String?
     if let node = members["name"] {
       name = projectName(node, at: JSONPath.root.appending("name"))
+    }
+    var engine: EngineFlavor?
+    if let node = members["engine"] {
+      engine = enumeration(node, at: JSONPath.root.appending("engine"), as: EngineFlavor.self)
     }
     guard let resourcesNode = members["resources"] else {
       error(
@@ -79,7 +86,7 @@ package struct ManifestReader {
     if resourceMembers.isEmpty {
       warning(resourcesPath, "there are no resources, so there is nothing to start", at: resourcesNode.location)
     }
-    return Manifest(name: name, resources: resources)
+    return Manifest(name: name, engine: engine, resources: resources)
   }
 
   private mutating func projectName(_ node: JSONNode, at path: JSONPath) -> String? {
@@ -250,6 +257,9 @@ package struct ManifestReader {
     }
     if let node = fields["args"] {
       spec.args = strings(node, at: path.appending("args")) ?? []
+    }
+    if let node = fields["nativeCommand"] {
+      spec.nativeCommand = string(node, at: path.appending("nativeCommand"), nonEmpty: true)
     }
     return spec
   }

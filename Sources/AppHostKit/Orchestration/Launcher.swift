@@ -12,12 +12,26 @@ package struct Launcher: Sendable {
   package var plan: Plan
   package var owner: ProcessIdentity
   package var events: EventSink
+  /// Waits until a resource answers (`Probe.waitUntilReady`; unit tests give their own).
+  package var readiness: Readiness
 
-  package init(engine: any ContainerEngine, plan: Plan, owner: ProcessIdentity, events: @escaping EventSink) {
+  package typealias Readiness =
+    @Sendable (
+      _ health: HealthCheck, _ port: Int, _ deadline: ContinuousClock.Instant,
+      _ stillRunning: @escaping @Sendable () async -> String?
+    ) async throws -> Probe.Outcome
+
+  package init(
+    engine: any ContainerEngine, plan: Plan, owner: ProcessIdentity, events: @escaping EventSink,
+    readiness: @escaping Readiness = { health, port, deadline, stillRunning in
+      try await Probe.waitUntilReady(health, port: port, deadline: deadline, stillRunning: stillRunning)
+    }
+  ) {
     self.engine = engine
     self.plan = plan
     self.owner = owner
     self.events = events
+    self.readiness = readiness
   }
 
   package struct Options: Sendable {
@@ -65,93 +79,56 @@ package struct Launcher: Sendable {
     var created: Bool
   }
 
-  private enum Action: Sendable {
-    case reuse(ContainerRecord)
-    case start(ContainerRecord)
-    case create
-    case recreate(ContainerRecord, reason: String)
-  }
-
   /// Starts the selected containers. `existing` is what the engine reported for the project.
   package func start(existing: [ContainerRecord], options: Options) async throws(AppHostError) -> Outcome {
     do {
-      return try await reconcile(existing: existing, options: options)
+      let reconciliation = try Reconciliation.plan(plan, observed: existing, selection: options.selection)
+      return try await carryOut(reconciliation, options: options)
     } catch {
       // A network made while connecting goes with a start that failed before using it (the engine
       // refuses to remove one that containers still use).
       if options.networkCreated == true, let network = plan.network {
-        try? await engine.removeNetworks([network.name])
+        let engine = self.engine
+        await Log.quietly("remove the network \(network.name) after a failed start") { () async throws(AppHostError) in
+          try await engine.removeNetworks([network.name])
+        }
       }
       throw error
     }
   }
 
-  private func reconcile(existing: [ContainerRecord], options: Options) async throws(AppHostError) -> Outcome {
+  /// Carries out the steps: removals first, then network and volumes, then every container at once,
+  /// each waited for until it answers. When anything fails, what this run made is removed again.
+  package func carryOut(_ reconciliation: Reconciliation, options: Options) async throws(AppHostError) -> Outcome {
     let started = ContinuousClock.now
     let deadline = started + options.timeout
-    let wanted = try plan.closure(of: options.selection)
-    let containers = plan.containers.filter { wanted.contains($0.resource) }
-    let records = Dictionary(existing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-    let teardown = Teardown(engine: engine, events: events)
-
-    // Containers of this project's name that another folder's project made are not ours to touch.
-    for container in containers {
-      if let record = records[container.containerName], record.projectDirectory != plan.projectDirectory {
-        throw .containerNameTaken(
-          name: container.containerName, resource: container.resource, ownerDirectory: record.projectDirectory)
+    for step in reconciliation.steps {
+      switch step {
+      case .removeLeftover(let record):
+        events(
+          .removingLeftover(resource: step.resource, container: record.name, owner: record.owner?.description ?? "?"))
+      case .removeStale(let record):
+        events(.removingStale(resource: step.resource, container: record.name))
+      default: break
       }
     }
-    let ours = existing.filter { $0.projectDirectory == plan.projectDirectory }
-
-    // Leftovers of a crashed `up`, and containers of resources no longer in the manifest, go first.
-    let leftovers = ours.filter(\.isLeftover)
-    for record in leftovers {
-      events(
-        .removingLeftover(
-          resource: record.resource ?? record.name, container: record.name, owner: record.owner?.description ?? "?"))
-    }
-    let planned = Set(plan.containers.map(\.containerName))
-    let stale = options.selection.isEmpty ? ours.filter { !planned.contains($0.name) && !$0.isLeftover } : []
-    for record in stale {
-      events(.removingStale(resource: record.resource ?? record.name, container: record.name))
-    }
-    try await teardown.remove(leftovers + stale)
-    let gone = Set((leftovers + stale).map(\.name))
-
-    var actions: [(ContainerPlan, Action)] = []
-    for container in containers {
-      guard let record = records[container.containerName], !gone.contains(record.name) else {
-        actions.append((container, .create))
-        continue
-      }
-      if record.configHash != container.configHash {
-        actions.append((container, .recreate(record, reason: "its configuration changed")))
-      } else if record.isRunning {
-        actions.append((container, .reuse(record)))
-      } else {
-        actions.append((container, .start(record)))
-      }
-    }
-
-    try checkHostPorts(actions)
+    try await Teardown(engine: engine, events: events).remove(reconciliation.removals)
+    let bringUps = reconciliation.bringUps
+    try checkHostPorts(bringUps)
 
     var outcome = Outcome()
     do {
-      try await prepareNetworkAndVolumes(actions, options: options, outcome: &outcome)
+      try await prepareNetworkAndVolumes(reconciliation, options: options, outcome: &outcome)
       let results = await withTaskGroup(of: Brought.self) { group in
-        for (container, action) in actions {
+        for step in bringUps {
+          guard let container = step.container else { continue }
           group.addTask {
-            let created: Bool
-            switch action {
-            case .create, .recreate: created = true
-            default: created = false
-            }
             do throws(ResourceFailure) {
               let port = try await bringUp(
-                container, action: action, options: options, deadline: deadline, started: started)
-              return Brought(resource: container.resource, port: port, failure: nil, created: created)
+                container, step: step, options: options, deadline: deadline, started: started)
+              return Brought(resource: container.resource, port: port, failure: nil, created: step.makesContainer)
             } catch {
-              return Brought(resource: container.resource, port: nil, failure: error, created: created)
+              return Brought(resource: container.resource, port: nil, failure: error, created: step.makesContainer)
             }
           }
         }
@@ -172,8 +149,8 @@ package struct Launcher: Sendable {
       }
       if Task.isCancelled { throw AppHostError.cancelled }
       if !failures.isEmpty { throw AppHostError.startFailed(failures) }
-      for (container, action) in actions {
-        if case .reuse = action { outcome.unchanged.append(container.resource) }
+      for step in bringUps {
+        if case .reuse = step { outcome.unchanged.append(step.resource) }
       }
       return outcome
     } catch {
@@ -190,12 +167,12 @@ package struct Launcher: Sendable {
   private static let cancelledReason = "stopped before it was ready"
 
   /// Fixed host ports must be free before anything starts (ports of containers being replaced excepted).
-  private func checkHostPorts(_ actions: [(ContainerPlan, Action)]) throws(AppHostError) {
-    for (container, action) in actions {
-      guard let port = container.hostPort else { continue }
-      switch action {
+  private func checkHostPorts(_ steps: [Reconciliation.Step]) throws(AppHostError) {
+    for step in steps {
+      guard let container = step.container, let port = container.hostPort else { continue }
+      switch step {
       case .reuse: continue
-      case .recreate(let record, _) where record.isRunning && record.ports[container.containerPort] == port: continue
+      case .recreate(_, let record, _) where record.isRunning && record.ports[container.containerPort] == port: continue
       default: break
       }
       if !PortProbe.isFree(port) {
@@ -205,27 +182,19 @@ package struct Launcher: Sendable {
   }
 
   private func prepareNetworkAndVolumes(
-    _ actions: [(ContainerPlan, Action)], options: Options, outcome: inout Outcome
+    _ reconciliation: Reconciliation, options: Options, outcome: inout Outcome
   )
     async throws(AppHostError)
   {
-    let needsCreation = actions.contains { container, action in
-      // A reused container still needs the network when it has to join it.
-      if case .reuse(let record) = action {
-        return container.network.map { !record.networks.contains($0) } ?? false
-      }
-      return true
-    }
-    if !needsCreation {
+    guard
+      reconciliation.network != nil || !reconciliation.volumes.isEmpty
+        || reconciliation.bringUps.contains(where: { !$0.isReuse })
+    else {
       if let created = options.networkCreated { outcome.createdNetwork = created }
       return
     }
-    let creating = Set(
-      actions.compactMap { container, action -> String? in
-        if case .reuse = action { return nil }
-        return container.resource
-      })
-    let volumes = plan.volumes.filter { creating.contains($0.resource) }
+    let creating = Set(reconciliation.bringUps.filter { !$0.isReuse }.map(\.resource))
+    let volumes = reconciliation.volumes
     // Bind-mounted folders are made by us, as the user: an engine would make them owned by root.
     for container in plan.containers where creating.contains(container.resource) {
       for mount in container.mounts where !mount.readOnly {
@@ -239,7 +208,7 @@ package struct Launcher: Sendable {
     }
     let engine = self.engine
     // The network may have been made already, while the engine was listing the containers.
-    let network = options.networkCreated == nil ? plan.network : nil
+    let network = options.networkCreated == nil ? reconciliation.network : nil
     if let created = options.networkCreated { outcome.createdNetwork = created }
     guard network != nil || !volumes.isEmpty else { return }
     // One result type for every child (a plain struct: see `Created`).
@@ -281,30 +250,32 @@ package struct Launcher: Sendable {
 
   /// One container: replace, create or start it, find its port, wait until it answers.
   private func bringUp(
-    _ container: ContainerPlan, action: Action, options: Options, deadline: ContinuousClock.Instant,
+    _ container: ContainerPlan, step: Reconciliation.Step, options: Options, deadline: ContinuousClock.Instant,
     started: ContinuousClock.Instant
   ) async throws(ResourceFailure) -> Int {
     let resource = container.resource
     do throws(AppHostError) {
       var port: Int
-      switch action {
-      case .reuse(let record):
+      switch step {
+      case .removeLeftover, .removeStale:
+        throw AppHostError.engineOutput(command: "up", reason: "a removal is not a start")
+      case .reuse(_, let record):
         events(.unchanged(resource: resource))
         try await attach(record, container)
         guard let known = record.ports[container.containerPort] ?? container.hostPort else {
           throw AppHostError.engineOutput(command: "inspect \(record.name)", reason: "no published port")
         }
         port = known
-      case .start(let record):
+      case .start(_, let record):
         events(.starting(resource: resource))
         try await attach(record, container)
         try await engine.start(record.name)
         port = try await publishedPort(container)
       case .create:
-        events(.creating(resource: resource, image: container.image))
+        events(.creating(resource: resource, image: what(container)))
         try await run(container, options: options)
         port = try await publishedPort(container)
-      case .recreate(let record, let reason):
+      case .recreate(_, let record, let reason):
         events(.recreating(resource: resource, reason: reason))
         try await Teardown(engine: engine, events: events).remove([record])
         try await run(container, options: options)
@@ -315,10 +286,14 @@ package struct Launcher: Sendable {
       let name = container.containerName
       let outcome: Probe.Outcome
       do {
-        outcome = try await Probe.waitUntilReady(container.health, port: port, deadline: deadline) {
-          guard let record = try? await engine.inspect([name]).first else { return "the container is gone" }
+        outcome = try await readiness(container.health, port, deadline) {
+          let records = await Log.quietly("inspect \(name)") { () async throws(AppHostError) in
+            try await engine.inspect([name])
+          }
+          guard let record = records?.first else { return "the container is gone" }
           if record.isRunning { return nil }
-          return "the container stopped (\(record.status), exit code \(record.exitCode))"
+          let what = engine.flavor == .native ? "the server process ended" : "the container stopped"
+          return "\(what) (\(record.state.rawValue), exit code \(record.exitCode))"
         }
       } catch {
         throw AppHostError.cancelled
@@ -329,7 +304,7 @@ package struct Launcher: Sendable {
         events(.ready(resource: resource, address: address, seconds: (ContinuousClock.now - started).seconds))
         return port
       case .notReady(let reason), .failed(let reason):
-        let logs = (try? await engine.logs(name, tail: 15)) ?? []
+        let logs = await lastLines(name)
         let failure = ResourceFailure(resource: resource, reason: reason, logTail: logs)
         events(.failed(failure))
         throw AppHostError.startFailed([failure])
@@ -354,7 +329,7 @@ package struct Launcher: Sendable {
       try await engine.run(container, owner: owner.owner, detached: options.detached)
     } catch .engineFailed(let command, let reason) where reason.contains("already in use") {
       // A container of that name that is not labelled as this project's.
-      let record = try? await engine.inspect([container.containerName]).first
+      let record = await inspect(container.containerName)
       if let record, record.projectDirectory == plan.projectDirectory {
         throw .engineFailed(command: command, reason: reason)
       }
@@ -370,11 +345,12 @@ package struct Launcher: Sendable {
     } catch {
       // A container that stopped at once has no published port: say that, with its log.
       if case .cancelled = error { throw error }
-      if let record = try? await engine.inspect([container.containerName]).first, !record.isRunning {
-        let logs = (try? await engine.logs(container.containerName, tail: 15)) ?? []
+      if let record = await inspect(container.containerName), !record.isRunning {
+        let logs = await lastLines(container.containerName)
         let failure = ResourceFailure(
           resource: container.resource,
-          reason: "the container stopped right after it started (\(record.status), exit code \(record.exitCode))",
+          reason:
+            "the container stopped right after it started (\(record.state.rawValue), exit code \(record.exitCode))",
           logTail: logs)
         events(.failed(failure))
         throw .startFailed([failure])
@@ -389,17 +365,52 @@ package struct Launcher: Sendable {
     let teardown = Teardown(engine: engine, events: events)
     let kept = keepingPersistent ? Set(plan.containers.filter { $0.lifetime == .persistent }.map(\.containerName)) : []
     let names = Set(outcome.created).subtracting(kept)
-    let records = (try? await engine.inspect(Array(names).sorted())) ?? []
-    try? await teardown.remove(records, save: keepingPersistent)
+    let engine = self.engine
+    let records =
+      await Log.quietly("inspect what a failed start made") { () async throws(AppHostError) in
+        try await engine.inspect(Array(names).sorted())
+      } ?? []
+    await Log.quietly("remove what a failed start made") { () async throws(AppHostError) in
+      try await teardown.remove(records, save: keepingPersistent)
+    }
     // Containers whose `run` was interrupted may exist without having been seen.
     let unseen = names.subtracting(records.map(\.name))
-    if !unseen.isEmpty { try? await engine.remove(Array(unseen).sorted(), grace: nil) }
+    if !unseen.isEmpty {
+      await Log.quietly("remove \(unseen.sorted().joined(separator: ", "))") { () async throws(AppHostError) in
+        try await engine.remove(Array(unseen).sorted(), grace: nil)
+      }
+    }
     if !keepingPersistent && !outcome.createdVolumes.isEmpty {
-      try? await engine.removeVolumes(outcome.createdVolumes)
+      await Log.quietly("remove the volumes a failed start made") { () async throws(AppHostError) in
+        try await engine.removeVolumes(outcome.createdVolumes)
+      }
     }
     if let network = plan.network, outcome.createdNetwork && kept.isEmpty {
-      try? await engine.removeNetworks([network.name])
+      await Log.quietly("remove the network \(network.name)") { () async throws(AppHostError) in
+        try await engine.removeNetworks([network.name])
+      }
     }
+  }
+
+  /// What a container is made from, as its line says: the image, or the native server's program.
+  private func what(_ container: ContainerPlan) -> String {
+    guard engine.flavor == .native, let server = container.server else { return container.image }
+    return server.command ?? server.defaultCommand
+  }
+
+  private func inspect(_ name: String) async -> ContainerRecord? {
+    let engine = self.engine
+    return await Log.quietly("inspect \(name)") { () async throws(AppHostError) in
+      try await engine.inspect([name])
+    }?.first
+  }
+
+  /// The last lines of a container's output, for a failure message.
+  private func lastLines(_ name: String) async -> [String] {
+    let engine = self.engine
+    return await Log.quietly("read the log of \(name)") { () async throws(AppHostError) in
+      try await engine.logs(name, tail: 15)
+    } ?? []
   }
 }
 

@@ -40,8 +40,8 @@ package enum StatusReport {
         row.lifetime = container.lifetime.rawValue
         row.image = container.image
         if let record = records[container.containerName] {
-          row.state = record.status
-          if record.status == "exited" { row.state = "exited (\(record.exitCode))" }
+          row.state = record.state.rawValue
+          if record.state == .exited { row.state = "exited (\(record.exitCode))" }
           if let port = record.ports[container.containerPort] {
             if container.kind.isCache {
               row.endpoint = "\(Planner.host):\(port)"
@@ -56,6 +56,8 @@ package enum StatusReport {
           }
         }
         rows.append(row)
+      } else if plan.skipped.contains(name), let type = plan.skippedType(name) {
+        rows.append(ResourceStatus(name: name, type: type, state: "skipped (needs docker or podman)"))
       } else if plan.executable(name) != nil {
         let processes = programs?.processes.filter { $0.resource == name } ?? []
         if processes.isEmpty {
@@ -84,7 +86,7 @@ package enum StatusReport {
     }
     let planned = Set(plan.containers.map(\.containerName))
     for record in records.values.sorted(by: { $0.name < $1.name }) where !planned.contains(record.name) {
-      var row = ResourceStatus(name: record.resource ?? record.name, type: "container", state: record.status)
+      var row = ResourceStatus(name: record.resource ?? record.name, type: "container", state: record.state.rawValue)
       row.container = record.name
       row.image = record.image
       row.note = "no longer in apphost.json; `apphost up` or `apphost down` removes it"

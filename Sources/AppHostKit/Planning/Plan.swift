@@ -15,6 +15,12 @@ package struct Plan: Sendable, Equatable {
   package var endpoints: [Endpoint]
   /// Resources grouped by when they can start: a stage starts once what it waits for is healthy.
   package var stages: [[String]]
+  /// UIs left out because the engine cannot run them (`native` runs no containers).
+  package var skipped: [String] = []
+  /// Their kinds, by name.
+  package var skippedKinds: [String: ContainerKind] = [:]
+
+  package func skippedType(_ name: String) -> String? { skippedKinds[name]?.rawValue }
 
   package func container(_ resource: String) -> ContainerPlan? {
     containers.first { $0.resource == resource }
@@ -50,8 +56,15 @@ package struct Plan: Sendable, Equatable {
   }
 }
 
+/// Where resources run: the docker or podman CLI, or `native` (cache servers as processes of this
+/// machine, no container engine).
 package enum EngineFlavor: String, Sendable, CaseIterable, Codable {
-  case docker, podman
+  case docker, podman, native
+
+  /// The container engines, in the order apphost tries them when none is named.
+  package static let containerEngines: [EngineFlavor] = [.docker, .podman]
+
+  package var isContainerEngine: Bool { self != .native }
 }
 
 /// The process that owns session containers (`apphost up`): a later run removes the containers of
@@ -146,6 +159,28 @@ package struct Mount: Sendable, Hashable {
   }
 }
 
+/// A cache server as settings, not as a container's command line: what the native engine needs to run it
+/// as a process of this machine with the same semantics (password out of every argument list,
+/// 127.0.0.1 only, the same persistence).
+package struct ServerPlan: Sendable, Equatable {
+  package var kind: ServerKind
+  /// `nativeCommand`, or nil for the server's usual program name.
+  package var command: String?
+  package var password: Value?
+  package var persistence: ServerCommand.Persistence?
+  /// The manifest's `args`, appended to the server's command line.
+  package var extraArguments: [String]
+
+  /// The program looked for on PATH when `command` is nil.
+  package var defaultCommand: String {
+    switch kind {
+    case .redis: "redis-server"
+    case .valkey: "valkey-server"
+    case .garnet: "garnet-server"
+    }
+  }
+}
+
 package enum HealthCheck: Sendable, Hashable {
   /// `PING` (after `AUTH` when there is a password) answers `+PONG` on the published port.
   case resp(password: Value?)
@@ -181,6 +216,8 @@ package struct ContainerPlan: Sendable, Equatable {
   /// Changes whenever anything that shapes the container changes; a persistent container whose hash
   /// differs is recreated.
   package var configHash: String
+  /// For caches: the server and its settings, for engines that run it without a container (`native`).
+  package var server: ServerPlan? = nil
 
   /// The URL of a UI on the host, once its port is known.
   package func url(hostPort port: Int?) -> String? {

@@ -12,6 +12,8 @@ package struct PlanContext: Sendable {
   package var groupID: UInt32
   /// True when the engine runs rootless (container root is the user, see DECISIONS.md).
   package var rootlessEngine: Bool
+  /// True under the native engine: caches run as processes, UIs (which need containers) are skipped.
+  package var nativeEngine: Bool = false
 
   package init(
     environment: [String: String] = [:], generatedPasswords: [String: String] = [:], userID: UInt32 = 1000,
@@ -72,7 +74,9 @@ private struct Builder {
   }
 
   mutating func build() throws(AppHostError) -> Plan {
-    let network = Planner.network(for: loaded)
+    let network = needsNetwork ? Planner.network(for: loaded) : nil
+    var skipped: [String] = []
+    var skippedKinds: [String: ContainerKind] = [:]
     var endpoints: [Endpoint] = []
     var passwords: [String: Value] = [:]
     for resource in manifest.resources {
@@ -98,6 +102,9 @@ private struct Builder {
         let container = cacheContainer(resource.name, cache, password: passwords[resource.name] ?? nil)
         containers.append(container)
         if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
+      case .redisInsight where context.nativeEngine, .redisCommander where context.nativeEngine:
+        skipped.append(resource.name)
+        skippedKinds[resource.name] = resource.type == .redisinsight ? .redisinsight : .rediscommander
       case .redisInsight(let insight):
         containers.append(insightContainer(resource.name, insight, passwords: passwords))
         if let volume = insight.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
@@ -112,7 +119,7 @@ private struct Builder {
     return Plan(
       project: project, projectDirectory: loaded.projectDirectory, manifestPath: loaded.path, network: network,
       volumes: volumes, containers: containers, executables: executables, endpoints: endpoints,
-      stages: stages(executables: executables))
+      stages: stages(executables: executables), skipped: skipped, skippedKinds: skippedKinds)
   }
 
   // MARK: Labels and names
@@ -265,10 +272,20 @@ private struct Builder {
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
       extraArguments: cache.args)
-    return container(
+    var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
       health: .resp(password: password), savesBeforeStop: persistence != nil)
+    plan.server = ServerPlan(
+      kind: cache.server,
+      command: cache.nativeCommand.map { command in
+        command.contains("/") ? resolvePath(command, relativeTo: loaded.projectDirectory) : command
+      },
+      password: password,
+      persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
+      extraArguments: cache.args)
+    plan.configHash = configHash(plan)
+    return plan
   }
 
   func shownCaches(_ caches: [String]?) -> [String] {
@@ -329,7 +346,7 @@ private struct Builder {
   }
 
   /// UIs reach caches by name: then every container joins the project network.
-  var needsNetwork: Bool { Planner.network(for: loaded) != nil }
+  var needsNetwork: Bool { !context.nativeEngine && Planner.network(for: loaded) != nil }
 
   func container(
     _ resource: String, kind: ContainerKind, settings: ContainerSettings, containerPort: Int,
@@ -357,6 +374,7 @@ private struct Builder {
     unattached.network = nil
     hasher.combine(unattached.runArguments(flavor: .docker, owner: nil))
     hasher.combine(plan.environment.map { "\($0.name)=\($0.value.revealed() ?? "")" })
+    if let command = plan.server?.command { hasher.combine("nativeCommand=" + command) }
     return hasher.hex
   }
 

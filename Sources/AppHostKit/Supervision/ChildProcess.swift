@@ -78,19 +78,16 @@ package enum ChildProcess {
   /// still there.
   private static func endStragglers(of group: Int32) async {
     guard !members(of: group).isEmpty else { return }
-    kill(-group, SIGTERM)
-    let deadline = ContinuousClock.now + grace
-    while !members(of: group).isEmpty && ContinuousClock.now < deadline {
-      try? await Task.sleep(for: .milliseconds(50))
+    await GracefulStop.stop([-group], grace: grace) { targets in
+      targets.filter { !members(of: -$0).isEmpty }
     }
-    if !members(of: group).isEmpty { kill(-group, SIGKILL) }
   }
 
-  /// The live processes of a process group other than its leader (from /proc).
-  package static func members(of group: Int32) -> [Int32] {
+  /// The live processes of a process group, other than its leader unless `includingLeader` (from /proc).
+  package static func members(of group: Int32, includingLeader: Bool = false) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { entry -> Int32? in
-      guard let pid = Int32(entry), pid != group, let status = ProcessStatus.read(pid),
+      guard let pid = Int32(entry), includingLeader || pid != group, let status = ProcessStatus.read(pid),
         status.isRunning, status.group == group
       else { return nil }
       return pid

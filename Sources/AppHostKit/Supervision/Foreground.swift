@@ -109,7 +109,7 @@ package struct Foreground: Sendable {
           // The output ended: the container stopped or was removed from outside, or the engine went away.
           do throws(AppHostError) {
             let record = try await engine.inspect([container.containerName]).first
-            let state = record.map { "\($0.status), exit code \($0.exitCode)" } ?? "removed"
+            let state = record.map { "\($0.state.rawValue), exit code \($0.exitCode)" } ?? "removed"
             events(
               .note(
                 "\(container.resource) stopped (\(state)); the rest keeps running. Stop this apphost up and start "

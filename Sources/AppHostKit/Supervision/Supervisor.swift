@@ -15,6 +15,10 @@ package actor Supervisor {
   private var record: ExecutableState
   private var running: [String: Int32] = [:]
   private var stopping: Bool = false
+  /// Who waits for the next change of a process's state (a stage waiting for its programs to start).
+  private var changeWaiters: [CheckedContinuation<Void, Never>] = []
+  /// The pauses before restarts, cut short by `stop`.
+  private var pauses: [String: Task<Void, Never>] = [:]
   /// One file per process (`.apphost/logs/NAME.log`), written as output arrives.
   private let logFiles: [String: LogFile]
 
@@ -61,7 +65,7 @@ package actor Supervisor {
         }
         // The next stage waits for this one to run: a program that waits for another is started after it.
         while !stopping && !inStage.allSatisfy({ hasStarted($0.displayName) }) {
-          try? await Task.sleep(for: .milliseconds(5))
+          await nextChange()
         }
       }
       record.ready = true
@@ -76,18 +80,15 @@ package actor Supervisor {
   /// Stops every process: SIGTERM to its group and SIGKILL after the grace period, or SIGKILL at once.
   package func stop(immediately: Bool) {
     stopping = true
+    for pause in pauses.values { pause.cancel() }
+    announceChange()
     for name in running.keys.sorted() { events(.stopping(resource: name)) }
-    let groups = Array(running.values)
-    for pid in groups { kill(-pid, immediately ? SIGKILL : SIGTERM) }
-    guard !immediately, !groups.isEmpty else { return }
-    Task {
-      try? await Task.sleep(for: ChildProcess.grace)
-      self.killRemaining()
+    let groups = running.values.map { -$0 }
+    if immediately {
+      for group in groups { kill(group, SIGKILL) }
+      return
     }
-  }
-
-  private func killRemaining() {
-    for pid in running.values { kill(-pid, SIGKILL) }
+    Task { await GracefulStop.stop(groups, grace: ChildProcess.grace, remaining: GracefulStop.alive) }
   }
 
   package var isStopping: Bool { stopping }
@@ -98,7 +99,7 @@ package actor Supervisor {
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
   private func supervise(_ spec: ProcessSpec) async -> Int32? {
-    var backoff = Self.firstBackoff
+    var backoff = RestartBackoff()
     while !stopping {
       let began = ContinuousClock.now
       let status: Int32
@@ -128,26 +129,31 @@ package actor Supervisor {
         $0.exitCode = status
       }
       events(.exited(resource: spec.displayName, code: status))
-      let restart: Bool
-      switch spec.restart {
-      case .no: restart = false
-      case .onFailure: restart = status != 0
-      case .always: restart = true
+      guard let pause = backoff.next(status: status, ran: ContinuousClock.now - began, policy: spec.restart) else {
+        return status == 0 ? nil : status
       }
-      guard restart else { return status == 0 ? nil : status }
-      if ContinuousClock.now - began >= Self.stableAfter { backoff = Self.firstBackoff }
       update(spec) {
         $0.state = "restarting"
         $0.restarts += 1
       }
-      events(.restarting(resource: spec.displayName, after: backoff.seconds))
-      let resume = ContinuousClock.now + backoff
-      while !stopping && ContinuousClock.now < resume {
-        try? await Task.sleep(for: .milliseconds(50))
-      }
-      backoff = min(backoff * 2, Self.maximumBackoff)
+      events(.restarting(resource: spec.displayName, after: pause.seconds))
+      let sleeping = Task<Void, Never> { try? await Task.sleep(for: pause) }
+      pauses[spec.displayName] = sleeping
+      await sleeping.value
+      pauses[spec.displayName] = nil
     }
     return nil
+  }
+
+  /// Suspends until a process's state changes (or `stop`).
+  private func nextChange() async {
+    await withCheckedContinuation { changeWaiters.append($0) }
+  }
+
+  private func announceChange() {
+    let waiters = changeWaiters
+    changeWaiters = []
+    for waiter in waiters { waiter.resume() }
   }
 
   private func started(_ spec: ProcessSpec, pid: Int32) {
@@ -167,6 +173,7 @@ package actor Supervisor {
     guard let index = record.processes.firstIndex(where: { $0.name == spec.displayName }) else { return }
     change(&record.processes[index])
     persist()
+    announceChange()
   }
 
   private func persist() {
@@ -174,6 +181,32 @@ package actor Supervisor {
     try? record.save(state)
   }
 
+}
+
+/// When to start a program again after it ended, by its restart policy: after a pause that starts at
+/// `first`, doubles with each restart up to `maximum`, and starts again from `first` once a run lasted
+/// `stableAfter`. A value, so that the policy is tested without a clock.
+package struct RestartBackoff: Sendable, Equatable {
+  package var first: Duration = Supervisor.firstBackoff
+  package var maximum: Duration = Supervisor.maximumBackoff
+  package var stableAfter: Duration = Supervisor.stableAfter
+  private var upcoming: Duration?
+
+  package init() {}
+
+  /// The pause before the next start, or nil when the policy says the program stays ended.
+  package mutating func next(status: Int32, ran: Duration, policy: RestartPolicy) -> Duration? {
+    let restart: Bool
+    switch policy {
+    case .no: restart = false
+    case .onFailure: restart = status != 0
+    case .always: restart = true
+    }
+    guard restart else { return nil }
+    let pause = ran >= stableAfter ? first : (upcoming ?? first)
+    upcoming = min(pause * 2, maximum)
+    return pause
+  }
 }
 
 /// A process's log file: created empty (mode 0600) when the supervisor starts, appended line batches.

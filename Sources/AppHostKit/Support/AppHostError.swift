@@ -17,6 +17,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
 
   // The container engine
   case engineNotInstalled(requested: EngineFlavor?)
+  /// The native engine cannot find a cache's server program.
+  case nativeServerMissing(resource: String, server: ServerKind, command: String)
   case engineUnreachable(flavor: EngineFlavor, reason: String)
   case noEngineAnswers(reasons: [String])
   case engineFailed(command: String, reason: String)
@@ -57,7 +59,7 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       .invalidManifest
     case .unknownResource, .invalidEngineVariable, .notACache:
       .usage
-    case .engineNotInstalled, .engineUnreachable, .noEngineAnswers:
+    case .engineNotInstalled, .engineUnreachable, .noEngineAnswers, .nativeServerMissing:
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
       .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
@@ -91,8 +93,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       return "there is no resource \(quoted(name)) in the manifest\(didYouMean(name, among: known)); the resources are "
         + (known.isEmpty ? "(none)" : listing(known, conjunction: "and"))
     case .invalidEngineVariable(let value):
-      return "APPHOST_ENGINE is \(quoted(value)); set it to docker or podman, or unset it to use the first "
-        + "engine that answers"
+      return "APPHOST_ENGINE is \(quoted(value)); set it to docker, podman or native, or unset it to use the "
+        + "first engine that answers"
     case .engineNotInstalled(let requested):
       if let requested {
         return "\(requested.rawValue) is not installed (or not on PATH); install it (\(installHint(requested))), "
@@ -100,6 +102,11 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       }
       return "no container engine found: apphost needs docker or podman on PATH. Install one "
         + "(\(installHint(.docker)), or \(installHint(.podman))) and start it"
+    case .nativeServerMissing(let resource, let server, let command):
+      return "\(resource): the native engine needs \(command), which is "
+        + (command.contains("/") ? "not an executable file" : "not on PATH")
+        + "; install it (\(nativeInstallHint(server))), set \"nativeCommand\" to the server's path, or run the "
+        + "caches in containers with --engine docker or --engine podman"
     case .engineUnreachable(let flavor, let reason):
       return "\(flavor.rawValue) does not answer: \(reason)\n\(startHint(flavor))"
     case .noEngineAnswers(let reasons):
@@ -176,10 +183,19 @@ package struct ResourceFailure: Error, Sendable, Equatable, CustomStringConverti
   }
 }
 
+private func nativeInstallHint(_ server: ServerKind) -> String {
+  switch server {
+  case .redis: "Debian/Ubuntu: `apt-get install redis-server`; macOS: `brew install redis`"
+  case .valkey: "Debian 13+/Ubuntu 24.04+: `apt-get install valkey-server`; macOS: `brew install valkey`"
+  case .garnet: "`dotnet tool install --global garnet-server`, which needs the .NET SDK"
+  }
+}
+
 private func installHint(_ flavor: EngineFlavor) -> String {
   switch flavor {
   case .docker: "https://docs.docker.com/engine/install/, or `apt-get install docker.io`"
   case .podman: "`apt-get install podman` or `dnf install podman`"
+  case .native: "redis-server on PATH: `apt-get install redis-server` or `brew install redis`"
   }
 }
 
@@ -189,5 +205,6 @@ private func startHint(_ flavor: EngineFlavor) -> String {
     "Start the docker daemon (`sudo systemctl start docker`, or open Docker Desktop) and check that you may use it "
       + "(`docker ps`; on Linux, membership of the docker group)"
   case .podman: "Check that `podman ps` works for your user"
+  case .native: "Check that the cache servers start by hand"
   }
 }

@@ -84,12 +84,8 @@ package struct ExecutableState: Codable, Sendable, Equatable {
   package static func stopLeftovers(_ state: StateDirectory, grace: Duration = ChildProcess.grace) async -> [String] {
     guard let recorded = load(state) else { return [] }
     let live = recorded.processes.compactMap { process in process.liveIdentity.map { (process.name, $0) } }
-    for (_, identity) in live { kill(-identity.pid, SIGTERM) }
-    let deadline = ContinuousClock.now + grace
-    while live.contains(where: { $0.1.isAlive || kill(-$0.1.pid, 0) == 0 }) && ContinuousClock.now < deadline {
-      try? await Task.sleep(for: .milliseconds(50))
-    }
-    for (_, identity) in live where kill(-identity.pid, 0) == 0 { kill(-identity.pid, SIGKILL) }
+    // Each program leads its own process group: the group goes, with whatever the program started.
+    await GracefulStop.stop(live.map { -$0.1.pid }, grace: grace) { targets in targets.filter { kill($0, 0) == 0 } }
     return live.map(\.0)
   }
 }
@@ -173,17 +169,11 @@ package enum OrphanScan {
   package static func stop(projectDirectory: String, grace: Duration = ChildProcess.grace) async -> Int {
     let pids = programs(projectDirectory: projectDirectory)
     guard !pids.isEmpty else { return 0 }
-    let groups = Set(pids.map { getpgid($0) }.filter { $0 > 1 })
-    for group in groups { kill(-group, SIGTERM) }
-    for pid in pids { kill(pid, SIGTERM) }
-    let deadline = ContinuousClock.now + grace
-    while !programs(projectDirectory: projectDirectory).isEmpty && ContinuousClock.now < deadline {
-      try? await Task.sleep(for: .milliseconds(50))
-    }
-    for pid in programs(projectDirectory: projectDirectory) {
-      let group = getpgid(pid)
-      if group > 1 { kill(-group, SIGKILL) }
-      kill(pid, SIGKILL)
+    let groups = Set(pids.map { getpgid($0) }.filter { $0 > 1 }).map { -$0 }
+    await GracefulStop.stop(groups + pids, grace: grace) { _ in
+      // Whatever is still marked for the project: its processes and, when they lead one, their groups.
+      let left = programs(projectDirectory: projectDirectory)
+      return left + Set(left.map { getpgid($0) }.filter { $0 > 1 }).map { -$0 }
     }
     return pids.count
   }

@@ -28,6 +28,25 @@ package struct StateDirectory: Sendable {
 
   package var secretsPath: String { (path as NSString).appendingPathComponent("secrets.json") }
 
+  /// The engine the project's resources were last started on (`up`, `run`): the default of later
+  /// commands that name none, so that `apphost up --engine native` is followed by a `ps` that looks there.
+  package var enginePath: String { (path as NSString).appendingPathComponent("engine") }
+
+  package var lastEngine: EngineFlavor? {
+    guard let data = FileManager.default.contents(atPath: enginePath) else { return nil }
+    return EngineFlavor(rawValue: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+  }
+
+  package func remember(engine: EngineFlavor) {
+    guard lastEngine != engine else { return }
+    do {
+      try create()
+      try writeFileAtomically(enginePath, contents: Array("\(engine.rawValue)\n".utf8), mode: 0o600)
+    } catch {
+      Log.debug("could not remember the engine in \(enginePath): \(error.errorDescription ?? "")")
+    }
+  }
+
   /// Creates the folder (mode 0700) with a `.gitignore` that keeps all of it out of git.
   package func create() throws(AppHostError) {
     var isDirectory: ObjCBool = false

@@ -1,0 +1,505 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `ContainerEngine` without containers: each cache runs as a process of this machine (`redis-server`,
+/// `valkey-server`, `garnet-server` from PATH, or the cache's `nativeCommand`), with the semantics the
+/// container engines give it: the password never in an argument list (redis and valkey read their
+/// settings from standard input, Garnet from a 0600 file), 127.0.0.1 only, the same persistence flags,
+/// data volumes as folders under `.apphost/volumes/NAME/`, bind mounts used as they are.
+///
+/// What a container engine remembers, this one keeps in `.apphost/native/NAME.json` (0600): the server's
+/// pid and start time (so it never signals a process that is not its own), its port, labels and how to
+/// start it again. Servers run in a session of their own, so they outlive the `up` that started them
+/// exactly when a container would (persistent, or `up --detach`); the leftovers of a killed `up` carry
+/// its identity in their labels and are removed by the next `up` or `down`, as containers are.
+package struct NativeEngine: ContainerEngine {
+  package var flavor: EngineFlavor { .native }
+  package let state: StateDirectory
+  /// apphost's PATH, where the servers are looked for.
+  package let path: String?
+
+  package init(state: StateDirectory, path: String?) {
+    self.state = state
+    self.path = path
+  }
+
+  var recordsFolder: String { (state.path as NSString).appendingPathComponent("native") }
+  var volumesFolder: String { (state.path as NSString).appendingPathComponent("volumes") }
+  var logsFolder: String { (state.path as NSString).appendingPathComponent("logs") }
+
+  func recordPath(_ name: String) -> String { (recordsFolder as NSString).appendingPathComponent("\(name).json") }
+  package func volumeFolder(_ name: String) -> String { (volumesFolder as NSString).appendingPathComponent(name) }
+
+  // MARK: What runs
+
+  package func isRootless() async throws(AppHostError) -> Bool { false }
+
+  package func containers(project: String) async throws(AppHostError) -> [ContainerRecord] {
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: recordsFolder)) ?? [])
+      .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    return try await inspect(names).filter { $0.labels[LabelKey.project] == project }
+  }
+
+  package func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord] {
+    names.compactMap { name in
+      guard var record = load(name) else { return nil }
+      let alive = record.identity.isAlive
+      if !alive && record.exitCode == nil, let code = Self.reap(record.pid) {
+        // Our own child that ended: its exit code is known.
+        record.exitCode = code
+        try? save(record)
+      }
+      return record.containerRecord(running: alive)
+    }
+  }
+
+  // MARK: Networks and volumes
+
+  /// Native servers share the machine's loopback: there is no network to make.
+  package func createNetwork(_ network: NetworkPlan) async throws(AppHostError) -> Bool { false }
+  package func networks(project: String, directory: String) async throws(AppHostError) -> [String] { [] }
+  package func removeNetworks(_ names: [String]) async throws(AppHostError) {}
+  package func connect(_ container: String, to network: String, alias: String) async throws(AppHostError) {}
+
+  package func createVolume(_ volume: VolumePlan) async throws(AppHostError) -> Bool {
+    let folder = volumeFolder(volume.name)
+    if FileManager.default.fileExists(atPath: folder) { return false }
+    try state.create()
+    try Self.makeFolder(volumesFolder)
+    try Self.makeFolder(folder)
+    return true
+  }
+
+  package func volumes(project: String, directory: String) async throws(AppHostError) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: volumesFolder)) ?? []).sorted()
+  }
+
+  package func removeVolumes(_ names: [String]) async throws(AppHostError) {
+    for name in names where !name.isEmpty && !name.contains("/") && name != "." && name != ".." {
+      let folder = volumeFolder(name)
+      guard FileManager.default.fileExists(atPath: folder) else { continue }
+      do {
+        try FileManager.default.removeItem(atPath: folder)
+      } catch {
+        throw .stateUnwritable(
+          path: folder, reason: "the volume folder cannot be removed: \(error.localizedDescription)")
+      }
+    }
+  }
+
+  // MARK: Starting and stopping
+
+  package func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError) {
+    guard let server = container.server else {
+      throw .engineFailed(
+        command: "native run (\(container.resource))",
+        reason: "\(container.kind.rawValue) needs a container engine (docker or podman)")
+    }
+    if load(container.containerName).map({ $0.identity.isAlive }) == true {
+      throw .engineFailed(
+        command: "native run (\(container.resource))", reason: "the name \(container.containerName) is already in use")
+    }
+    let program = try program(for: server, resource: container.resource)
+    try state.create()
+    try Self.makeFolder(recordsFolder)
+    try Self.makeFolder(logsFolder)
+
+    // The data folder: the volume's, the bind mount's, or a scratch folder that goes with the server.
+    var data = (recordsFolder as NSString).appendingPathComponent("\(container.containerName).data")
+    var scratch = true
+    for mount in container.mounts where mount.target == "/data" {
+      scratch = false
+      switch mount.source {
+      case .volume(let name): data = volumeFolder(name)
+      case .bind(let folder): data = folder
+      }
+    }
+    try Self.makeFolder(data, intermediate: !scratch)
+    let port: Int
+    if let fixed = container.hostPort { port = fixed } else { port = try Self.freePort() }
+
+    var labels = Dictionary(container.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    labels[LabelKey.configHash] = container.configHash
+    if container.lifetime == .session {
+      if let owner {
+        labels[LabelKey.ownerPID] = owner.pid
+        labels[LabelKey.ownerStart] = owner.startTime
+      }
+      if detached { labels[LabelKey.detached] = "true" }
+    }
+    var environment: [String: String] = [:]
+    for variable in container.environment { environment[variable.name] = variable.value.revealed() }
+
+    let launch = NativeLaunch.make(
+      server: server, program: program, port: port, dataFolder: data,
+      secretFile: (recordsFolder as NSString).appendingPathComponent("\(container.containerName).conf"))
+    var record = NativeRecord(
+      name: container.containerName, resource: container.resource, pid: 0, startTime: "", port: port,
+      labels: labels, environment: environment, image: "native:\(program)", launch: launch,
+      dataFolder: data, scratch: scratch,
+      logFile: (logsFolder as NSString).appendingPathComponent("\(container.resource).log"))
+    try launch.writeSecretFile()
+    try spawn(&record, truncatingLog: true)
+  }
+
+  package func start(_ name: String) async throws(AppHostError) {
+    guard var record = load(name) else {
+      throw .engineFailed(command: "native start \(name)", reason: "apphost has no record of \(name)")
+    }
+    if record.identity.isAlive { return }
+    try record.launch.writeSecretFile()
+    try spawn(&record, truncatingLog: false)
+  }
+
+  package func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int {
+    guard let record = load(name) else {
+      throw .engineOutput(command: "native port \(name)", reason: "apphost has no record of \(name)")
+    }
+    return record.port
+  }
+
+  /// Stops each server (SIGTERM, then SIGKILL after `grace`; at once without one, as `rm --force` does)
+  /// and forgets it, with its scratch data folder. A pid whose start time is not the recorded one belongs
+  /// to another process now and is left alone.
+  package func remove(_ names: [String], grace: Duration?) async throws(AppHostError) {
+    let records = names.compactMap(load)
+    let live = records.filter { $0.identity.isAlive }
+    if let grace {
+      await GracefulStop.stop(live.map(\.pid), grace: grace) { pids in
+        pids.filter { pid in live.first { $0.pid == pid }?.identity.isAlive ?? false }
+      }
+    } else {
+      for record in live where record.identity.isAlive { kill(record.pid, SIGKILL) }
+    }
+    for record in live {
+      // Our own child: collected, so that it leaves no zombie; another's: wait until it is gone.
+      let deadline = ContinuousClock.now + .seconds(5)
+      while record.identity.isAlive && ContinuousClock.now < deadline {
+        if Self.reap(record.pid) != nil { break }
+        try? await Task.sleep(for: GracefulStop.interval)
+      }
+      _ = Self.reap(record.pid)
+    }
+    for record in records {
+      unlink(recordPath(record.name))
+      if let file = record.launch.secretFile { unlink(file) }
+      if record.scratch { try? FileManager.default.removeItem(atPath: record.dataFolder) }
+    }
+  }
+
+  // MARK: Output
+
+  package func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
+    guard let record = load(name), let data = FileManager.default.contents(atPath: record.logFile) else { return [] }
+    let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+    guard let tail else { return lines }
+    return Array(lines.suffix(tail))
+  }
+
+  /// Prints the log's last `tail` lines (all without a tail), then new lines as the server writes them,
+  /// until it has ended and everything is read, or the task is cancelled.
+  package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    guard let record = load(name) else { return }
+    let descriptor = open(record.logFile, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return }
+    defer { close(descriptor) }
+    var splitter = LineSplitter()
+    var first = true
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    while !Task.isCancelled {
+      let count = read(descriptor, &buffer, buffer.count)
+      if count > 0 {
+        var lines = buffer[..<count].withUnsafeBytes { splitter.lines(in: $0) }
+        if first, let tail {
+          lines = Array(lines.suffix(tail))
+        }
+        for line in lines { onLine(line) }
+        continue
+      }
+      first = false
+      if !record.identity.isAlive {
+        if let last = splitter.finish() { onLine(last) }
+        return
+      }
+      do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
+    }
+  }
+
+  // MARK: Helpers
+
+  /// The server's program: `nativeCommand` (a path, or a name on PATH), else the server's usual name.
+  func program(for server: ServerPlan, resource: String) throws(AppHostError) -> String {
+    let command = server.command ?? server.defaultCommand
+    if command.contains("/") {
+      guard FileManager.default.isExecutableFile(atPath: command) else {
+        throw .nativeServerMissing(resource: resource, server: server.kind, command: command)
+      }
+      return command
+    }
+    guard let found = findExecutable(command, path: path) else {
+      throw .nativeServerMissing(resource: resource, server: server.kind, command: command)
+    }
+    return found
+  }
+
+  func load(_ name: String) -> NativeRecord? {
+    guard let data = FileManager.default.contents(atPath: recordPath(name)) else { return nil }
+    return Log.attempt("read \(recordPath(name))") { try JSONDecoder().decode(NativeRecord.self, from: data) }
+  }
+
+  func save(_ record: NativeRecord) throws(AppHostError) {
+    let data: Data
+    do { data = try JSONEncoder().encode(record) } catch {
+      throw .stateUnwritable(path: recordPath(record.name), reason: "\(error)")
+    }
+    try writeFileAtomically(recordPath(record.name), contents: Array(data), mode: 0o600)
+  }
+
+  /// Starts the server in a session of its own, its settings on standard input, its output appended to
+  /// its log file, and records its pid and start time before it has read a line.
+  private func spawn(_ record: inout NativeRecord, truncatingLog: Bool) throws(AppHostError) {
+    let (pid, startTime) = try NativeLaunch.spawn(record.launch, logFile: record.logFile, truncatingLog: truncatingLog)
+    record.pid = pid
+    record.startTime = startTime
+    record.exitCode = nil
+    do {
+      try save(record)
+    } catch {
+      kill(record.pid, SIGKILL)
+      _ = Self.reap(record.pid)
+      throw error
+    }
+    Log.debug("native: started \(shellCommandLine(record.launch.arguments)) (pid \(record.pid), port \(record.port))")
+  }
+
+  static func makeFolder(_ path: String, intermediate: Bool = false) throws(AppHostError) {
+    do {
+      try FileManager.default.createDirectory(
+        atPath: path, withIntermediateDirectories: intermediate, attributes: [.posixPermissions: 0o700])
+    } catch {
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+      throw .stateUnwritable(path: path, reason: error.localizedDescription)
+    }
+  }
+
+  /// Collects an ended child of this process: its exit code (128 + signal), or nil when it is not our
+  /// child or still runs.
+  static func reap(_ pid: Int32) -> Int? {
+    guard pid > 0 else { return nil }
+    var status: Int32 = 0
+    guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+    if status & 0x7f == 0 { return Int((status >> 8) & 0xff) }
+    return 128 + Int(status & 0x7f)
+  }
+
+  /// A port on 127.0.0.1 that nothing listens on now (the kernel's choice).
+  static func freePort() throws(AppHostError) -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard descriptor >= 0 else { throw .engineFailed(command: "native", reason: "no socket for a free port") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let found = withUnsafeMutablePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+      }
+    }
+    guard found else { throw .engineFailed(command: "native", reason: "no free port on 127.0.0.1") }
+    return Int(UInt16(bigEndian: address.sin_port))
+  }
+}
+
+/// What the native engine remembers of a server.
+struct NativeRecord: Codable, Sendable {
+  var name: String
+  var resource: String
+  var pid: Int32
+  var startTime: String
+  var port: Int
+  var labels: [String: String]
+  /// The container environment of the plan (the password among it: the file is 0600), for `SAVE`
+  /// before stopping and for `apphost exec`.
+  var environment: [String: String]
+  var image: String
+  var launch: NativeLaunch
+  var dataFolder: String
+  /// The data folder is the server's own (no volume, no bind mount): it goes with the server.
+  var scratch: Bool
+  var logFile: String
+  var exitCode: Int?
+
+  var identity: ProcessIdentity { ProcessIdentity(pid: pid, startTime: startTime) }
+
+  func containerRecord(running: Bool) -> ContainerRecord {
+    ContainerRecord(
+      id: "pid-\(pid)", name: name, labels: labels, environment: environment,
+      state: running ? .running : .exited, exitCode: exitCode ?? 0, ports: [Planner.cachePort: port], image: image)
+  }
+}
+
+/// How a server is started: its arguments (never a secret), the settings it reads on standard input,
+/// and the private file Garnet reads its password from.
+package struct NativeLaunch: Codable, Sendable, Equatable {
+  var arguments: [String]
+  /// redis.conf lines for standard input (`redis-server -`), or empty.
+  var standardInput: String
+  var secretFile: String?
+  var secretFileContents: String?
+
+  static func make(server: ServerPlan, program: String, port: Int, dataFolder: String, secretFile: String)
+    -> NativeLaunch
+  {
+    let password = server.password?.revealed()
+    switch server.kind {
+    case .redis, .valkey:
+      // `-` first: the settings come from standard input, then the flags that follow override them.
+      var lines = [
+        "bind 127.0.0.1", "port \(port)", "protected-mode yes", "daemonize no", "dir \(configQuoted(dataFolder))",
+        "logfile \"\"",
+      ]
+      if let password { lines.append("requirepass \(configQuoted(password))") }
+      if let persistence = server.persistence {
+        lines.append("save \(persistence.intervalSeconds) \(persistence.keysChanged)")
+      } else {
+        lines.append("save \"\"")
+      }
+      return NativeLaunch(
+        arguments: [program, "-"] + server.extraArguments, standardInput: lines.joined(separator: "\n") + "\n",
+        secretFile: nil, secretFileContents: nil)
+    case .garnet:
+      var arguments = [program, "--bind", "127.0.0.1", "--port", "\(port)"]
+      var contents: String?
+      if let password {
+        // Garnet's RedisConf import takes the rest of the line as the password, unquoted.
+        contents = "requirepass \(password)\n"
+        arguments += ["--config-import-path", secretFile, "--config-import-format", "RedisConf", "--auth", "Password"]
+      }
+      if let persistence = server.persistence {
+        arguments += [
+          "--checkpointdir", (dataFolder as NSString).appendingPathComponent("checkpoints"), "--recover", "--aof",
+          "--aof-commit-freq", "\(persistence.intervalSeconds * 1000)",
+        ]
+      }
+      return NativeLaunch(
+        arguments: arguments + server.extraArguments, standardInput: "",
+        secretFile: contents == nil ? nil : secretFile, secretFileContents: contents)
+    }
+  }
+
+  /// The launch as `apphost config` shows it: the command line, then what it reads, secrets masked.
+  package static func described(_ server: ServerPlan, resource: String) -> String {
+    var masked = server
+    masked.password = server.password.map { _ in Value.text(Value.mask) }
+    let launch = make(
+      server: masked, program: server.command ?? server.defaultCommand, port: 0,
+      dataFolder: "<data folder>", secretFile: ".apphost/native/<name>.conf")
+    let port = "{\(resource).port}"
+    var text = shellCommandLine(launch.arguments).replacingOccurrences(of: "--port 0", with: "--port \(port)")
+    if !launch.standardInput.isEmpty {
+      let settings = launch.standardInput.split(separator: "\n").map { $0 == "port 0" ? "port \(port)" : String($0) }
+      text += "   (on standard input: " + settings.joined(separator: "; ") + ")"
+    }
+    if let contents = launch.secretFileContents, contents.hasPrefix("requirepass") {
+      text += "   (the password in a 0600 file)"
+    }
+    return text
+  }
+
+  func writeSecretFile() throws(AppHostError) {
+    guard let secretFile, let secretFileContents else { return }
+    try writeFileAtomically(secretFile, contents: Array(secretFileContents.utf8), mode: 0o600)
+  }
+
+  /// posix_spawn in a new session, standard input from a pipe that gets the settings, output to the log.
+  static func spawn(_ launch: NativeLaunch, logFile: String, truncatingLog: Bool)
+    throws(AppHostError) -> (pid: Int32, startTime: String)
+  {
+    let log = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncatingLog ? O_TRUNC : 0), 0o600)
+    guard log >= 0 else { throw .stateUnwritable(path: logFile, reason: String(cString: strerror(errno))) }
+    defer { close(log) }
+    var pipeEnds: [Int32] = [0, 0]
+    guard pipe(&pipeEnds) == 0 else {
+      throw .engineFailed(command: "native", reason: "no pipe: \(String(cString: strerror(errno)))")
+    }
+    defer { close(pipeEnds[0]) }
+    // Neither end may leak into another process apphost starts meanwhile (the server gets its copy by dup2).
+    _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, log, 1)
+    posix_spawn_file_actions_adddup2(&actions, log, 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    // A session of its own: the terminal's Ctrl-C reaches apphost, which decides what to stop.
+    posix_spawnattr_setflags(&attributes, Int16(Self.spawnSetSID | Int32(POSIX_SPAWN_SETSIGMASK)))
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+
+    // apphost's environment, without the mark that would make the server look like a program of ours.
+    let environment = ProcessInfo.processInfo.environment.filter {
+      $0.key != OrphanScan.variable && $0.key != OrphanScan.engineVariable
+    }.map { "\($0.key)=\($0.value)" }
+    var pid: pid_t = 0
+    let result = withCStrings(launch.arguments) { argv in
+      withCStrings(environment) { envp in
+        posix_spawn(&pid, launch.arguments[0], &actions, &attributes, argv, envp)
+      }
+    }
+    guard result == 0 else {
+      close(pipeEnds[1])
+      throw .engineFailed(command: launch.arguments[0], reason: String(cString: strerror(result)))
+    }
+    let startTime = ProcessIdentity.startTime(of: pid) ?? ""
+    // The settings: small enough for the pipe's buffer, so this never waits for the server.
+    var bytes = Array(launch.standardInput.utf8)[...]
+    while !bytes.isEmpty {
+      let written = bytes.withUnsafeBytes { write(pipeEnds[1], $0.baseAddress, $0.count) }
+      if written < 0 {
+        if errno == EINTR { continue }
+        break
+      }
+      bytes = bytes.dropFirst(written)
+    }
+    close(pipeEnds[1])
+    return (pid, startTime)
+  }
+
+  /// glibc's POSIX_SPAWN_SETSID (not exported to Swift by every Glibc module map).
+  static let spawnSetSID: Int32 = 0x80
+}
+
+/// A redis.conf string value: quoted, with `\` and `"` escaped (control characters are refused by the
+/// manifest reader before a password gets here).
+func configQuoted(_ text: String) -> String {
+  var result = "\""
+  for character in text {
+    switch character {
+    case "\\": result += "\\\\"
+    case "\"": result += "\\\""
+    default: result.append(character)
+    }
+  }
+  return result + "\""
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+  var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+  pointers.append(nil)
+  defer { for pointer in pointers { free(pointer) } }
+  return body(pointers)
+}

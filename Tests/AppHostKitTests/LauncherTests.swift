@@ -1,0 +1,188 @@
+import Foundation
+import Testing
+
+@testable import AppHostKit
+
+/// `up`'s execution against the in-memory engine: what is made, reused, removed, and what a failure or an
+/// interruption leaves behind. No engine, no sleeping.
+@Suite struct LauncherTests {
+  /// A launcher whose readiness answers at once: ready, except for the resources in `failing`.
+  static func launcher(_ plan: Plan, _ engine: FakeEngine, events: EventLog = EventLog(), failing: Set<String> = [])
+    -> Launcher
+  {
+    Launcher(
+      engine: engine, plan: plan, owner: .current, events: events.sink,
+      readiness: { _, port, _, _ in
+        let name = engine.containerNames.first { engine.record($0)?.ports.values.contains(port) == true }
+        let resource = name.flatMap { engine.record($0)?.resource } ?? "?"
+        return failing.contains(resource) ? .notReady("not ready in time (last check: refused)") : .ready
+      })
+  }
+
+  static func start(_ launcher: Launcher, _ engine: FakeEngine, options: Launcher.Options = .init())
+    async throws(AppHostError) -> Launcher.Outcome
+  {
+    let existing = try await engine.containers(project: launcher.plan.project)
+    return try await launcher.start(existing: existing, options: options)
+  }
+
+  @Test func aFreshStartMakesEveryContainerItsNetworkAndVolumes() async throws {
+    let plan = try plan(ReconciliationTests.manifest)
+    let engine = FakeEngine()
+    let outcome = try await Self.start(Self.launcher(plan, engine), engine)
+    #expect(engine.containerNames == ["shop-cache", "shop-insight", "shop-sessions"])
+    #expect(engine.networkList == ["shop"])
+    #expect(engine.volumeList == ["shop-cache-data", "shop-insight-data"])
+    #expect(Set(outcome.created) == ["shop-cache", "shop-insight", "shop-sessions"])
+    #expect(outcome.ports.count == 3 && outcome.createdNetwork)
+  }
+
+  @Test func aSecondStartReusesAndRunsNothing() async throws {
+    let plan = try plan(ReconciliationTests.manifest)
+    let engine = FakeEngine()
+    _ = try await Self.start(Self.launcher(plan, engine), engine)
+    let before = engine.journal.count
+    let outcome = try await Self.start(Self.launcher(plan, engine), engine)
+    let calls = engine.journal.dropFirst(before)
+    #expect(!calls.contains { $0.hasPrefix("run ") || $0.hasPrefix("rm ") || $0.hasPrefix("start ") })
+    #expect(Set(outcome.unchanged) == ["cache", "sessions", "insight"])
+    #expect(outcome.created.isEmpty)
+  }
+
+  @Test func aChangedCacheIsRecreatedAndItsVolumeKept() async throws {
+    let engine = FakeEngine()
+    _ = try await Self.start(Self.launcher(try plan(ReconciliationTests.cachesOnly), engine), engine)
+    let changed = try plan(
+      ReconciliationTests.cachesOnly.replacingOccurrences(
+        of: #""dataVolume": true"#, with: #""dataVolume": true, "args": ["--maxmemory", "64mb"]"#))
+    let events = EventLog()
+    let before = engine.journal.count
+    _ = try await Self.start(Self.launcher(changed, engine, events: events), engine)
+    let calls = Array(engine.journal.dropFirst(before))
+    // It keeps data: it is asked to SAVE, which the fake cannot, so it is stopped with a grace period.
+    let removed = try #require(calls.firstIndex(of: "stop+rm shop-cache"))
+    let made = try #require(calls.firstIndex(of: "run shop-cache"))
+    #expect(removed < made)
+    #expect(!calls.contains("run shop-sessions"))
+    #expect(!calls.contains { $0.hasPrefix("volume-rm") })
+    #expect(engine.volumeList == ["shop-cache-data"])
+    #expect(
+      events.all.contains {
+        if case .recreating(let resource, let reason) = $0 {
+          return resource == "cache" && reason.contains("configuration")
+        }
+        return false
+      })
+  }
+
+  @Test func aFailedStartRemovesEverythingItMadeAndNothingElse() async throws {
+    let caches = try plan(ReconciliationTests.cachesOnly)
+    let plan = try plan(ReconciliationTests.manifest)
+    let engine = FakeEngine()
+    // Made by an earlier run and reused: must survive this run's failure.
+    _ = try await Self.start(Self.launcher(caches, engine), engine)
+    engine.fail("run", "shop-insight", with: .engineFailed(command: "docker run (insight)", reason: "boom"))
+    await #expect(throws: AppHostError.self) { try await Self.start(Self.launcher(plan, engine), engine) }
+    #expect(engine.containerNames == ["shop-cache", "shop-sessions"])
+    // The volume of insight was made by this run: it goes; the caches' stays.
+    #expect(engine.volumeList == ["shop-cache-data"])
+    // The caches joined the network this run made, so it stays (the engine refuses to remove it).
+    #expect(engine.networkList == ["shop"])
+  }
+
+  @Test func aCacheThatNeverAnswersIsReportedWithItsLogAndBackedOut() async throws {
+    let plan = try plan(ReconciliationTests.cachesOnly)
+    let engine = FakeEngine()
+    do {
+      _ = try await Self.start(Self.launcher(plan, engine, failing: ["sessions"]), engine)
+      Issue.record("the start succeeded")
+    } catch {
+      guard case .startFailed(let failures) = error else { throw error }
+      #expect(failures.map(\.resource) == ["sessions"])
+      #expect(failures.first?.logTail == ["log line of shop-sessions"])
+      #expect(failures.first?.reason.contains("not ready in time") == true)
+    }
+    #expect(engine.containerNames.isEmpty)
+    #expect(engine.volumeList.isEmpty)
+  }
+
+  @Test func anInterruptedStartKeepsPersistentContainersAndVolumes() async throws {
+    let plan = try plan(ReconciliationTests.cachesOnly)
+    let engine = FakeEngine()
+    // The session cache takes long to start; the persistent one is made at once.
+    engine.delay("port", "shop-cache", by: .seconds(30))
+    let launcher = Self.launcher(plan, engine)
+    let task = Task { () async throws(AppHostError) -> Launcher.Outcome in try await Self.start(launcher, engine) }
+    while engine.record("shop-sessions") == nil || engine.record("shop-cache") == nil { await Task.yield() }
+    task.cancel()
+    let result = await task.result
+    #expect(throws: AppHostError.self) { try result.get() }
+    #expect(engine.containerNames == ["shop-sessions"])
+    #expect(engine.volumeList == ["shop-cache-data"])
+  }
+
+  @Test func leftoversOfAKilledUpAreRemovedBeforeAnythingStarts() async throws {
+    let plan = try plan(ReconciliationTests.cachesOnly)
+    let engine = FakeEngine()
+    engine.add(ReconciliationTests.observed(plan, "cache", owner: ReconciliationTests.deadOwner))
+    _ = try await Self.start(Self.launcher(plan, engine), engine)
+    let calls = engine.journal
+    let removed = try #require(calls.firstIndex(of: "stop+rm shop-cache"))
+    let made = try #require(calls.firstIndex(of: "run shop-cache"))
+    #expect(removed < made)
+    #expect(engine.record("shop-cache")?.owner == ProcessIdentity.current)
+  }
+
+  @Test func aTakenFixedPortIsRefusedBeforeAnythingIsMade() async throws {
+    let listener = try TakenPort()
+    defer { listener.close() }
+    let plan = try plan(#"{"name": "shop", "resources": {"cache": {"type": "redis", "hostPort": \#(listener.port)}}}"#)
+    let engine = FakeEngine()
+    await #expect(throws: AppHostError.self) { try await Self.start(Self.launcher(plan, engine), engine) }
+    #expect(!engine.journal.contains { $0.hasPrefix("run ") })
+  }
+
+  @Test func downRemovesContainersThenTheNetworkAndVolumesOnlyWhenAsked() async throws {
+    let plan = try plan(ReconciliationTests.manifest)
+    let engine = FakeEngine()
+    _ = try await Self.start(Self.launcher(plan, engine), engine)
+    let teardown = Teardown(engine: engine, events: { _ in })
+    let records = try await engine.containers(project: "shop")
+    // `SAVE` needs a live server; the fake has none, so the cache is stopped with a grace period instead.
+    try await teardown.down(project: "shop", directory: plan.projectDirectory, containers: records, volumes: false)
+    #expect(engine.containerNames.isEmpty && engine.networkList.isEmpty)
+    #expect(engine.volumeList == ["shop-cache-data", "shop-insight-data"])
+    let calls = engine.journal
+    let lastRemoval = try #require(calls.lastIndex { $0.hasPrefix("rm ") || $0.hasPrefix("stop+rm ") })
+    let network = try #require(calls.firstIndex { $0.hasPrefix("network-rm") })
+    #expect(lastRemoval < network)
+    try await teardown.down(project: "shop", directory: plan.projectDirectory, containers: [], volumes: true)
+    #expect(engine.volumeList.isEmpty)
+  }
+}
+
+/// A port on 127.0.0.1 held open for the test.
+struct TakenPort {
+  let descriptor: Int32
+  let port: Int
+
+  init() throws {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    self.descriptor = descriptor
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+        bind(descriptor, pointer, length) == 0 && listen(descriptor, 1) == 0
+          && getsockname(descriptor, pointer, &length) == 0
+      }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    port = Int(UInt16(bigEndian: address.sin_port))
+  }
+
+  func close() { _ = Glibc.close(descriptor) }
+}
