@@ -38,6 +38,14 @@ package protocol ContainerEngine: Sendable {
   func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String]
   /// Streams a container's output line by line until it stops or the task is cancelled.
   func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError)
+
+  /// Checks, before anything is made, that these containers can be made at all (the native engine: that
+  /// their servers are installed), so that a missing piece stops `up` with nothing half-started.
+  func preflight(_ containers: [ContainerPlan]) async throws(AppHostError)
+}
+
+extension ContainerEngine {
+  package func preflight(_ containers: [ContainerPlan]) async throws(AppHostError) {}
 }
 
 /// A container's state as the engine reports it (native servers: running or exited).

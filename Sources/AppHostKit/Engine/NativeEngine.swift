@@ -92,6 +92,14 @@ package struct NativeEngine: ContainerEngine {
 
   // MARK: Starting and stopping
 
+  /// Every server program must be there before the first one starts.
+  package func preflight(_ containers: [ContainerPlan]) async throws(AppHostError) {
+    for container in containers {
+      guard let server = container.server else { continue }
+      _ = try program(for: server, resource: container.resource)
+    }
+  }
+
   package func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError) {
     guard let server = container.server else {
       throw .engineFailed(

@@ -102,6 +102,7 @@ package struct Launcher: Sendable {
   package func carryOut(_ reconciliation: Reconciliation, options: Options) async throws(AppHostError) -> Outcome {
     let started = ContinuousClock.now
     let deadline = started + options.timeout
+    try await engine.preflight(reconciliation.bringUps.filter { !$0.isReuse }.compactMap(\.container))
     for step in reconciliation.steps {
       switch step {
       case .removeLeftover(let record):
