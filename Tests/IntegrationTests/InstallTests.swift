@@ -178,6 +178,15 @@ struct InstallTests {
     #expect(try await complete("apphost logs ", in: project.path + "/broken") == [])
     #expect(try await complete("apphost logs --file missing.json ") == [])
     #expect(try await complete("apphost cli --file other ") == [])
+
+    // bash-completion (when installed; scripts/test installs it) finds the script under the prefix by
+    // itself, as it does in an interactive shell.
+    if FileManager.default.fileExists(atPath: bashCompletionLoader) {
+      let loaded = try await bashComplete(
+        "apphost logs ", installation: installation, in: project.path, viaBashCompletion: true)
+      #expect(loaded.status == 0 && loaded.errors.isEmpty, "\(loaded)")
+      #expect(loaded.output == "cache\nsessions\ninsight\napi\n", "\(loaded)")
+    }
   }
 
   @Test func uninstallRemovesExactlyWhatTheInstallPutThere() async throws {
@@ -221,15 +230,23 @@ private func tree(_ folder: String) throws -> [String] {
   }.sorted()
 }
 
-/// What bash offers for `line` (completed at its end) with the installed completion script, as
-/// bash-completion would load it: the function `complete -p apphost` names, called with COMP_WORDS and
-/// friends set as bash sets them for words separated by spaces. One candidate a line.
-private func bashComplete(_ line: String, installation: InstallTests.Installation, in folder: String)
-  async throws -> CommandResult
-{
+private let bashCompletionLoader = "/usr/share/bash-completion/bash_completion"
+
+/// What bash offers for `line` (completed at its end) with the installed completion script: the
+/// function `complete -p apphost` names, called with COMP_WORDS and friends set as bash sets them for
+/// words separated by spaces. One candidate a line. The script is sourced, or with `viaBashCompletion`
+/// found by bash-completion's own loader, which looks in `share/bash-completion/completions` of
+/// `~/.local` and of every `XDG_DATA_DIRS` folder (default `/usr/local/share:/usr/share`).
+private func bashComplete(
+  _ line: String, installation: InstallTests.Installation, in folder: String, viaBashCompletion: Bool = false
+) async throws -> CommandResult {
+  let load =
+    viaBashCompletion
+    ? "source \(bashCompletionLoader); __load_completion apphost || { echo 'not found' >&2; exit 3; }"
+    : #"source "$1""#
   let script = """
+    \(load)
     set -u
-    source "$1"
     spec=$(complete -p apphost) || { echo "no completion for apphost: $spec" >&2; exit 3; }
     function=$(sed -E 's/.*-F ([^ ]+).*/\\1/' <<<"$spec")
     COMP_LINE=$2
@@ -249,5 +266,11 @@ private func bashComplete(_ line: String, installation: InstallTests.Installatio
       "--norc", "--noprofile", "-c", script, "bash",
       installation.prefix + "/share/bash-completion/completions/apphost", line,
     ],
-    in: folder, environment: ["PATH": installation.prefix + "/bin:" + path])
+    in: folder,
+    environment: [
+      "PATH": installation.prefix + "/bin:" + path,
+      // The prefix as a data folder (as ~/.local/share and /usr/local/share are by default), and not a
+      // copy installed in ~/.local.
+      "BASH_COMPLETION_USER_DIR": "/nonexistent", "XDG_DATA_DIRS": installation.prefix + "/share",
+    ])
 }
