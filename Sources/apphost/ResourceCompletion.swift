@@ -73,8 +73,8 @@ enum ResourceCompletion {
     return names
   }
 
-  /// The value of the last `--file` (`--file=PATH`, or `-f PATH` when `shortFileOption`) among the shell's
-  /// words, else `apphost.json`. The word being completed (`skipping`) is not a value yet.
+  /// The value of the last `--file PATH` (`--file=PATH`, or `-f PATH` when `shortFileOption`) among the
+  /// shell's words, else `apphost.json`. The word being completed (`skipping`) is not a value yet.
   static func manifestPath(in words: [String], skipping current: Int, shortFileOption: Bool) -> String {
     var path = "apphost.json"
     var index = words.startIndex
@@ -84,7 +84,9 @@ enum ResourceCompletion {
       if word.hasPrefix("--file=") {
         path = String(word.dropFirst("--file=".count))
       } else if word == "--file" || (shortFileOption && word == "-f") {
-        let value = words.index(after: index)
+        var value = words.index(after: index)
+        // bash splits `--file=PATH` at the `=` (COMP_WORDBREAKS): `--file`, `=`, `PATH`.
+        if value < words.endIndex && words[value] == "=" { value = words.index(after: value) }
         if value < words.endIndex && value != current {
           path = unquoted(words[value])
           index = value
