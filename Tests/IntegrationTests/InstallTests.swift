@@ -3,8 +3,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `scripts/install` into a temporary prefix, as a user would run it, and what it installed: the binary,
-/// the completion scripts, the manual page; `--uninstall`. No container engine needed.
+/// `scripts/install` into a prefix of the tests' own, as a user would run it, and what it installed: the
+/// binary, the completion scripts, the manual page; `--uninstall`. No container engine needed.
 ///
 /// The install is a release build, made once per test run and shared by these tests. `swift test` holds
 /// the lock of `.build` while tests run, so it builds in a scratch folder of its own,
