@@ -1,5 +1,14 @@
 // swift-tools-version: 6.2
+import Foundation
 import PackageDescription
+
+// The commit `apphost --version` names. scripts/install sets it (`git rev-parse --short=12 HEAD`); a plain
+// `swift build` (or mint) leaves it unset and the binary says "unknown commit". Only the small C target
+// below depends on it, so a change recompiles one C file, not the package. Anything but
+// [0-9A-Za-z._+-] is dropped: the value becomes a C string literal.
+let commitCharacters = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._+-")
+let buildCommit = String(
+  (ProcessInfo.processInfo.environment["APPHOST_BUILD_COMMIT"] ?? "").filter(commitCharacters.contains).prefix(64))
 
 let package = Package(
   name: "apphost",
@@ -18,8 +27,13 @@ let package = Package(
       name: "apphost",
       dependencies: [
         "AppHostKit",
+        "AppHostBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
+    ),
+    .target(
+      name: "AppHostBuildInfo",
+      cSettings: buildCommit.isEmpty ? [] : [.define("APPHOST_BUILD_COMMIT", to: "\"\(buildCommit)\"")]
     ),
     .target(
       name: "AppHostKit",

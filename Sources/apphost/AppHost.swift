@@ -15,7 +15,7 @@ struct AppHost: AsyncParsableCommand {
       New here? Run `apphost init` to write a starter apphost.json, then `apphost config` to see \
       what apphost would do with it.
       """,
-    version: AppHostVersion.current,
+    version: BuildVersion.description,
     subcommands: [
       Up.self, Down.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Publish.self, Config.self, Init.self,
       Supervise.self,

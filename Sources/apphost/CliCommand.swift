@@ -22,7 +22,8 @@ extension AppHost {
 
     @OptionGroup var options: ManifestOptions
 
-    @Argument(help: "The cache (or connection string) to talk to.")
+    @Argument(
+      help: "The cache (or connection string) to talk to.", completion: ResourceCompletion.names(.connectable))
     var name: String
 
     @Argument(parsing: .postTerminator, help: "A command and its arguments, after `--`.")

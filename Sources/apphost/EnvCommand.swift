@@ -19,7 +19,8 @@ extension AppHost {
 
     @OptionGroup var options: ManifestOptions
 
-    @Argument(help: "An executable or a cache; default: every cache.")
+    @Argument(
+      help: "An executable or a cache; default: every cache.", completion: ResourceCompletion.names(.environment))
     var name: String?
 
     @Option(help: "dotenv (KEY=value), json or shell (export KEY='value').")

@@ -24,7 +24,9 @@ extension AppHost {
       return options
     }
 
-    @Argument(help: "Resources to show; default: all.")
+    @Argument(
+      help: "Resources to show; default: all.",
+      completion: ResourceCompletion.names(.running, shortFileOption: false, repeating: true))
     var resources: [String] = []
 
     @Flag(name: .shortAndLong, help: "Keep printing new lines.")
