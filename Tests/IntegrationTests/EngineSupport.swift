@@ -5,8 +5,9 @@ import Testing
 /// The engines the integration tests run against: `APPHOST_TEST_ENGINES` (set by scripts/test, which
 /// starts them and builds the stand-in images). Without it the engine tests do not run.
 enum TestEngines {
+  /// The container engines named (the native engine has suites of its own: NativeTests).
   static let all: [String] = (ProcessInfo.processInfo.environment["APPHOST_TEST_ENGINES"] ?? "")
-    .split(separator: " ").map(String.init)
+    .split(separator: " ").map(String.init).filter { $0 != "native" }
   static var available: Bool { !all.isEmpty }
 }
 
