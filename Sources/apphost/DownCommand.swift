@@ -34,7 +34,9 @@ extension AppHost {
           console.warning("\(file) is not valid; removing what runs under the project name \(project.name)")
         }
         let state = StateDirectory(projectDirectory: project.directory)
-        try await ForegroundUp.stop(state, console: console)
+        try await ProjectLock.stopHolder(state) { pid in
+          console.output("apphost: stopping the apphost up running for this project (pid \(pid))")
+        }
         await OrphanScan.settleEngineCommands(projectDirectory: project.directory)
         let requested =
           try EngineSelection.requested(flag: options.engine, environment: environment, manifest: manifestEngine)
@@ -53,22 +55,6 @@ extension AppHost {
         let ours = containers.filter { $0.projectDirectory == project.directory }
         if ours.isEmpty && stopped.isEmpty { console.output("apphost: nothing of \(project.name) was running") }
       }
-    }
-  }
-}
-
-/// Asking a foreground `apphost up` of the project to stop, and waiting until it has.
-enum ForegroundUp {
-  static func stop(_ state: StateDirectory, console: Console) async throws(AppHostError) {
-    guard let holder = ProjectLock.holder(state), holder.pid != getpid() else { return }
-    console.output("apphost: stopping the apphost up running for this project (pid \(holder.pid))")
-    kill(holder.pid, SIGTERM)
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ProjectLock.holder(state) != nil {
-      if ContinuousClock.now > deadline {
-        throw .projectBusy(pid: holder.pid, lockFile: ProjectLock.path(in: state))
-      }
-      try? await Task.sleep(for: .milliseconds(50))
     }
   }
 }

@@ -63,11 +63,17 @@ extension AppHost {
           for container in containers {
             group.addTask {
               if follow {
-                try? await engine.followLogs(container.containerName, tail: tail) { line in
-                  printer(.log(resource: container.resource, line: line))
+                await Log.quietly("follow the output of \(container.containerName)") {
+                  () async throws(AppHostError) in
+                  try await engine.followLogs(container.containerName, tail: tail) { line in
+                    printer(.log(resource: container.resource, line: line))
+                  }
                 }
               } else {
-                for line in (try? await engine.logs(container.containerName, tail: tail)) ?? [] {
+                let lines = await Log.quietly("read the output of \(container.containerName)") {
+                  () async throws(AppHostError) in try await engine.logs(container.containerName, tail: tail)
+                }
+                for line in lines ?? [] {
                   printer(.log(resource: container.resource, line: line))
                 }
               }

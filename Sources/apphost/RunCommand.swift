@@ -60,24 +60,17 @@ extension AppHost {
         }
         // Already up and unchanged: use them as they are.
         var ports = StatusReport.ports(plan: plan, containers: session.containers)
-        let current = caches.allSatisfy { name in
-          guard ports[name] != nil, let container = plan.container(name) else { return false }
-          return session.containers.contains {
-            $0.name == container.containerName && $0.configHash == container.configHash
-          }
-        }
         var outcome: Launcher.Outcome?
+        let current = try caches.isEmpty ? true : session.isCurrent(caches)
         if current {
           // The network made while connecting is not needed after all.
-          if session.networkCreated == true, let network = plan.network {
-            try? await session.engine.removeNetworks([network.name])
-          }
+          await session.discardCreatedNetwork()
         } else {
           let lock = try ProjectLock.acquire(session.project.state)
           defer { lock.release() }
           // Progress goes to stderr: stdout belongs to the command.
           let printer = EventPrinter(console: Console(outputToStandardError: true), names: caches)
-          let launcher = Launcher(engine: session.engine, plan: plan, owner: .current, events: { printer($0) })
+          let launcher = session.launcher(events: { printer($0) })
           var options = Launcher.Options(selection: caches, detached: true, timeout: .seconds(timeout))
           options.networkCreated = session.networkCreated
           outcome = try await launcher.start(existing: session.containers, options: options)
@@ -86,13 +79,7 @@ extension AppHost {
         return (session, outcome, try ConnectionVariables.forReferences(references, plan: plan, ports: ports))
       }
       let status = await execute(variables, signals: signals, console: console)
-      if down, let outcome {
-        let records = (try? await session.engine.inspect(outcome.created)) ?? []
-        try? await Teardown(engine: session.engine, events: { _ in }).remove(records)
-        if let network = session.plan.network, outcome.createdNetwork {
-          try? await session.engine.removeNetworks([network.name])
-        }
-      }
+      if down, let outcome { await session.backOut(outcome, events: { _ in }) }
       throw ExitCode(status)
     }
 

@@ -63,9 +63,7 @@ extension AppHost {
           }
           return try ProjectLock.acquire(state)
         } catch {
-          if session.networkCreated == true, let network = session.plan.network {
-            try? await session.engine.removeNetworks([network.name])
-          }
+          await session.discardCreatedNetwork()
           throw error
         }
       }
@@ -78,7 +76,7 @@ extension AppHost {
           } ?? [name]
         })
       printer(.connected(session.engine.flavor, project: session.plan.project))
-      let launcher = Launcher(engine: session.engine, plan: session.plan, owner: .current, events: { printer($0) })
+      let launcher = session.launcher(events: { printer($0) })
       var launchOptions = Launcher.Options(selection: resources, detached: detach, timeout: .seconds(timeout))
       launchOptions.networkCreated = session.networkCreated
       let containers = session.containers
@@ -99,7 +97,7 @@ extension AppHost {
           return try ProcessSpec.specs(
             plan: session.plan, ports: outcome.ports, selection: try session.plan.closure(of: resources))
         } catch {
-          await backOut(outcome, session: session, printer: printer)
+          await session.backOut(outcome, events: { printer($0) })
           throw error
         }
       }
@@ -166,7 +164,7 @@ extension AppHost {
           do throws(AppHostError) {
             return try await BackgroundSupervisor.start(arguments: arguments, state: state, timeout: .seconds(timeout))
           } catch {
-            await backOut(outcome, session: session, printer: printer)
+            await session.backOut(outcome, events: { printer($0) })
             throw error
           }
         }
@@ -183,12 +181,6 @@ extension AppHost {
             + "prints the connection variables, `apphost logs` the output, `apphost down` stops "
             + (total == 1 ? "it" : "them"))
       }
-    }
-
-    /// Removes the containers this run created, when what should follow them cannot start.
-    private func backOut(_ outcome: Launcher.Outcome, session: EngineSession, printer: EventPrinter) async {
-      let records = (try? await session.engine.inspect(outcome.created)) ?? []
-      try? await Teardown(engine: session.engine, events: { printer($0) }).remove(records)
     }
   }
 }

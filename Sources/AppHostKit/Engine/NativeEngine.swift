@@ -50,7 +50,7 @@ package struct NativeEngine: ContainerEngine {
       if !alive && record.exitCode == nil, let code = Self.reap(record.pid) {
         // Our own child that ended: its exit code is known.
         record.exitCode = code
-        try? save(record)
+        do { try save(record) } catch { Log.debug("could not record the exit of \(name): \(error)") }
       }
       return record.containerRecord(running: alive)
     }

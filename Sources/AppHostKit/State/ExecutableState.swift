@@ -63,7 +63,7 @@ package struct ExecutableState: Codable, Sendable, Equatable {
 
   package static func load(_ state: StateDirectory) -> ExecutableState? {
     guard let data = FileManager.default.contents(atPath: path(state)) else { return nil }
-    return try? JSONDecoder().decode(ExecutableState.self, from: data)
+    return Log.attempt("read \(path(state))") { try JSONDecoder().decode(ExecutableState.self, from: data) }
   }
 
   package func save(_ state: StateDirectory) throws(AppHostError) {

@@ -66,3 +66,22 @@ package final class ProjectLock: @unchecked Sendable {
     close(descriptor)
   }
 }
+
+extension ProjectLock {
+  /// Asks the `apphost up` holding the project's lock (a foreground one) to stop, and waits until it has
+  /// let go: `apphost down` in another terminal. Nothing when no other process holds it.
+  package static func stopHolder(
+    _ state: StateDirectory, timeout: Duration = .seconds(30), announce: (Int32) -> Void
+  ) async throws(AppHostError) {
+    guard let holder = holder(state), holder.pid != getpid() else { return }
+    announce(holder.pid)
+    kill(holder.pid, SIGTERM)
+    let deadline = ContinuousClock.now + timeout
+    while Self.holder(state) != nil {
+      if ContinuousClock.now > deadline {
+        throw .projectBusy(pid: holder.pid, lockFile: path(in: state))
+      }
+      do { try await Task.sleep(for: .milliseconds(20)) } catch { throw .cancelled }
+    }
+  }
+}

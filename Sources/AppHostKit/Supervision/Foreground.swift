@@ -102,8 +102,10 @@ package struct Foreground: Sendable {
         // New containers show all their output; reused ones only what comes from now on.
         let tail: Int? = outcome.unchanged.contains(container.resource) ? 0 : nil
         group.addTask {
-          try? await engine.followLogs(container.containerName, tail: tail) { line in
-            events(.log(resource: container.resource, line: line))
+          await Log.quietly("follow the output of \(container.containerName)") { () async throws(AppHostError) in
+            try await engine.followLogs(container.containerName, tail: tail) { line in
+              events(.log(resource: container.resource, line: line))
+            }
           }
           if Task.isCancelled { return }
           // The output ended: the container stopped or was removed from outside, or the engine went away.
@@ -133,7 +135,9 @@ package struct Foreground: Sendable {
       try await teardown.remove(records.filter { $0.projectDirectory == plan.projectDirectory }, save: !immediately)
       let remaining = try await engine.containers(project: plan.project)
       if let network = plan.network, !remaining.contains(where: { $0.projectDirectory == plan.projectDirectory }) {
-        try? await engine.removeNetworks([network.name])
+        await Log.quietly("remove the network \(network.name)") { () async throws(AppHostError) in
+          try await engine.removeNetworks([network.name])
+        }
         events(.removedNetwork(network.name))
       }
       return true

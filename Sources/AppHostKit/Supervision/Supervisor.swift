@@ -178,7 +178,11 @@ package actor Supervisor {
 
   private func persist() {
     guard let state else { return }
-    try? record.save(state)
+    do {
+      try record.save(state)
+    } catch {
+      Log.debug("could not record the programs' state: \(error.errorDescription ?? "\(error)")")
+    }
   }
 
 }
