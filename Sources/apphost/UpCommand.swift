@@ -155,7 +155,7 @@ extension AppHost {
         running.fingerprint == ProcessSpec.fingerprint(specs)
       {
         unchangedPrograms = true
-        for process in running.processes { printer.line(process.name, "unchanged, \(process.state)") }
+        for process in running.processes { printer.line(process.name, "unchanged, \(process.state.rawValue)") }
       } else {
         await BackgroundSupervisor.stop(state, events: { printer($0) })
         var arguments = ["--file", session.project.loaded.path, "--engine", session.engine.flavor.rawValue]

@@ -313,8 +313,11 @@ struct CacheTests {
     defer { empty.remove() }
     let none = try await execute(
       Binary.path, ["up", "-d"], in: folder.path, environment: ["PATH": empty.path, "APPHOST_ENGINE": nil])
+    // No engine: the native engine is tried, and it needs redis-server, which this PATH lacks either.
     #expect(none.status == 69, "\(none)")
-    #expect(none.errors.contains("apphost needs docker or podman"))
+    #expect(none.errors.contains("neither docker nor podman is installed"), "\(none)")
+    #expect(none.errors.contains("needs redis-server, which is not on PATH"), "\(none)")
+    #expect(none.errors.contains("apt-get install redis-server"), "\(none)")
     let requested = try await execute(
       Binary.path, ["ps"], in: folder.path, environment: ["PATH": empty.path, "APPHOST_ENGINE": "podman"])
     #expect(requested.status == 69)

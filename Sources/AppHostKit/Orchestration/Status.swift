@@ -64,13 +64,14 @@ package enum StatusReport {
           rows.append(ResourceStatus(name: name, type: ResourceType.executable.rawValue, state: "not started"))
         }
         for process in processes {
-          var row = ResourceStatus(name: process.name, type: ResourceType.executable.rawValue, state: process.state)
+          var row = ResourceStatus(
+            name: process.name, type: ResourceType.executable.rawValue, state: process.state.rawValue)
           let live = process.liveIdentity != nil
           let ownerAlive = programs?.owner.isAlive == true
-          if (process.state == "running" || process.state == "starting") && !live {
+          if (process.state == .running || process.state == .starting) && !live {
             row.state = "exited"
             row.note = "ended while no apphost watched it"
-          } else if process.state == "exited" || process.state == "stopped" {
+          } else if process.state == .exited || process.state == .stopped {
             row.state = "exited (\(process.exitCode.map(String.init) ?? "?"))"
           }
           if live {

@@ -4,6 +4,12 @@ import Foundation
   import Glibc
 #endif
 
+/// Where a program's process is in its life, as `executables.json` records it (the raw values are the
+/// file's words).
+package enum ProcessState: String, Sendable, Codable, Equatable {
+  case starting, running, exited, stopped, restarting
+}
+
 /// `.apphost/executables.json`: the programs apphost runs for the project, who runs them and how they
 /// are. `ps` shows it; `down` and the next `up` use it to stop what a crashed apphost left running.
 package struct ExecutableState: Codable, Sendable, Equatable {
@@ -14,7 +20,7 @@ package struct ExecutableState: Codable, Sendable, Equatable {
     package var pid: Int32?
     package var startTime: String?
     /// `starting`, `running`, `restarting`, `exited`, `stopped`.
-    package var state: String
+    package var state: ProcessState
     package var exitCode: Int32?
     package var restarts: Int
 
@@ -22,7 +28,7 @@ package struct ExecutableState: Codable, Sendable, Equatable {
       self.resource = resource
       self.replica = replica
       self.name = name
-      self.state = "starting"
+      self.state = .starting
       self.restarts = 0
     }
 

@@ -94,7 +94,7 @@ package actor Supervisor {
   package var isStopping: Bool { stopping }
 
   private func hasStarted(_ name: String) -> Bool {
-    record.processes.first { $0.name == name }.map { $0.state != "starting" } ?? true
+    record.processes.first { $0.name == name }.map { $0.state != .starting } ?? true
   }
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
@@ -111,7 +111,7 @@ package actor Supervisor {
             events(.logLines(resource: spec.displayName, lines: lines))
           })
       } catch {
-        update(spec) { $0.state = "exited" }
+        update(spec) { $0.state = .exited }
         if stopping { return nil }
         events(.failed(ResourceFailure(resource: spec.displayName, reason: error.errorDescription ?? "\(error)")))
         return 126
@@ -119,13 +119,13 @@ package actor Supervisor {
       running[spec.displayName] = nil
       if stopping {
         update(spec) {
-          $0.state = "stopped"
+          $0.state = .stopped
           $0.exitCode = status
         }
         return nil
       }
       update(spec) {
-        $0.state = "exited"
+        $0.state = .exited
         $0.exitCode = status
       }
       events(.exited(resource: spec.displayName, code: status))
@@ -133,7 +133,7 @@ package actor Supervisor {
         return status == 0 ? nil : status
       }
       update(spec) {
-        $0.state = "restarting"
+        $0.state = .restarting
         $0.restarts += 1
       }
       events(.restarting(resource: spec.displayName, after: pause.seconds))
@@ -163,7 +163,7 @@ package actor Supervisor {
     update(spec) {
       $0.pid = pid
       $0.startTime = identity.startTime
-      $0.state = "running"
+      $0.state = .running
       $0.exitCode = nil
     }
     events(.started(resource: spec.displayName, pid: pid))
