@@ -64,6 +64,10 @@ package enum RESP {
   package static func parse(_ buffer: ArraySlice<UInt8>) throws(ParseError) -> (RESPValue, Int)? {
     guard let first = buffer.first else { return nil }
     guard let lineEnd = findCRLF(buffer) else { return nil }
+    // A line end where the type byte belongs: no reply starts so.
+    guard lineEnd > buffer.startIndex else {
+      throw .malformed("unexpected \(quoted("\r")) at the start of a reply")
+    }
     let line = String(decoding: buffer[(buffer.startIndex + 1)..<lineEnd], as: UTF8.self)
     let afterLine = lineEnd + 2
     let consumedLine = afterLine - buffer.startIndex
