@@ -66,4 +66,11 @@ import Testing
     #expect(value == .simple("OK"))
     #expect(throws: RESP.ParseError.self) { try RESP.parse(bytes[used...]) }
   }
+
+  /// Found by scripts/fuzz: an aggregate's count was reserved before any element arrived, so a count in
+  /// the billions asked for terabytes and crashed; now it waits for the elements like any other count.
+  @Test(arguments: [">4616038427387904\r\n+msg\r\n", "*9223372036854775807\r\n", "~1000000000\r\n:1\r\n"])
+  func hugeCountWaitsForItsElements(text: String) throws {
+    #expect(try RESP.parse(Array(text.utf8)[...]) == nil)
+  }
 }

@@ -100,7 +100,9 @@ package enum RESP {
       if count < 0 { return (.array(nil), consumedLine) }
       let elements = first == UInt8(ascii: "%") ? count * 2 : count
       var items: [RESPValue] = []
-      items.reserveCapacity(elements)
+      // The count is the server's word: reserve no more than the bytes at hand can hold (3 bytes or more
+      // each, as in `_\r\n`), or a count in the billions asks for more memory than there is.
+      items.reserveCapacity(min(elements, (buffer.endIndex - afterLine) / 3))
       var offset = afterLine
       for _ in 0..<elements {
         guard let (item, used) = try parse(buffer[offset...]) else { return nil }
