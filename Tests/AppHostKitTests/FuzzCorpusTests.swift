@@ -73,4 +73,11 @@ import Testing
   func hugeCountWaitsForItsElements(text: String) throws {
     #expect(try RESP.parse(Array(text.utf8)[...]) == nil)
   }
+
+  /// Found by scripts/fuzz: a bulk, verbatim or blob error length near Int.max overflowed when the line end
+  /// after the bytes was added to it; now it waits for the bytes, as any length longer than the buffer does.
+  @Test(arguments: ["=9223372036854775807\r\n:>/t", "$9223372036854775806\r\n", "!9223372036854775807\r\nab\r\n"])
+  func lengthNearIntMaxWaitsForItsBytes(text: String) throws {
+    #expect(try RESP.parse(Array(text.utf8)[...]) == nil)
+  }
 }

@@ -84,7 +84,8 @@ package enum RESP {
     case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
       guard let length = Int(line) else { throw .malformed("length \(line)") }
       if length < 0 { return (first == UInt8(ascii: "$") ? .bulk(nil) : .null, consumedLine) }
-      guard buffer.endIndex - afterLine >= length + 2 else { return nil }
+      // Not `length + 2`: that overflows for a length near Int.max.
+      guard buffer.endIndex - afterLine - 2 >= length else { return nil }
       let bytes = Array(buffer[afterLine..<(afterLine + length)])
       let consumed = consumedLine + length + 2
       switch first {
