@@ -80,4 +80,15 @@ import Testing
   func lengthNearIntMaxWaitsForItsBytes(text: String) throws {
     #expect(try RESP.parse(Array(text.utf8)[...]) == nil)
   }
+
+  /// Found by scripts/fuzz: a map's count of pairs was doubled into a count of elements, which overflowed
+  /// for counts above Int.max / 2; such a count is malformed (no server can send that many pairs).
+  @Test(arguments: ["%4611686018427387904\r\n92208\r\n\n", "%9223372036854775807\r\n"])
+  func mapCountBeyondHalfOfIntMaxIsMalformed(text: String) {
+    #expect(throws: RESP.ParseError.self) { try RESP.parse(Array(text.utf8)[...]) }
+  }
+
+  @Test func largestCountableMapWaitsForItsPairs() throws {
+    #expect(try RESP.parse(Array("%4611686018427387903\r\n+a\r\n".utf8)[...]) == nil)
+  }
 }

@@ -99,7 +99,10 @@ package enum RESP {
     case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"):
       guard let count = Int(line) else { throw .malformed("count \(line)") }
       if count < 0 { return (.array(nil), consumedLine) }
-      let elements = first == UInt8(ascii: "%") ? count * 2 : count
+      let isMap = first == UInt8(ascii: "%")
+      // A map's count is of pairs: more than Int.max / 2 of them cannot be counted, let alone sent.
+      if isMap && count > Int.max / 2 { throw .malformed("count \(line)") }
+      let elements = isMap ? count * 2 : count
       var items: [RESPValue] = []
       // The count is the server's word: reserve no more than the bytes at hand can hold (3 bytes or more
       // each, as in `_\r\n`), or a count in the billions asks for more memory than there is.
