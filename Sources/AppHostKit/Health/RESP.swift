@@ -64,6 +64,10 @@ package enum RESP {
   package static func parse(_ buffer: ArraySlice<UInt8>) throws(ParseError) -> (RESPValue, Int)? {
     guard let first = buffer.first else { return nil }
     guard let lineEnd = findCRLF(buffer) else { return nil }
+    // A line end where the type byte belongs: no reply starts so.
+    guard lineEnd > buffer.startIndex else {
+      throw .malformed("unexpected \(quoted("\r")) at the start of a reply")
+    }
     let line = String(decoding: buffer[(buffer.startIndex + 1)..<lineEnd], as: UTF8.self)
     let afterLine = lineEnd + 2
     let consumedLine = afterLine - buffer.startIndex
@@ -80,7 +84,8 @@ package enum RESP {
     case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
       guard let length = Int(line) else { throw .malformed("length \(line)") }
       if length < 0 { return (first == UInt8(ascii: "$") ? .bulk(nil) : .null, consumedLine) }
-      guard buffer.endIndex - afterLine >= length + 2 else { return nil }
+      // Not `length + 2`: that overflows for a length near Int.max.
+      guard buffer.endIndex - afterLine - 2 >= length else { return nil }
       let bytes = Array(buffer[afterLine..<(afterLine + length)])
       let consumed = consumedLine + length + 2
       switch first {
@@ -94,9 +99,14 @@ package enum RESP {
     case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"):
       guard let count = Int(line) else { throw .malformed("count \(line)") }
       if count < 0 { return (.array(nil), consumedLine) }
-      let elements = first == UInt8(ascii: "%") ? count * 2 : count
+      let isMap = first == UInt8(ascii: "%")
+      // A map's count is of pairs: more than Int.max / 2 of them cannot be counted, let alone sent.
+      if isMap && count > Int.max / 2 { throw .malformed("count \(line)") }
+      let elements = isMap ? count * 2 : count
       var items: [RESPValue] = []
-      items.reserveCapacity(elements)
+      // The count is the server's word: reserve no more than the bytes at hand can hold (3 bytes or more
+      // each, as in `_\r\n`), or a count in the billions asks for more memory than there is.
+      items.reserveCapacity(min(elements, (buffer.endIndex - afterLine) / 3))
       var offset = afterLine
       for _ in 0..<elements {
         guard let (item, used) = try parse(buffer[offset...]) else { return nil }
