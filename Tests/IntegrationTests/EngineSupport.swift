@@ -3,10 +3,31 @@ import TestSupport
 import Testing
 
 /// The engines the integration tests run against: `APPHOST_TEST_ENGINES` (set by scripts/test, which
-/// starts them and builds the stand-in images). Without it the engine tests do not run.
+/// starts them and builds the stand-in images). Without it the engine tests do not run, except in CI
+/// (`CI=true`), where every engine is required: there a missing engine fails the tests (see
+/// `TestEngineTests`) instead of skipping them.
 enum TestEngines {
-  static let all: [String] = (ProcessInfo.processInfo.environment["APPHOST_TEST_ENGINES"] ?? "")
-    .split(separator: " ").map(String.init)
+  /// Every engine apphost drives; the lead's "native" (servers as host processes) joins when it exists.
+  static let known = ["docker", "podman", "native"]
+  static let required = ["docker", "podman"]
+
+  static let all: [String] = {
+    let environment = ProcessInfo.processInfo.environment
+    if let named = environment["APPHOST_TEST_ENGINES"], !named.trimmingCharacters(in: .whitespaces).isEmpty {
+      return named.split(separator: " ").map(String.init)
+    }
+    return inCI ? required : []
+  }()
+
+  /// Whether a missing engine must fail rather than skip: in CI, or when engines were named.
+  static var mandatory: Bool {
+    inCI || !(ProcessInfo.processInfo.environment["APPHOST_TEST_ENGINES"] ?? "").isEmpty
+  }
+
+  static var inCI: Bool {
+    ["true", "1", "yes"].contains(ProcessInfo.processInfo.environment["CI"]?.lowercased() ?? "")
+  }
+
   static var available: Bool { !all.isEmpty }
 }
 
