@@ -94,7 +94,8 @@ final class ArgumentWatch: @unchecked Sendable {
     var buffer = [UInt8](repeating: 0, count: 1 << 17)
     let own = getpid()
     var first = true
-    while !lock.withLock({ stopping }) {
+    // The first pass runs even when the watch is stopped at once: it is what proves /proc readable.
+    while first || !lock.withLock({ stopping }) {
       guard let directory = opendir(root) else {
         let reason = String(cString: strerror(errno))
         lock.withLock { unreadable = "cannot list \(root): \(reason)" }

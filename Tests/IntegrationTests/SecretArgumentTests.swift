@@ -128,7 +128,9 @@ struct SecretArgumentTests {
       )
       let up = try await project.apphost("up", "-d", environment: ["TRICKY": password])
       try #require(up.status == 0, "\(up)")
-      let environment = try await project.environment()
+      let env = try await project.apphost("env", "--format", "json", environment: ["TRICKY": password])
+      let environment = try #require(
+        try JSONSerialization.jsonObject(with: Data(env.output.utf8)) as? [String: String], "\(env)")
       for name in ["CACHE", "SESSIONS", "G"] {
         let port = environment["\(name)_PORT"]
         #expect(try await project.redis(port: port, password: password, "PING") == "PONG", "\(name)")
