@@ -128,10 +128,15 @@ struct EngineProject {
     } catch {
       failure = error
     }
-    let down = try await project.apphost("down", "--volumes")
-    #expect(down.status == 0, "cleanup: \(down)")
-    let left = try await project.leftovers()
-    #expect(left.isEmpty, "left behind: \(left)")
+    // A cleanup that fails is recorded; it never replaces the test's own failure.
+    do {
+      let down = try await project.apphost("down", "--volumes")
+      #expect(down.status == 0, "cleanup: \(down)")
+      let left = try await project.leftovers()
+      #expect(left.isEmpty, "left behind: \(left)")
+    } catch {
+      Issue.record(error, "cleanup of \(project.name)")
+    }
     project.folder.remove()
     if let failure { throw failure }
   }
