@@ -71,8 +71,11 @@ import Testing
       docker.last
         == #"(umask 077 && printf 'requirepass %s\n' "$GARNET_PASSWORD" > /tmp/apphost-garnet.conf) && exec /app/GarnetServer --config-import-path /tmp/apphost-garnet.conf --config-import-format RedisConf --protected-mode no --auth Password --checkpointdir /data/checkpoints --recover --aof --aof-commit-freq 60000"#
     )
-    #expect(docker.contains(["--image", "ghcr.io/microsoft/garnet:1.0"]) == false)
-    #expect(docker.contains("ghcr.io/microsoft/garnet:1.0"))
+    // The image once, after every option and right before the command: `--entrypoint /bin/sh IMAGE -c ...`.
+    #expect(docker.filter { $0 == "ghcr.io/microsoft/garnet:1.0" }.count == 1)
+    let image = try #require(docker.firstIndex(of: "ghcr.io/microsoft/garnet:1.0"))
+    #expect(
+      Array(docker[(image - 2)...]) == ["--entrypoint", "/bin/sh", "ghcr.io/microsoft/garnet:1.0", "-c", docker.last!])
     #expect(cache.engineEnvironment == ["GARNET_PASSWORD": "GeneratedCachePassword1"])
   }
 

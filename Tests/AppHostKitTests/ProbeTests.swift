@@ -9,18 +9,33 @@ import Testing
 @Suite struct ProbeTests {
   /// A redis-server on a free port, stopped by `stop()`.
   final class Server: @unchecked Sendable {
-    let process = Process()
+    let process: Process
     let port: Int
     let folder = TemporaryFolder("apphost-redis")
 
+    /// Starts the server and waits until it listens; a port a parallel test took first between the
+    /// check and the start makes it exit, and another port is tried.
     init(password: String?) throws {
-      port = try Self.freePort()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-      process.arguments =
-        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder.path]
-        + (password.map { ["--requirepass", $0] } ?? [])
-      process.standardOutput = FileHandle.nullDevice
-      try process.run()
+      for _ in 0..<10 {
+        let candidate = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        process.arguments =
+          ["--port", String(candidate), "--bind", "127.0.0.1", "--save", "", "--dir", folder.path]
+          + (password.map { ["--requirepass", $0] } ?? [])
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && PortProbe.isFree(candidate) && Date() < deadline { usleep(5_000) }
+        if process.isRunning && !PortProbe.isFree(candidate) {
+          self.process = process
+          port = candidate
+          return
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+      }
+      throw POSIXError(.EADDRINUSE)
     }
 
     static func freePort() throws -> Int {
@@ -38,8 +53,8 @@ import Testing
 
   @Test func aCacheIsReadyOnlyWhenPingAnswersAfterAuth() async throws {
     try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server"), "install redis-server")
-    let nobody = try Server.freePort()
-    #expect(await Probe.resp(port: nobody, password: nil) == .notReady("connection refused"))
+    // Port 1 on 127.0.0.1: privileged and unused, so nothing a parallel test starts can listen there.
+    #expect(await Probe.resp(port: 1, password: nil) == .notReady("connection refused"))
 
     let server = try Server(password: "right")
     defer { server.stop() }
@@ -62,7 +77,7 @@ import Testing
   }
 
   @Test func waitingGivesUpAtTheDeadlineWithTheLastReason() async throws {
-    let port = try Server.freePort()
+    let port = 1  // nothing listens there (see above)
     let started = ContinuousClock.now
     let outcome = try await Probe.waitUntilReady(.resp(password: nil), port: port, deadline: .now + .milliseconds(300))
     #expect(ContinuousClock.now - started < .seconds(2))
@@ -70,7 +85,7 @@ import Testing
   }
 
   @Test func aDeadContainerEndsTheWaitEarly() async throws {
-    let port = try Server.freePort()
+    let port = 1
     let outcome = try await Probe.waitUntilReady(
       .resp(password: nil), port: port, deadline: .now + .seconds(30), stillRunning: { "it exited" })
     #expect(outcome == .failed("it exited"))
