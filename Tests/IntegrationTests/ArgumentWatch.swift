@@ -282,9 +282,12 @@ final class ExecTrace: @unchecked Sendable {
   }
 
   /// Runs `program` under strace in `directory` and waits for it (not for what it leaves running).
+  /// `during`, once the program runs, gets its pid and its output so far (to signal a foreground
+  /// command once it is up).
   func run(
     _ program: String, _ arguments: [String], in directory: String, environment: [String: String] = [:],
-    timeout: Duration = .seconds(180)
+    timeout: Duration = .seconds(180),
+    during: ((_ pid: Int32, _ output: @escaping () -> String) async throws -> Void)? = nil
   ) async throws -> CommandResult {
     count += 1
     let base = "\(folder.path)/\(count)"
@@ -310,10 +313,15 @@ final class ExecTrace: @unchecked Sendable {
     traces.append(trace)
     let deadline = ContinuousClock.now + timeout
     var status: Int32?
+    var during = during
     while status == nil {
       if let pid = (try? String(contentsOfFile: base + ".pid", encoding: .utf8)).flatMap({
         Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
       }) {
+        if let hook = during {
+          during = nil
+          try await hook(pid) { (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "" }
+        }
         status = exitStatus(of: pid, in: trace)
       }
       if status == nil && !process.isRunning {
@@ -334,12 +342,14 @@ final class ExecTrace: @unchecked Sendable {
   }
 
   /// Runs the apphost binary of the project under strace.
-  func apphost(_ project: EngineProject, _ arguments: [String], environment: [String: String] = [:]) async throws
-    -> CommandResult
-  {
+  func apphost(
+    _ project: EngineProject, _ arguments: [String], environment: [String: String] = [:],
+    during: ((_ pid: Int32, _ output: @escaping () -> String) async throws -> Void)? = nil
+  ) async throws -> CommandResult {
     try await run(
       Binary.path, arguments, in: project.path,
-      environment: environment.merging(["APPHOST_ENGINE": project.engine, "NO_COLOR": "1"]) { given, _ in given })
+      environment: environment.merging(["APPHOST_ENGINE": project.engine, "NO_COLOR": "1"]) { given, _ in given },
+      during: during)
   }
 
   /// Waits until every traced process has ended (strace ends with the last one), then returns every

@@ -33,6 +33,21 @@ struct SecretArgumentTests {
         """)
       let watch = ArgumentWatch()
       let trace = ExecTrace()
+      // A foreground up first, stopped with Ctrl-C once its programs run.
+      let foreground = try await trace.apphost(project, ["up"]) { pid, output in
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !output().contains("Ctrl-C stops") && ContinuousClock.now < deadline {
+          try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try await eventually(timeout: .seconds(10)) {
+          output()
+        } until: {
+          $0.contains("worker    | using")
+        }
+        kill(pid, SIGINT)
+      }
+      #expect(foreground.status == 130, "\(foreground)")
+      #expect(foreground.output.contains("worker    | using"), "\(foreground)")
       let up = try await trace.apphost(project, ["up", "-d"])
       try #require(up.status == 0, "\(up)")
       let passwords = try passwords(project)
