@@ -159,6 +159,14 @@ struct UITests {
       #expect(up.errors.contains("COLON_PASSWORD"))
       #expect(up.errors.contains("Redis Commander"))
       #expect(try await project.leftovers().isEmpty)
+      // Found by the stand-in that parses REDIS_HOSTS as the real entrypoint does: a space made a second
+      // connection and a wrong password while `up` said ready; '"' and '\' stopped the container.
+      for password in ["a b", #"a"b"#, #"a\b"#] {
+        let refused = try await project.apphost("up", "-d", environment: ["COLON_PASSWORD": password])
+        #expect(refused.status == 65, "\(password): \(refused)")
+        #expect(refused.errors.contains("cannot take in REDIS_HOSTS"), "\(password): \(refused)")
+        #expect(try await project.leftovers().isEmpty)
+      }
     }
   }
 
