@@ -92,18 +92,33 @@ import Testing
   }
 
   @Test func httpHealth() async throws {
-    let port = try Server.freePort()
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     let folder = TemporaryFolder("apphost-http")
     defer { folder.remove() }
     _ = folder.write("healthcheck", "ok")
-    server.arguments = [
-      "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder.path,
-    ]
-    server.standardOutput = FileHandle.nullDevice
-    server.standardError = FileHandle.nullDevice
-    try server.run()
+    // Until one listens: a port a parallel test took first makes the server exit.
+    var started: (Process, Int)?
+    for _ in 0..<10 where started == nil {
+      let port = try Server.freePort()
+      let server = Process()
+      server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      server.arguments = [
+        "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder.path,
+      ]
+      server.standardOutput = FileHandle.nullDevice
+      server.standardError = FileHandle.nullDevice
+      try server.run()
+      let deadline = ContinuousClock.now + .seconds(10)
+      while server.isRunning && PortProbe.isFree(port) && ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(10))
+      }
+      if server.isRunning && !PortProbe.isFree(port) {
+        started = (server, port)
+      } else {
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+      }
+    }
+    let (server, port) = try #require(started, "no HTTP server could listen")
     defer {
       kill(server.processIdentifier, SIGKILL)
       server.waitUntilExit()
