@@ -167,6 +167,11 @@ final class ArgumentWatch: @unchecked Sendable {
       }
     }
     guard root == "/proc" else { return }
+    // Real-time priority (root): on a loaded machine a normal thread woke too late, after redis-server
+    // had rewritten its arguments. It sleeps in recv between events, so it takes little time.
+    var parameters = sched_param()
+    parameters.sched_priority = 10
+    _ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters)
     let descriptor = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue), 11)  // NETLINK_CONNECTOR
     guard descriptor >= 0 else { return }
     defer { close(descriptor) }

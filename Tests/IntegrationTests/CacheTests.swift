@@ -104,10 +104,10 @@ struct CacheTests {
         "python3",
         [
           "-c",
-          "import redis,sys\nc=redis.Redis(port=int(sys.argv[1]),password=sys.argv[2])\np=c.pipeline(transaction=False)\n"
-            + "[p.set('key:%d' % i, 'value %d' % i) for i in range(10000)]\np.execute()",
-          environment["CACHE_PORT"] ?? "0", environment["CACHE_PASSWORD"] ?? "",
-        ])
+          "import os,redis,sys\nc=redis.Redis(port=int(sys.argv[1]),password=os.environ['CACHE_PASSWORD'])\n"
+            + "p=c.pipeline(transaction=False)\n[p.set('key:%d' % i, 'value %d' % i) for i in range(10000)]\np.execute()",
+          environment["CACHE_PORT"] ?? "0",
+        ], environment: ["CACHE_PASSWORD": environment["CACHE_PASSWORD"] ?? ""])
       #expect(write.status == 0, "\(write)")
       let down = try await project.apphost("down")
       #expect(down.status == 0, "\(down)")

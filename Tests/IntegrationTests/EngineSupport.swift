@@ -85,11 +85,11 @@ struct EngineProject {
     return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String]) ?? [:]
   }
 
-  /// `redis-cli` against a published port.
+  /// `redis-cli` against a published port; the password goes in its environment (REDISCLI_AUTH), not
+  /// in its arguments, where the secrets watch would rightly find it.
   func redis(port: String?, password: String?, _ command: String...) async throws -> String {
-    var arguments = ["-h", "127.0.0.1", "-p", port ?? "0", "--no-auth-warning"]
-    if let password { arguments += ["-a", password] }
-    let result = try await execute("redis-cli", arguments + command)
+    let arguments = ["-h", "127.0.0.1", "-p", port ?? "0", "--no-auth-warning"]
+    let result = try await execute("redis-cli", arguments + command, environment: ["REDISCLI_AUTH": password])
     return (result.output + result.errors).trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
