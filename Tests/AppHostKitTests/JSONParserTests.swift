@@ -35,7 +35,10 @@ import Testing
 
   @Test func duplicateKeysAreKeptForTheReader() throws {
     let node = try parse(#"{"a": 1, "a": 2}"#)
-    guard case .object(let members) = node.value else { return }
+    guard case .object(let members) = node.value else {
+      Issue.record("not an object: \(node.value)")
+      return
+    }
     #expect(members.map(\.key) == ["a", "a"])
   }
 
@@ -65,13 +68,19 @@ import Testing
 
   @Test func commentsAreSkipped() throws {
     let node = try parse("// head\n{ /* inline */ \"a\": 1 // tail\n}\n/* end */")
-    guard case .object(let members) = node.value else { return }
+    guard case .object(let members) = node.value else {
+      Issue.record("not an object: \(node.value)")
+      return
+    }
     #expect(members.map(\.key) == ["a"])
   }
 
   @Test func columnsCountCharactersNotBytes() throws {
     let node = try parse(#"{"é": "ü", "x": 1}"#)
-    guard case .object(let members) = node.value else { return }
+    guard case .object(let members) = node.value else {
+      Issue.record("not an object: \(node.value)")
+      return
+    }
     #expect(members[1].keyLocation == TextLocation(line: 1, column: 12))
   }
 

@@ -17,20 +17,26 @@ import Testing
     var message: String
   }
 
-  static func expectations(for manifest: String) -> (schema: String, errors: [Expectation]) {
+  /// The `.expected` file: `# schema: ...`, for malformed JSON `# at: LINE:COLUMN` (where the parser
+  /// stopped), then one `path | message` line per error.
+  static func expectations(for manifest: String) -> (schema: String, at: TextLocation?, errors: [Expectation]) {
     let file = manifest.replacingOccurrences(of: ".json", with: ".expected")
     let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
     var schema = ""
+    var at: TextLocation?
     var errors: [Expectation] = []
     for line in text.split(separator: "\n") {
       if line.hasPrefix("# schema: ") {
         schema = String(line.dropFirst("# schema: ".count))
+      } else if line.hasPrefix("# at: ") {
+        let numbers = line.dropFirst("# at: ".count).split(separator: ":").compactMap { Int($0) }
+        if numbers.count == 2 { at = TextLocation(line: numbers[0], column: numbers[1]) }
       } else if let bar = line.range(of: " | ") {
         errors.append(
           Expectation(path: String(line[..<bar.lowerBound]), message: String(line[bar.upperBound...])))
       }
     }
-    return (schema, errors)
+    return (schema, at, errors)
   }
 
   static let environment = [
@@ -72,7 +78,14 @@ import Testing
       for (diagnostic, expectation) in zip(errors, expected.errors) {
         #expect(diagnostic.path.description == expectation.path, "\(file): \(diagnostic)")
         #expect(diagnostic.message.contains(expectation.message), "\(file): \(diagnostic)")
-        #expect(diagnostic.location != nil || expectation.path == "(top level)", "\(file): no line for \(diagnostic)")
+        // Every error names a line and column, malformed JSON too (where the parser stopped); only a
+        // whole-file complaint about a well-formed document (no "resources", not an object) may not.
+        let wholeFile = expectation.path == "(top level)" && !diagnostic.message.hasPrefix("malformed JSON")
+        #expect(diagnostic.location != nil || wholeFile, "\(file): no line for \(diagnostic)")
+        if diagnostic.message.hasPrefix("malformed JSON") {
+          #expect(expected.at != nil, "\(file): its .expected file needs '# at: LINE:COLUMN'")
+          #expect(diagnostic.location == expected.at, "\(file): \(diagnostic)")
+        }
       }
     }
   }

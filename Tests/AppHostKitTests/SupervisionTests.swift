@@ -46,7 +46,20 @@ import Testing
     #expect(specs[0].environment["REDIS_PORT"] == "41000")
     #expect(specs[2].environment["APPHOST_REPLICA"] == "mine", "the manifest's env wins")
     #expect(specs[0].program == "/usr/bin/sh")
-    #expect(ProcessSpec.fingerprint(specs) == ProcessSpec.fingerprint(specs))
+    // The same plan again (a new `up`): the same fingerprint, whatever order the environment's
+    // dictionary iterates in; any change to what a program gets: another fingerprint.
+    let again = try ProcessSpec.specs(plan: plan, ports: ["cache": 41000], selection: ["cache", "web", "job"])
+    #expect(ProcessSpec.fingerprint(again) == ProcessSpec.fingerprint(specs))
+    #expect(ProcessSpec.fingerprint(specs).count >= 16, "a real hash, not an empty string")
+    var changed = specs
+    changed[2].environment["EXTRA"] = "1"
+    #expect(ProcessSpec.fingerprint(changed) != ProcessSpec.fingerprint(specs))
+    changed = specs
+    changed[0].arguments.append("x")
+    #expect(ProcessSpec.fingerprint(changed) != ProcessSpec.fingerprint(specs))
+    changed = specs
+    changed[1].restart = changed[1].restart == .no ? .always : .no
+    #expect(ProcessSpec.fingerprint(changed) != ProcessSpec.fingerprint(specs))
     let moved = try ProcessSpec.specs(plan: plan, ports: ["cache": 41001], selection: ["cache", "web", "job"])
     #expect(ProcessSpec.fingerprint(moved) != ProcessSpec.fingerprint(specs))
     #expect(throws: AppHostError.self) { try ProcessSpec.specs(plan: plan, ports: [:], selection: ["web"]) }

@@ -9,6 +9,7 @@ final class BackgroundCommand: @unchecked Sendable {
   private let process = Process()
   private let lock = NSLock()
   private var collected = ""
+  private var ended = false
 
   var pid: Int32 { process.processIdentifier }
 
@@ -36,9 +37,15 @@ final class BackgroundCommand: @unchecked Sendable {
     process.standardError = pipe
     pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
       let data = handle.availableData
-      guard let self, !data.isEmpty else { return }
+      guard let self else { return }
       self.lock.lock()
-      self.collected += String(decoding: data, as: UTF8.self)
+      if data.isEmpty {
+        // End of file: every process holding the pipe has closed it.
+        self.ended = true
+        handle.readabilityHandler = nil
+      } else {
+        self.collected += String(decoding: data, as: UTF8.self)
+      }
       self.lock.unlock()
     }
     try process.run()
@@ -58,7 +65,11 @@ final class BackgroundCommand: @unchecked Sendable {
     let deadline = ContinuousClock.now + timeout
     while !output.contains(text) {
       if ContinuousClock.now > deadline || !process.isRunning && !output.contains(text) {
-        try await Task.sleep(for: .milliseconds(100))
+        // It ended: what it wrote last may still be in the pipe.
+        let drained = ContinuousClock.now + .seconds(5)
+        while !process.isRunning && !lock.withLock({ ended }) && ContinuousClock.now < drained {
+          try await Task.sleep(for: .milliseconds(10))
+        }
         if output.contains(text) { return }
         throw Timeout(waitingFor: quoted(text), output: output)
       }
@@ -84,8 +95,12 @@ final class BackgroundCommand: @unchecked Sendable {
       if ContinuousClock.now > deadline { throw Timeout(waitingFor: "the process to exit", output: output) }
       try await Task.sleep(for: .milliseconds(20))
     }
-    // Let the last output arrive.
-    try await Task.sleep(for: .milliseconds(50))
+    // The last output has arrived when the pipe reaches its end (a process the command left running
+    // may hold it open: then at most a few seconds more).
+    let drained = ContinuousClock.now + .seconds(5)
+    while !lock.withLock({ ended }) && ContinuousClock.now < drained {
+      try await Task.sleep(for: .milliseconds(10))
+    }
     return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
   }
 }
@@ -127,5 +142,27 @@ final class TCPListener {
     let listener = try TCPListener()
     defer { listener.close() }
     return listener.port
+  }
+
+  /// A free port on 127.0.0.1 below the kernel's ephemeral range (32768 and up, where the engines and
+  /// `freePort` take theirs), picked at random: for a fixed `hostPort`, which a test running in
+  /// parallel would otherwise be free to take between the check and `up`.
+  static func unassignedPort() throws -> Int {
+    for _ in 0..<200 {
+      let port = Int.random(in: 20000..<32000)
+      let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      defer { Glibc.close(descriptor) }
+      var address = sockaddr_in()
+      address.sin_family = sa_family_t(AF_INET)
+      address.sin_port = in_port_t(UInt16(port).bigEndian)
+      address.sin_addr.s_addr = inet_addr("127.0.0.1")
+      let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+      if bound == 0 { return port }
+    }
+    throw POSIXError(.EADDRINUSE)
   }
 }

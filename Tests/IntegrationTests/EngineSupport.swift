@@ -3,11 +3,35 @@ import TestSupport
 import Testing
 
 /// The engines the integration tests run against: `APPHOST_TEST_ENGINES` (set by scripts/test, which
-/// starts them and builds the stand-in images). Without it the engine tests do not run.
+/// starts them and builds the stand-in images). Without it the engine tests do not run, except in CI
+/// (`CI=true`), where every engine is required: there a missing engine fails the tests (see
+/// `TestEngineTests`) instead of skipping them.
 enum TestEngines {
+  /// Every engine apphost drives; "native" runs the servers as processes of this machine.
+  static let known = ["docker", "podman", "native"]
+  static let required = ["docker", "podman"]
+
   /// The container engines named (the native engine has suites of its own: NativeTests).
-  static let all: [String] = (ProcessInfo.processInfo.environment["APPHOST_TEST_ENGINES"] ?? "")
-    .split(separator: " ").map(String.init).filter { $0 != "native" }
+  static let all: [String] = named.filter { $0 != "native" }
+
+  /// Every engine named, "native" included.
+  static let named: [String] = {
+    let environment = ProcessInfo.processInfo.environment
+    if let named = environment["APPHOST_TEST_ENGINES"], !named.trimmingCharacters(in: .whitespaces).isEmpty {
+      return named.split(separator: " ").map(String.init)
+    }
+    return inCI ? required : []
+  }()
+
+  /// Whether a missing engine must fail rather than skip: in CI, or when engines were named.
+  static var mandatory: Bool {
+    inCI || !(ProcessInfo.processInfo.environment["APPHOST_TEST_ENGINES"] ?? "").isEmpty
+  }
+
+  static var inCI: Bool {
+    ["true", "1", "yes"].contains(ProcessInfo.processInfo.environment["CI"]?.lowercased() ?? "")
+  }
+
   static var available: Bool { !all.isEmpty }
 }
 
@@ -65,11 +89,11 @@ struct EngineProject {
     return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String]) ?? [:]
   }
 
-  /// `redis-cli` against a published port.
+  /// `redis-cli` against a published port; the password goes in its environment (REDISCLI_AUTH), not
+  /// in its arguments, where the secrets watch would rightly find it.
   func redis(port: String?, password: String?, _ command: String...) async throws -> String {
-    var arguments = ["-h", "127.0.0.1", "-p", port ?? "0", "--no-auth-warning"]
-    if let password { arguments += ["-a", password] }
-    let result = try await execute("redis-cli", arguments + command)
+    let arguments = ["-h", "127.0.0.1", "-p", port ?? "0", "--no-auth-warning"]
+    let result = try await execute("redis-cli", arguments + command, environment: ["REDISCLI_AUTH": password])
     return (result.output + result.errors).trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
@@ -108,10 +132,15 @@ struct EngineProject {
     } catch {
       failure = error
     }
-    let down = try await project.apphost("down", "--volumes")
-    #expect(down.status == 0, "cleanup: \(down)")
-    let left = try await project.leftovers()
-    #expect(left.isEmpty, "left behind: \(left)")
+    // A cleanup that fails is recorded; it never replaces the test's own failure.
+    do {
+      let down = try await project.apphost("down", "--volumes")
+      #expect(down.status == 0, "cleanup: \(down)")
+      let left = try await project.leftovers()
+      #expect(left.isEmpty, "left behind: \(left)")
+    } catch {
+      Issue.record(error, "cleanup of \(project.name)")
+    }
     project.folder.remove()
     if let failure { throw failure }
   }

@@ -233,9 +233,12 @@ struct ExecutableTests {
       #expect(worker["state"] as? String == "running")
       let pid = try #require(worker["pid"] as? Int32)
       #expect(kill(pid, 0) == 0)
-      try await Task.sleep(for: .milliseconds(500))
-      let logs = try await project.succeed("logs", "worker")
       let port = try await project.environment()["CACHE_PORT"] ?? "?"
+      let logs = try await eventually(timeout: .seconds(30)) {
+        try await project.succeed("logs", "worker")
+      } until: {
+        $0.output.contains("worker | working on \(port)")
+      }
       #expect(logs.output.contains("worker | working on \(port)"), "\(logs)")
       let log = try #require(project.folder.read(".apphost/logs/worker.log"))
       #expect(log.contains("working on \(port)"))

@@ -1,3 +1,4 @@
+import AppHostKit
 import Foundation
 import TestSupport
 import Testing
@@ -5,6 +6,7 @@ import Testing
 /// `apphost publish`: compose files that docker-compose accepts and runs, Kubernetes manifests that
 /// validate, the same bytes every time, and no password outside .env / the Secrets.
 @Suite struct PublishTests {
+  static let registry = ProcessInfo.processInfo.environment["APPHOST_IMAGE_REGISTRY"] ?? "localhost/apphost-fixtures"
   static let manifest = """
     "cache": {"type": "redis", "dataVolume": true},
     "sessions": {"type": "valkey", "password": false},
@@ -13,7 +15,7 @@ import Testing
     "commander": {"type": "rediscommander", "caches": ["cache", "g"]},
     "api": {"type": "executable", "command": "python3", "args": ["app.py"], "references": ["cache"]},
     "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo $REDIS_URL; sleep 1000"],
-               "references": ["cache", "g"], "image": "localhost/apphost-fixtures/library/redis:8.6"}
+               "references": ["cache", "g"], "image": "\(registry)/library/redis:8.6"}
     """
 
   func passwords(_ folder: TemporaryFolder) throws -> [String: String] {
@@ -98,15 +100,66 @@ import Testing
       let config = try await execute("docker-compose", compose + ["config", "--quiet"], in: project.path)
       #expect(config.status == 0, "\(config)")
       // Whatever happens, the compose project goes (it is not apphost's to remove).
+      // The health checks run inside the containers: the /proc watch sees their arguments.
+      let watch = ArgumentWatch()
       var failure: (any Error)?
       do {
         try await checkComposeProject(project, compose: compose)
       } catch {
         failure = error
       }
-      let down = try await execute("docker-compose", compose + ["down", "--volumes"], in: project.path)
-      #expect(down.status == 0, "\(down)")
+      let report = await watch.stop()
+      do {
+        let down = try await execute("docker-compose", compose + ["down", "--volumes"], in: project.path)
+        #expect(down.status == 0, "\(down)")
+      } catch {
+        Issue.record(error, "docker-compose down")
+      }
       if let failure { throw failure }
+      #expect(report.unreadable == nil, "\(report.unreadable ?? "")")
+      let passwords = Array(try passwords(project.folder).values)
+      #expect(report.leaks(of: passwords).isEmpty, "\(report.leaks(of: passwords))")
+      // Garnet's image has bash (the stand-in too): its check took the bash branch, and it was seen.
+      #expect(
+        report.commandLines.contains { $0.line.hasPrefix("bash -c exec 3<>/dev/tcp/127.0.0.1/6379") },
+        "no Garnet health check through bash was seen")
+    }
+  }
+
+  /// The published Garnet health check, run in a Garnet container as compose and Kubernetes run it:
+  /// through bash where there is bash (the real image, Debian based; the stand-in has it too), through
+  /// nc where there is not; healthy with the container's password only.
+  @Test(arguments: TestEngines.all)
+  func garnetsPublishedHealthCheckNeedsItsPasswordThroughBashAndThroughNc(engine: String) async throws {
+    try await EngineProject.run(engine: engine, "health") { project in
+      project.manifest(#""g": {"type": "garnet"}"#)
+      try await project.succeed("up", "-d")
+      let loaded = try ManifestLoader.load(path: project.path + "/apphost.json")
+      let plan = try Planner.plan(loaded, context: PlanContext(generatedPasswords: ["g": "unused"]))
+      let script = HealthScripts.script(for: try #require(plan.container("g")))
+      let container = "\(project.name)-g"
+      let bash = try await execute(engine, ["exec", container, "/bin/sh", "-xc", script])
+      #expect(bash.status == 0, "\(bash)")
+      #expect(bash.errors.contains("bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379"), "the bash branch did not run: \(bash)")
+      let wrong = try await execute(
+        engine, ["exec", "-e", "GARNET_PASSWORD=wrong", container, "/bin/sh", "-c", script])
+      #expect(wrong.status != 0, "healthy with a wrong password: \(wrong)")
+
+      // Without bash on PATH: nc.
+      let tools = try await execute(
+        engine,
+        [
+          "exec", container, "/bin/sh", "-c",
+          "mkdir -p /tmp/nobash && for t in cat grep nc printf timeout; do ln -sf /bin/busybox /tmp/nobash/$t; done",
+        ])
+      try #require(tools.status == 0, "\(tools)")
+      let nc = try await execute(engine, ["exec", "-e", "PATH=/tmp/nobash", container, "/bin/sh", "-xc", script])
+      #expect(nc.status == 0, "\(nc)")
+      #expect(nc.errors.contains("nc -w 2 127.0.0.1 6379"), "the nc branch did not run: \(nc)")
+      #expect(!nc.errors.contains("bash -c 'exec"), "\(nc)")
+      let ncWrong = try await execute(
+        engine, ["exec", "-e", "PATH=/tmp/nobash", "-e", "GARNET_PASSWORD=wrong", container, "/bin/sh", "-c", script])
+      #expect(ncWrong.status != 0, "healthy with a wrong password through nc: \(ncWrong)")
     }
   }
 

@@ -64,3 +64,18 @@ func apphost(_ arguments: String..., in folder: String, environment: [String: St
 
 /// A folder for a test project.
 typealias ProjectFolder = TemporaryFolder
+
+/// Runs `attempt` until `until` holds for its result or `timeout` passes, and returns the last result:
+/// waiting for an event instead of a fixed pause.
+func eventually<T>(
+  timeout: Duration, every interval: Duration = .milliseconds(50), _ attempt: () async throws -> T,
+  until done: (T) -> Bool
+) async throws -> T {
+  let deadline = ContinuousClock.now + timeout
+  var result = try await attempt()
+  while !done(result) && ContinuousClock.now < deadline {
+    try await Task.sleep(for: interval)
+    result = try await attempt()
+  }
+  return result
+}

@@ -23,10 +23,26 @@ struct UITests {
     return try await execute("python3", ["-c", script, url]).output.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
+  /// What a UI stand-in would connect to, tried from inside it (`/cgi-bin/databases` of RedisInsight's,
+  /// `/cgi-bin/connections` of Redis Commander's; scripts/fixture-images), keyed by name.
+  func connections(_ url: String) async throws -> [String: [String: Any]] {
+    let script = "import urllib.request,sys\nprint(urllib.request.urlopen(sys.argv[1],timeout=30).read().decode())"
+    let result = try await execute("python3", ["-c", script, url])
+    try #require(result.status == 0, "\(url): \(result)")
+    let list = try #require(
+      try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]], "\(result.output)")
+    var byName: [String: [String: Any]] = [:]
+    for entry in list {
+      if let name = (entry["name"] ?? entry["label"]) as? String { byName[name] = entry }
+    }
+    #expect(byName.count == list.count, "two connections with one name: \(result.output)")
+    return byName
+  }
+
   @Test(arguments: TestEngines.all)
   func bothUIsAreWiredToTheCachesOverTheProjectNetwork(engine: String) async throws {
     try await EngineProject.run(engine: engine, "ui") { project in
-      let fixed = try TCPListener.freePort()
+      let fixed = try TCPListener.unassignedPort()
       project.manifest(
         """
         "cache": {"type": "redis"}, "sessions": {"type": "valkey", "password": false}, "g": {"type": "garnet"},
@@ -67,24 +83,31 @@ struct UITests {
         commander["REDIS_HOSTS"]
           == "cache:cache:6379:0:\(passwords["CACHE_PASSWORD"]!),g:g:6379:0:\(passwords["G_PASSWORD"]!)")
 
-      // From inside the UIs, the caches answer at their aliases on the project network, also after
-      // another `up` looked for what a dead apphost left (podman's name server is not one of those).
+      // What the UIs make of it, tried from inside them: every cache answers at its alias on the project
+      // network with the password it was given, also after another `up` looked for what a dead apphost
+      // left (podman's name server is not one of those).
       try await project.succeed("up", "-d")
-      for (alias, password) in [
-        ("cache", passwords["CACHE_PASSWORD"]), ("sessions", nil), ("g", passwords["G_PASSWORD"]),
-      ] {
-        var arguments = ["exec", "\(project.name)-insight", "redis-cli", "-h", alias, "--no-auth-warning"]
-        if let password { arguments += ["-a", password] }
-        let ping = try await execute(engine, arguments + ["PING"])
-        #expect(ping.output.trimmingCharacters(in: .whitespacesAndNewlines) == "PONG", "\(alias): \(ping)")
+      let databases = try await connections(insightURL + "/cgi-bin/databases")
+      #expect(databases.keys.sorted() == ["cache", "g", "sessions"], "\(databases)")
+      for (alias, id, hasPassword) in [("cache", "1", true), ("sessions", "2", false), ("g", "3", true)] {
+        let database = databases[alias] ?? [:]
+        #expect(database["id"] as? String == id, "\(alias): \(database)")
+        #expect(database["host"] as? String == alias, "\(alias): \(database)")
+        #expect(database["port"] as? Int == 6379, "\(alias): \(database)")
+        #expect(database["password"] as? Bool == hasPassword, "\(alias): \(database)")
+        #expect(database["tls"] as? Bool == false, "\(alias): \(database)")
+        #expect(database["ping"] as? String == "PONG", "\(alias): \(database)")
       }
-      let fromCommander = try await execute(
-        engine,
-        [
-          "exec", "\(project.name)-commander", "redis-cli", "-h", "g", "-a", passwords["G_PASSWORD"]!,
-          "--no-auth-warning", "PING",
-        ])
-      #expect(fromCommander.output.contains("PONG"))
+      let opened = try await connections(commanderURL + "/cgi-bin/connections")
+      #expect(opened.keys.sorted() == ["cache", "g"], "\(opened)")
+      for label in ["cache", "g"] {
+        let connection = opened[label] ?? [:]
+        #expect(connection["host"] as? String == label, "\(label): \(connection)")
+        #expect(connection["port"] as? String == "6379", "\(label): \(connection)")
+        #expect(connection["dbIndex"] as? Int == 0, "\(label): \(connection)")
+        #expect(connection["password"] as? Bool == true, "\(label): \(connection)")
+        #expect(connection["ping"] as? String == "PONG", "\(label): \(connection)")
+      }
 
       // RedisInsight keeps its settings in a volume and runs as its image's user.
       let mounts = try await project.cli(
@@ -107,11 +130,11 @@ struct UITests {
       let up = try await project.succeed("up", "-d")
       #expect(up.output.contains("cache   | unchanged"), "\(up)")
       #expect(try await project.cli("inspect", "--format", "{{.Id}}", "\(project.name)-cache").output == id)
-      let password = try await project.environment("cache")["CACHE_PASSWORD"] ?? ""
-      let ping = try await execute(
-        engine,
-        ["exec", "\(project.name)-insight", "redis-cli", "-h", "cache", "-a", password, "--no-auth-warning", "PING"])
-      #expect(ping.output.contains("PONG"), "\(ping)")
+      let ps = try await project.succeed("ps", "--json")
+      let rows = try #require(try JSONSerialization.jsonObject(with: Data(ps.output.utf8)) as? [[String: Any]])
+      let insightURL = try #require(rows.first { $0["name"] as? String == "insight" }?["url"] as? String)
+      let databases = try await connections(insightURL + "/cgi-bin/databases")
+      #expect(databases["cache"]?["ping"] as? String == "PONG", "\(databases)")
     }
   }
 
@@ -136,6 +159,14 @@ struct UITests {
       #expect(up.errors.contains("COLON_PASSWORD"))
       #expect(up.errors.contains("Redis Commander"))
       #expect(try await project.leftovers().isEmpty)
+      // Found by the stand-in that parses REDIS_HOSTS as the real entrypoint does: a space made a second
+      // connection and a wrong password while `up` said ready; '"' and '\' stopped the container.
+      for password in ["a b", #"a"b"#, #"a\b"#] {
+        let refused = try await project.apphost("up", "-d", environment: ["COLON_PASSWORD": password])
+        #expect(refused.status == 65, "\(password): \(refused)")
+        #expect(refused.errors.contains("cannot take in REDIS_HOSTS"), "\(password): \(refused)")
+        #expect(try await project.leftovers().isEmpty)
+      }
     }
   }
 
@@ -207,8 +238,11 @@ struct UITests {
           up.output.range(of: #"\#(name) +\| ready at http://127\.0\.0\.1:\d+"#, options: .regularExpression) != nil,
           "\(up)")
       }
-      try await Task.sleep(for: .milliseconds(500))
-      let logs = try await project.succeed("logs", "app")
+      let logs = try await eventually(timeout: .seconds(30)) {
+        try await project.succeed("logs", "app")
+      } until: {
+        $0.output.contains("visit number")
+      }
       #expect(logs.output.contains("visit number"), "\(logs)")
     }
   }

@@ -169,17 +169,30 @@ package struct ManifestValidator {
     }
   }
 
-  /// Redis Commander's REDIS_HOSTS is `label:host:port:db:password,...`: a ':' or ',' in a password breaks it.
+  /// Redis Commander's REDIS_HOSTS is `label:host:port:db:password,...`, which its entrypoint splits at
+  /// ',' and white space, then at ':', and writes into JSON unescaped: a password with ':' or ',' is cut
+  /// short, one with a space becomes a second connection, one with '"' or '\' stops the container.
+  /// The first such character of `password`, if any.
+  package static func commanderBreaker(_ password: String) -> Character? {
+    password.first { ":,\"\\".contains($0) || $0.isWhitespace }
+  }
+
+  /// How a message names a character that breaks REDIS_HOSTS.
+  package static func describeCommanderBreaker(_ character: Character) -> String {
+    character.isWhitespace ? "white space" : "'\(character)'"
+  }
+
   private mutating func checkCommanderPasswords(_ commander: RedisCommanderSpec, name: String) {
     let shown = commander.caches ?? manifest.resources.filter(\.type.isCache).map(\.name)
     for cacheName in shown {
       guard case .given(.literal(let password)) = manifest[cacheName]?.cache?.password,
-        password.contains(where: { $0 == ":" || $0 == "," })
+        let breaker = Self.commanderBreaker(password)
       else { continue }
       error(
         JSONPath.resource(cacheName).appending("password"),
-        "the password contains ':' or ',', which Redis Commander (resources.\(name)) cannot take in its "
-          + "REDIS_HOSTS setting; choose a password without them, or true to generate one")
+        "the password contains \(Self.describeCommanderBreaker(breaker)), which Redis Commander "
+          + "(resources.\(name)) cannot take in its REDIS_HOSTS setting (':', ',', '\"', '\\' and white space "
+          + "break it); choose a password without them, or true to generate one")
     }
   }
 

@@ -326,12 +326,13 @@ private struct Builder {
       hosts = hosts + .text("\(cache):\(cache):\(Planner.cachePort):0")
       if let password = passwords[cache] ?? nil {
         // Literal passwords were checked with the manifest; one read from the environment is checked here.
-        if let text = password.revealed(), text.contains(where: { $0 == ":" || $0 == "," }),
+        if let text = password.revealed(), let breaker = ManifestValidator.commanderBreaker(text),
           case .given(.environment(let variable)) = manifest[cache]?.cache?.password
         {
           throw .invalidEnvironmentValue(
             variable: variable, path: JSONPath.resource(cache).appending("password"), file: loaded.path,
-            reason: "contains ':' or ',', which Redis Commander (\(path)) cannot take in REDIS_HOSTS; "
+            reason: "contains \(ManifestValidator.describeCommanderBreaker(breaker)), which Redis Commander "
+              + "(\(path)) cannot take in REDIS_HOSTS (':', ',', '\"', '\\' and white space break it); "
               + "choose a password without them")
         }
         hosts = hosts + ":" + password

@@ -1,8 +1,9 @@
 /// The `/bin/sh -c` command line each cache runs (docs/reference.md): the password comes from an
-/// environment variable, so it is never in the container's argument list. Redis and Valkey take it as
-/// `--requirepass` and overwrite their argument list with a title as they start; Garnet keeps its
-/// arguments for life (visible to every host user in `/proc/PID/cmdline`), so it reads the password from
-/// a private file written by the shell's built-in `printf` instead.
+/// environment variable, so it is never in the container's argument list, and every server reads it
+/// from a private file the shell's built-in `printf` writes, never from an argument: Garnet keeps its
+/// arguments for life, and Redis and Valkey overwrite theirs with a title only some milliseconds into
+/// start-up, long enough for any host user reading `/proc/PID/cmdline` to see it (the tests' /proc
+/// watch did).
 package enum ServerCommand {
   package struct Persistence: Sendable, Equatable {
     package var intervalSeconds: Int
@@ -24,6 +25,9 @@ package enum ServerCommand {
   /// the line as it is, so no character needs escaping), mode 0600, inside the container only.
   package static let garnetPasswordFile = "/tmp/apphost-garnet.conf"
 
+  /// Where Redis and Valkey read theirs: a configuration file, mode 0600, inside the container only.
+  package static let redisPasswordFile = "/tmp/apphost-redis.conf"
+
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String]
   ) -> String {
@@ -34,7 +38,14 @@ package enum ServerCommand {
     switch server {
     case .redis, .valkey:
       words = [server == .redis ? "redis-server" : "valkey-server"]
-      if hasPassword { words += ["--requirepass", password] }
+      if hasPassword {
+        // redis.conf splits a line into words: the value goes in double quotes, its `\` and `"`
+        // escaped by sed, which reads it from a pipe (no process has it as an argument).
+        prelude =
+          #"(umask 077 && printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')" > "#
+          + "\(redisPasswordFile)) && "
+        words += [redisPasswordFile]
+      }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
       } else {

@@ -1,0 +1,186 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// No password in the arguments of any process that `up`, `run`, `publish` and the health checks start,
+/// watched two ways for the whole test: `strace -f -e trace=execve` around every apphost command (its
+/// children, the engine CLIs, the supervisor and its programs, however short-lived) and `/proc` read in a
+/// loop (processes in the containers, which docker's daemon starts). Both are proven able to see a
+/// leak by planting one.
+@Suite(.enabled(if: TestEngines.available, "set APPHOST_TEST_ENGINES (scripts/test does)"))
+struct SecretArgumentTests {
+  static let registry = ProcessInfo.processInfo.environment["APPHOST_IMAGE_REGISTRY"] ?? "localhost/apphost-fixtures"
+
+  func passwords(_ project: EngineProject) throws -> [String] {
+    let text = try #require(project.folder.read(".apphost/secrets.json"))
+    let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: String]]
+    return Array(try #require(object?["passwords"]).values)
+  }
+
+  @Test(arguments: TestEngines.all)
+  func noPasswordInTheArgumentsOfAnyProcess(engine: String) async throws {
+    try await EngineProject.run(engine: engine, "argv") { project in
+      project.manifest(
+        """
+        "cache": {"type": "redis"}, "sessions": {"type": "valkey"}, "g": {"type": "garnet", "dataVolume": true},
+        "insight": {"type": "redisinsight"}, "commander": {"type": "rediscommander", "caches": ["cache", "g"]},
+        "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo using $REDIS_PORT; sleep 1000"],
+                   "references": ["cache"], "env": {"URL": "{g.uri}"}}
+        """)
+      let watch = ArgumentWatch()
+      let trace = ExecTrace()
+      // A foreground up first, stopped with Ctrl-C once its programs run.
+      let foreground = try await trace.apphost(project, ["up"]) { pid, output in
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !output().contains("Ctrl-C stops") && ContinuousClock.now < deadline {
+          try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try await eventually(timeout: .seconds(10)) {
+          output()
+        } until: {
+          $0.contains("worker    | using")
+        }
+        kill(pid, SIGINT)
+      }
+      #expect(foreground.status == 130, "\(foreground)")
+      #expect(foreground.output.contains("worker    | using"), "\(foreground)")
+      let up = try await trace.apphost(project, ["up", "-d"])
+      try #require(up.status == 0, "\(up)")
+      let passwords = try passwords(project)
+      #expect(passwords.count == 3)
+      for arguments in [
+        ["ps"], ["logs"], ["cli", "cache", "--", "PING"], ["cli", "g", "--", "SET", "k", "v"],
+        ["run", "--", "sh", "-c", #"test -n "$REDIS_URL""#], ["publish", "compose", "-o", "deploy"],
+        ["publish", "kubernetes", "-o", "k8s"], ["down", "--volumes"],
+      ] {
+        let result = try await trace.apphost(project, arguments)
+        #expect(result.status == 0, "apphost \(arguments.joined(separator: " ")): \(result)")
+      }
+      let report = await watch.stop()
+      let (execs, lingering) = await trace.finish()
+      try #require(report.unreadable == nil, "\(report.unreadable ?? "")")
+
+      #expect(report.leaks(of: passwords).isEmpty, "\(report.leaks(of: passwords))")
+      let leaking = execs.filter { exec in passwords.contains { exec.line.contains($0) } }
+      #expect(leaking.isEmpty, "\(leaking.map(\.line))")
+      // The trace saw what apphost started: the engine CLI, the supervisor, the program.
+      #expect(execs.contains { $0.strings.first?.hasSuffix("/\(engine)") == true }, "no \(engine) call traced")
+      #expect(execs.contains { $0.strings.contains("__supervise") }, "the background supervisor was not traced")
+      #expect(execs.contains { $0.line.contains("echo using") }, "the worker was not traced")
+      #expect(lingering == 0, "\(lingering) traced command(s) left a process running after down")
+      // The watch saw the servers in the containers.
+      #expect(report.commandLines.contains { $0.line.contains("/app/GarnetServer") }, "Garnet was not seen")
+      #expect(report.commandLines.contains { $0.line.contains("redis-server") }, "redis-server was not seen")
+      print(
+        "secret-scan: \(engine): no password in the arguments of \(Set(execs.map(\.pid)).count) traced processes"
+          + " (\(execs.count) execs) nor of \(report.processes) processes seen in /proc"
+          + " (\(report.execEvents.map { "\($0) exec events, " } ?? "no exec events, ")\(report.passes) passes,"
+          + " one per \(String(format: "%.1f", report.milliseconds)) ms)")
+    }
+  }
+
+  /// The proof: a password planted in an argument once is caught, by the trace in a program apphost
+  /// runs that ends at once, and by the /proc watch in a container's redis-server, which rewrites its
+  /// argument list within milliseconds of starting.
+  @Test(arguments: TestEngines.all)
+  func bothWatchesCatchAPlantedPassword(engine: String) async throws {
+    try await EngineProject.run(engine: engine, "plant") { project in
+      project.manifest(#""cache": {"type": "redis", "password": false}"#)
+      let marker = "planted-\(UUID().uuidString.prefix(12))"
+      let watch = ArgumentWatch()
+      let events = ArgumentWatch(polling: false)
+      let trace = ExecTrace()
+      let run = try await trace.apphost(project, ["run", "--", "sh", "-c", "exit 0", marker])
+      #expect(run.status == 0, "\(run)")
+
+      let image = "\(Self.registry)/library/redis:8.6"
+      var rewritten = 0
+      var caught = 0
+      var caughtByEvents = 0
+      for attempt in 1...3 {
+        let secret = "\(marker)-\(attempt)"
+        let name = "\(project.name)-plant\(attempt)"
+        // The secret reaches the container through the environment (not the engine CLI's arguments);
+        // only the server inside it has it as an argument.
+        let started = try await execute(
+          engine,
+          [
+            "run", "-d", "--rm", "--name", name, "--label", "apphost.project=\(project.name)", "-e", "PLANTED", image,
+            "sh", "-c",
+            #"sleep 0.3; exec /usr/local/lib/apphost-fixture/redis-server --port 7777 --save '' --requirepass "$PLANTED""#,
+          ], environment: ["PLANTED": secret])
+        try #require(started.status == 0, "\(started)")
+        // Until the server has rewritten its argument list (the leak is gone by then).
+        let deadline = ContinuousClock.now + .seconds(20)
+        var title = ""
+        while ContinuousClock.now < deadline {
+          title = try await execute(engine, ["exec", name, "cat", "/proc/1/cmdline"]).output
+          if title.contains("redis-server") && !title.contains("--requirepass") { break }
+          try await Task.sleep(for: .milliseconds(100))
+        }
+        if title.contains("redis-server") && !title.contains(secret) { rewritten += 1 }
+        if watch.saw(secret) { caught += 1 }
+        if events.saw(secret) { caughtByEvents += 1 }
+        _ = try await execute(engine, ["rm", "-f", name])
+      }
+      // The window is a few milliseconds: under heavy load (scripts/test on both engines, load average
+      // 15-27) the watch once missed one of three. Two of three is what it is held to; the figures are
+      // printed.
+      #expect(caught >= 2, "the /proc watch caught \(caught) of 3 passwords in redis-server's arguments")
+      #expect(getuid() != 0 || caughtByEvents >= 2, "the exec events alone caught \(caughtByEvents) of 3")
+      let report = await watch.stop()
+      _ = await events.stop()
+      let (execs, _) = await trace.finish()
+      try #require(report.unreadable == nil, "\(report.unreadable ?? "")")
+      #expect(rewritten == 3, "redis-server kept its arguments, so the planted leak proves less than it should")
+      #expect(report.execEvents != nil || getuid() != 0, "the kernel's exec events were not available, as root")
+      #expect(
+        execs.contains { $0.strings.contains(marker) && $0.strings.contains("exit 0") },
+        "the trace missed a password in the arguments of a program apphost ran")
+      print(
+        "secret-scan: \(engine): planted passwords caught: by the trace in a program apphost ran, by the /proc watch"
+          + " in \(caught) of 3 redis-servers (the exec events alone: \(caughtByEvents) of 3), which rewrote their"
+          + " arguments \(rewritten) of 3 times"
+          + " (\(report.execEvents.map { "\($0) exec events, " } ?? "no exec events, ")a pass every"
+          + " \(String(format: "%.1f", report.milliseconds)) ms)"
+      )
+    }
+  }
+
+  /// Redis and Valkey read the password from a configuration file, where it is quoted: quotes,
+  /// backslashes, `$`, spaces and the rest arrive as they are.
+  @Test(arguments: TestEngines.all)
+  func aPasswordWithQuotesAndBackslashesReachesTheServersIntact(engine: String) async throws {
+    try await EngineProject.run(engine: engine, "quote") { project in
+      let password = #"a"b\c d$e'f`g\"h;"#
+      project.manifest(
+        #""cache": {"type": "redis", "password": {"env": "TRICKY"}}, "sessions": {"type": "valkey", "password": {"env": "TRICKY"}}, "g": {"type": "garnet", "password": {"env": "TRICKY"}}"#
+      )
+      let up = try await project.apphost("up", "-d", environment: ["TRICKY": password])
+      try #require(up.status == 0, "\(up)")
+      let env = try await project.apphost("env", "--format", "json", environment: ["TRICKY": password])
+      let environment = try #require(
+        try JSONSerialization.jsonObject(with: Data(env.output.utf8)) as? [String: String], "\(env)")
+      for name in ["CACHE", "SESSIONS", "G"] {
+        let port = environment["\(name)_PORT"]
+        #expect(try await project.redis(port: port, password: password, "PING") == "PONG", "\(name)")
+        let wrong = try await project.redis(port: port, password: password + "x", "PING")
+        #expect(wrong.contains("WRONGPASS") || wrong.contains("invalid password"), "\(name): \(wrong)")
+      }
+    }
+  }
+
+  @Test func anUnreadableProcFailsTheWatch() async {
+    let missing = await ArgumentWatch(root: "/nonexistent-proc").stop()
+    #expect(missing.unreadable?.contains("cannot list /nonexistent-proc") == true, "\(missing)")
+    let empty = TemporaryFolder("apphost-proc")
+    defer { empty.remove() }
+    let blank = await ArgumentWatch(root: empty.path).stop()
+    #expect(blank.unreadable != nil, "an empty /proc passed the watch")
+    #expect(blank.processes == 0)
+  }
+}
