@@ -20,4 +20,19 @@ struct AppHost: AsyncParsableCommand {
       Supervise.self,
     ]
   )
+
+  /// `apphost help NAME` for a NAME that is no command: ArgumentParser would print the overview and exit 0,
+  /// as if the command existed.
+  static func main() async {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "help", let name = arguments.dropFirst().first, !name.hasPrefix("-") {
+      let commands = configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
+      if !commands.contains(name) && name != "help" {
+        exit(
+          withError: ValidationError(
+            "there is no command \"\(name)\"; the commands are \(commands.joined(separator: ", "))"))
+      }
+    }
+    await main(nil)
+  }
 }
