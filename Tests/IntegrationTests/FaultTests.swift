@@ -68,7 +68,8 @@ struct FaultTests {
     #expect(result.status == 65)
     #expect(result.errors.contains("this is a folder, not a manifest file"))
     print(
-      "fault-summary: \(checked + 1) broken manifests, each run with up -d, config and up: exit 65, nothing created")
+      "fault-summary: \(checked) broken manifest files, each run with up -d, config and up, and a folder in the "
+        + "manifest's place (up -d): exit 65, nothing created")
   }
 
   /// SIGKILL at each phase of a foreground `up`, at least `perPhase` times each; after each kill, `up -d` or
@@ -369,6 +370,7 @@ struct FaultTests {
       let listening = try await execute("ss", ["-ltnH"]).output
       for port in ports {
         let lines = listening.split(separator: "\n").filter { $0.contains(":\(port) ") }
+        #expect(!lines.isEmpty, "nothing listens on port \(port): ss cannot tell where it listens")
         for line in lines {
           let local = line.split(separator: " ", omittingEmptySubsequences: true)[3]
           #expect(local == "127.0.0.1:\(port)", "port \(port) listens on \(local)")
