@@ -22,6 +22,9 @@ struct AppHost: AsyncParsableCommand {
     ]
   )
 
+  /// `apphost --verbose COMMAND` works as `apphost COMMAND --verbose` does.
+  @OptionGroup var verbosity: VerboseOption
+
   /// Parses, runs, and turns what went wrong into a message and an exit code, once for every command.
   static func main() async {
     // `apphost up | head`: a closed pipe is an error to handle, not a signal that kills apphost before
@@ -29,6 +32,7 @@ struct AppHost: AsyncParsableCommand {
     signal(SIGPIPE, SIG_IGN)
     let arguments = Array(CommandLine.arguments.dropFirst())
     if VerboseOption.requested(in: arguments) { Log.enable() }
+    if let problem = unknownCommand(in: arguments) { exit(withError: ValidationError(problem)) }
     do {
       var command = try parseAsRoot(arguments)
       if var command = command as? AsyncParsableCommand {
@@ -41,5 +45,18 @@ struct AppHost: AsyncParsableCommand {
     } catch {
       exit(withError: error)
     }
+  }
+
+  /// `apphost restart web` or `apphost help upp` for a command that does not exist: ArgumentParser would
+  /// say "2 unexpected arguments" (or print the overview and exit 0, as if the command existed).
+  static func unknownCommand(in arguments: [String]) -> String? {
+    let commands = configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
+    var words = arguments[...]
+    if words.first == "help" { words = words.dropFirst() }
+    guard let name = words.first, !name.hasPrefix("-"), name != "help", !commands.contains(name),
+      !configuration.subcommands.contains(where: { $0._commandName == name })
+    else { return nil }
+    return "unknown command \(quoted(name))\(didYouMean(name, among: commands)); the commands are "
+      + commands.joined(separator: ", ") + " (`apphost help COMMAND` explains each)"
   }
 }

@@ -122,4 +122,32 @@ import Testing
     #expect(result.status == 0, "\(result)")
     #expect(result.output.contains("app (executable)"))
   }
+
+  @Test func anUnknownCommandIsNamedWithTheNearestOne() async throws {
+    let folder = ProjectFolder()
+    defer { folder.remove() }
+    let restart = try await apphost("restart", "web", in: folder.path)
+    #expect(restart.status == 64, "\(restart)")
+    #expect(restart.errors.contains(#"unknown command "restart""#), "\(restart)")
+    #expect(restart.errors.contains("the commands are up, down"), "\(restart)")
+    let typo = try await apphost("uup", "-d", in: folder.path)
+    #expect(typo.status == 64 && typo.errors.contains(#"(did you mean "up"?)"#), "\(typo)")
+    // Options before the command, and a command's own arguments, are not commands.
+    let verbose = try await apphost("--verbose", "help", in: folder.path)
+    #expect(verbose.status == 0, "\(verbose)")
+  }
+
+  @Test func upDryRunPrintsTheStepsAndChangesNothing() async throws {
+    let folder = ProjectFolder()
+    defer { folder.remove() }
+    folder.write("apphost.json", #"{"name": "dry", "engine": "native", "resources": {"cache": {"type": "redis"}}}"#)
+    let dry = try await apphost("up", "--dry-run", in: folder.path)
+    #expect(dry.status == 0, "\(dry)")
+    #expect(dry.output.contains("up would do this on native (--dry-run: nothing was changed)"), "\(dry)")
+    #expect(dry.output.contains("create   cache  (docker.io/library/redis:8.6)"), "\(dry)")
+    #expect(!FileManager.default.fileExists(atPath: folder.path + "/.apphost/native"), "a dry run started something")
+    let verbose = try await apphost("ps", "--verbose", in: folder.path)
+    #expect(verbose.status == 0, "\(verbose)")
+    #expect(verbose.errors.contains("apphost: debug:"), "\(verbose)")
+  }
 }

@@ -40,7 +40,11 @@ package struct NativeEngine: ContainerEngine {
   package func containers(project: String) async throws(AppHostError) -> [ContainerRecord] {
     let names = ((try? FileManager.default.contentsOfDirectory(atPath: recordsFolder)) ?? [])
       .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
-    return try await inspect(names).filter { $0.labels[LabelKey.project] == project }
+    let records = try await inspect(names).filter { $0.labels[LabelKey.project] == project }
+    Log.debug(
+      "native: \(records.count) server\(records.count == 1 ? "" : "s") recorded in \(recordsFolder)"
+        + (records.isEmpty ? "" : " (\(records.filter(\.isRunning).count) running)"))
+    return records
   }
 
   package func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord] {
