@@ -38,11 +38,11 @@ extension AppHost {
           console.output("apphost: stopping the apphost up running for this project (pid \(pid))")
         }
         await OrphanScan.settleEngineCommands(projectDirectory: project.directory)
-        let requested =
-          try EngineSelection.requested(flag: options.engine, environment: environment, manifest: manifestEngine)
-          ?? state.lastEngine
+        let requested = try EngineSelection.requested(
+          flag: options.engine, environment: environment, manifest: manifestEngine)
         let connected = try await EngineSelection.connect(
-          flag: requested, environment: environment, project: project.name, directory: project.directory)
+          flag: requested, environment: environment, project: project.name, directory: project.directory,
+          preferred: state.lastEngine)
         let (engine, containers) = (connected.engine, connected.containers)
         let programs = ExecutableState.load(state)?.processes.map(\.name) ?? []
         let printer = EventPrinter(console: console, names: containers.compactMap(\.resource) + programs)

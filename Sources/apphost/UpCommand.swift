@@ -128,7 +128,11 @@ extension AppHost {
       }
       let plan = session.plan
       let selection = try reportingFailures(console) { () throws(AppHostError) in try plan.closure(of: resources) }
-      var lines = reconciliation.lines
+      let native = session.engine.flavor == .native
+      var lines = reconciliation.lines { container in
+        guard native, let server = container.server else { return container.image }
+        return server.command ?? server.defaultCommand
+      }
       for executable in plan.executables where selection.contains(executable.resource) {
         let command = shellCommandLine([executable.command] + executable.arguments.map { $0.masked() })
         let copies = executable.replicas == 1 ? "" : "; \(executable.replicas) replicas"

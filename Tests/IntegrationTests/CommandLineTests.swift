@@ -144,7 +144,7 @@ import Testing
     let dry = try await apphost("up", "--dry-run", in: folder.path)
     #expect(dry.status == 0, "\(dry)")
     #expect(dry.output.contains("up would do this on native (--dry-run: nothing was changed)"), "\(dry)")
-    #expect(dry.output.contains("create   cache  (docker.io/library/redis:8.6)"), "\(dry)")
+    #expect(dry.output.contains("create   cache  (redis-server)"), "\(dry)")
     #expect(!FileManager.default.fileExists(atPath: folder.path + "/.apphost/native"), "a dry run started something")
     let verbose = try await apphost("ps", "--verbose", in: folder.path)
     #expect(verbose.status == 0, "\(verbose)")

@@ -466,7 +466,8 @@ struct EngineSelectionTests {
     }
   }
 
-  /// No engine on PATH at all: exit 69 and what to install.
+  /// No engine on PATH at all, and no redis-server for the native engine either: exit 69 and what to
+  /// install.
   @Test func noEngineOnPathExits69() async throws {
     let folder = ProjectFolder("apphost-noengine")
     defer { folder.remove() }
@@ -475,7 +476,8 @@ struct EngineSelectionTests {
     let result = try await apphost(
       "up", "-d", in: folder.path, environment: ["APPHOST_ENGINE": nil, "PATH": folder.path + "/bin"])
     #expect(result.status == 69, "\(result)")
-    #expect(result.errors.contains("no container engine found"), "\(result)")
+    #expect(result.errors.contains("neither docker nor podman is installed"), "\(result)")
+    #expect(result.errors.contains("the native engine needs redis-server"), "\(result)")
   }
 }
 

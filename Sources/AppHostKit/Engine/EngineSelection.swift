@@ -50,9 +50,11 @@ extension EngineSelection {
   /// longer than listing): `networkCreated` says whether this call made it (nil: not attempted or failed,
   /// the caller tries again).
   /// `directory` (the project's folder) marks the engine commands as this apphost's for the project.
+  /// `preferred` (the engine the project last ran on) is tried first when nothing names an engine; when
+  /// it does not answer, the others are tried as usual.
   package static func connect(
     flag: EngineFlavor?, environment: [String: String], project: String, directory: String? = nil,
-    manifest: EngineFlavor? = nil, creating network: NetworkPlan? = nil
+    manifest: EngineFlavor? = nil, preferred: EngineFlavor? = nil, creating network: NetworkPlan? = nil
   ) async throws(AppHostError) -> Connected {
     let path = environment["PATH"]
     let mark = directory.map { OrphanScan.mark(owner: .current, projectDirectory: $0) }
@@ -67,8 +69,16 @@ extension EngineSelection {
       let (containers, created) = try await listing(engine, project: project, creating: network)
       return Connected(engine: engine, containers: containers, networkCreated: created)
     }
+    if preferred == .native {
+      return try await native(directory: directory, path: path, project: project, fallback: nil)
+    }
     var reasons: [String] = []
-    for flavor in EngineFlavor.containerEngines {
+    let order =
+      EngineFlavor.containerEngines.filter { $0 == preferred }
+      + EngineFlavor.containerEngines.filter {
+        $0 != preferred
+      }
+    for flavor in order {
       guard let program = findExecutable(flavor.rawValue, path: path) else { continue }
       let engine = CLIEngine(flavor: flavor, program: program, ownerMark: mark)
       do {

@@ -6,8 +6,8 @@ import Foundation
 
 /// `ContainerEngine` without containers: each cache runs as a process of this machine (`redis-server`,
 /// `valkey-server`, `garnet-server` from PATH, or the cache's `nativeCommand`), with the semantics the
-/// container engines give it: the password never in an argument list (redis and valkey read their
-/// settings from standard input, Garnet from a 0600 file), 127.0.0.1 only, the same persistence flags,
+/// container engines give it: the password never in an argument list (the servers read it from a 0600
+/// settings file in `.apphost/native/`), 127.0.0.1 only, the same persistence flags,
 /// data volumes as folders under `.apphost/volumes/NAME/`, bind mounts used as they are.
 ///
 /// What a container engine remembers, this one keeps in `.apphost/native/NAME.json` (0600): the server's
@@ -49,8 +49,8 @@ package struct NativeEngine: ContainerEngine {
 
   package func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord] {
     names.compactMap { name in
-      guard var record = load(name) else { return nil }
-      let alive = record.identity.isAlive
+      guard var record = loadAdopting(name) else { return nil }
+      let alive = record.pid > 0 && record.identity.isAlive
       if !alive && record.exitCode == nil, let code = Self.reap(record.pid) {
         // Our own child that ended: its exit code is known.
         record.exitCode = code
@@ -177,7 +177,7 @@ package struct NativeEngine: ContainerEngine {
   /// and forgets it, with its scratch data folder. A pid whose start time is not the recorded one belongs
   /// to another process now and is left alone.
   package func remove(_ names: [String], grace: Duration?) async throws(AppHostError) {
-    let records = names.compactMap(load)
+    let records = names.compactMap(loadAdopting)
     let live = records.filter { $0.identity.isAlive }
     if let grace {
       await GracefulStop.stop(live.map(\.pid), grace: grace) { pids in
@@ -259,6 +259,17 @@ package struct NativeEngine: ContainerEngine {
     return found
   }
 
+  /// The record, with the pid of a server that was started but never recorded filled in when it is found.
+  func loadAdopting(_ name: String) -> NativeRecord? {
+    guard var record = load(name) else { return nil }
+    if record.pid == 0, let found = Self.adopt(record) {
+      record.pid = found.pid
+      record.startTime = found.startTime
+      do { try save(record) } catch { Log.debug("could not record the server found for \(name): \(error)") }
+    }
+    return record
+  }
+
   func load(_ name: String) -> NativeRecord? {
     guard let data = FileManager.default.contents(atPath: recordPath(name)) else { return nil }
     return Log.attempt("read \(recordPath(name))") { try JSONDecoder().decode(NativeRecord.self, from: data) }
@@ -272,9 +283,14 @@ package struct NativeEngine: ContainerEngine {
     try writeFileAtomically(recordPath(record.name), contents: Array(data), mode: 0o600)
   }
 
-  /// Starts the server in a session of its own, its settings on standard input, its output appended to
-  /// its log file, and records its pid and start time before it has read a line.
+  /// Starts the server in a session of its own, its settings in its 0600 file, its output appended to its
+  /// log file, and records its pid and start time at once.
   private func spawn(_ record: inout NativeRecord, truncatingLog: Bool) throws(AppHostError) {
+    // Recorded before it starts (pid 0: starting): if apphost is killed before the pid is written, the
+    // next look finds the server by its working folder (`adopt`).
+    record.pid = 0
+    record.startTime = ""
+    try save(record)
     let (pid, startTime) = try NativeLaunch.spawn(record.launch, logFile: record.logFile, truncatingLog: truncatingLog)
     record.pid = pid
     record.startTime = startTime
@@ -298,6 +314,25 @@ package struct NativeEngine: ContainerEngine {
       if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
       throw .stateUnwritable(path: path, reason: error.localizedDescription)
     }
+  }
+
+  /// The server of a record whose pid was never written (apphost was killed right after starting it):
+  /// the live process running the record's program in the record's data folder (the server works there).
+  static func adopt(_ record: NativeRecord) -> ProcessIdentity? {
+    guard let program = record.launch.arguments.first else { return nil }
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    for entry in entries {
+      guard let pid = Int32(entry), pid != getpid(),
+        let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
+        cwd == record.dataFolder,
+        let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/exe"),
+        exe == program || exe == URL(fileURLWithPath: program).resolvingSymlinksInPath().path,
+        let start = ProcessIdentity.startTime(of: pid)
+      else { continue }
+      Log.debug("native: found the server of \(record.name) that was never recorded (pid \(pid))")
+      return ProcessIdentity(pid: pid, startTime: start)
+    }
+    return nil
   }
 
   /// Collects an ended child of this process: its exit code (128 + signal), or nil when it is not our
@@ -358,12 +393,13 @@ struct NativeRecord: Codable, Sendable {
   }
 }
 
-/// How a server is started: its arguments (never a secret), the settings it reads on standard input,
-/// and the private file Garnet reads its password from.
+/// How a server is started: its arguments (never a secret) and the private settings file (0600) it
+/// reads its password from. The file is written before the server is started, so a server never runs
+/// without its settings, whenever apphost is killed (settings on standard input were lost when apphost
+/// died between the start and the write: the server then ran on its defaults, on every interface with no
+/// password; found by the SIGKILL test).
 package struct NativeLaunch: Codable, Sendable, Equatable {
   var arguments: [String]
-  /// redis.conf lines for standard input (`redis-server -`), or empty.
-  var standardInput: String
   var secretFile: String?
   var secretFileContents: String?
 
@@ -373,7 +409,7 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     let password = server.password?.revealed()
     switch server.kind {
     case .redis, .valkey:
-      // `-` first: the settings come from standard input, then the flags that follow override them.
+      // The file first, then the flags that follow override it (the manifest's `args`).
       var lines = [
         "bind 127.0.0.1", "port \(port)", "protected-mode yes", "daemonize no", "dir \(configQuoted(dataFolder))",
         "logfile \"\"",
@@ -385,8 +421,8 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
         lines.append("save \"\"")
       }
       return NativeLaunch(
-        arguments: [program, "-"] + server.extraArguments, standardInput: lines.joined(separator: "\n") + "\n",
-        secretFile: nil, secretFileContents: nil)
+        arguments: [program, secretFile] + server.extraArguments, secretFile: secretFile,
+        secretFileContents: lines.joined(separator: "\n") + "\n")
     case .garnet:
       var arguments = [program, "--bind", "127.0.0.1", "--port", "\(port)"]
       var contents: String?
@@ -402,12 +438,12 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
         ]
       }
       return NativeLaunch(
-        arguments: arguments + server.extraArguments, standardInput: "",
-        secretFile: contents == nil ? nil : secretFile, secretFileContents: contents)
+        arguments: arguments + server.extraArguments, secretFile: contents == nil ? nil : secretFile,
+        secretFileContents: contents)
     }
   }
 
-  /// The launch as `apphost config` shows it: the command line, then what it reads, secrets masked.
+  /// The launch as `apphost config` shows it: the command line, then what the file holds, secrets masked.
   package static func described(_ server: ServerPlan, resource: String) -> String {
     var masked = server
     masked.password = server.password.map { _ in Value.text(Value.mask) }
@@ -416,12 +452,9 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
       dataFolder: "<data folder>", secretFile: ".apphost/native/<name>.conf")
     let port = "{\(resource).port}"
     var text = shellCommandLine(launch.arguments).replacingOccurrences(of: "--port 0", with: "--port \(port)")
-    if !launch.standardInput.isEmpty {
-      let settings = launch.standardInput.split(separator: "\n").map { $0 == "port 0" ? "port \(port)" : String($0) }
-      text += "   (on standard input: " + settings.joined(separator: "; ") + ")"
-    }
-    if let contents = launch.secretFileContents, contents.hasPrefix("requirepass") {
-      text += "   (the password in a 0600 file)"
+    if let contents = launch.secretFileContents {
+      let settings = contents.split(separator: "\n").map { $0 == "port 0" ? "port \(port)" : String($0) }
+      text += "   (in that file, 0600: " + settings.joined(separator: "; ") + ")"
     }
     return text
   }
@@ -431,25 +464,17 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     try writeFileAtomically(secretFile, contents: Array(secretFileContents.utf8), mode: 0o600)
   }
 
-  /// posix_spawn in a new session, standard input from a pipe that gets the settings, output to the log.
+  /// posix_spawn in a new session, standard input from /dev/null, output to the log.
   static func spawn(_ launch: NativeLaunch, logFile: String, truncatingLog: Bool)
     throws(AppHostError) -> (pid: Int32, startTime: String)
   {
     let log = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncatingLog ? O_TRUNC : 0), 0o600)
     guard log >= 0 else { throw .stateUnwritable(path: logFile, reason: String(cString: strerror(errno))) }
     defer { close(log) }
-    var pipeEnds: [Int32] = [0, 0]
-    guard pipe(&pipeEnds) == 0 else {
-      throw .engineFailed(command: "native", reason: "no pipe: \(String(cString: strerror(errno)))")
-    }
-    defer { close(pipeEnds[0]) }
-    // Neither end may leak into another process apphost starts meanwhile (the server gets its copy by dup2).
-    _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
-    _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, log, 1)
     posix_spawn_file_actions_adddup2(&actions, log, 2)
     var attributes = posix_spawnattr_t()
@@ -472,22 +497,9 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
       }
     }
     guard result == 0 else {
-      close(pipeEnds[1])
       throw .engineFailed(command: launch.arguments[0], reason: String(cString: strerror(result)))
     }
-    let startTime = ProcessIdentity.startTime(of: pid) ?? ""
-    // The settings: small enough for the pipe's buffer, so this never waits for the server.
-    var bytes = Array(launch.standardInput.utf8)[...]
-    while !bytes.isEmpty {
-      let written = bytes.withUnsafeBytes { write(pipeEnds[1], $0.baseAddress, $0.count) }
-      if written < 0 {
-        if errno == EINTR { continue }
-        break
-      }
-      bytes = bytes.dropFirst(written)
-    }
-    close(pipeEnds[1])
-    return (pid, startTime)
+    return (pid, ProcessIdentity.startTime(of: pid) ?? "")
   }
 
   /// glibc's POSIX_SPAWN_SETSID (not exported to Swift by every Glibc module map).

@@ -33,16 +33,16 @@ package struct ProjectSession: Sendable {
     for warning in project.loaded.warnings { notice(.warning(warning.rendered(file: project.loaded.path))) }
     // Planning first: a plan that cannot be made (a variable not set) must fail before the engine is
     // touched. Only bind mounts depend on the engine (rootless or not); those are planned again below.
-    let requested =
-      try EngineSelection.requested(flag: flag, environment: environment, manifest: project.loaded.manifest.engine)
-      ?? project.state.lastEngine
-    var plan = try project.plan(environment: environment, nativeEngine: requested == .native)
+    let requested = try EngineSelection.requested(
+      flag: flag, environment: environment, manifest: project.loaded.manifest.engine)
+    let preferred = requested ?? project.state.lastEngine
+    var plan = try project.plan(environment: environment, nativeEngine: preferred == .native)
     let network = starting ? plan.network : nil
     // What a killed apphost left in flight finishes before the project is looked at.
     if starting { await OrphanScan.settleEngineCommands(projectDirectory: project.directory) }
     let connected = try await EngineSelection.connect(
       flag: requested, environment: environment, project: project.name, directory: project.directory,
-      creating: network)
+      preferred: project.state.lastEngine, creating: network)
     let engine = connected.engine
     if starting { project.state.remember(engine: engine.flavor) }
     if let fallback = connected.fallback { notice(.note(fallback)) }
@@ -51,13 +51,15 @@ package struct ProjectSession: Sendable {
       networkCreated: connected.networkCreated)
     do throws(AppHostError) {
       if engine.flavor == .native {
-        if requested != .native { plan = try project.plan(environment: environment, nativeEngine: true) }
+        if preferred != .native { plan = try project.plan(environment: environment, nativeEngine: true) }
         if !plan.skipped.isEmpty && starting {
           notice(
             .warning(
               "\(plan.skipped.joined(separator: ", ")) skipped: the admin UIs run in containers, and the native "
                 + "engine runs none (use --engine docker or --engine podman to see them)"))
         }
+      } else if preferred == .native {
+        plan = try project.plan(environment: environment)
       } else if project.hasBindMounts, try await EngineSelection.isRootless(engine, environment: environment) {
         plan = try project.plan(environment: environment, rootlessEngine: true)
       }

@@ -61,14 +61,18 @@ package struct Reconciliation: Sendable, Equatable {
     }
 
     /// One line, the way `up --dry-run` prints it and the table tests assert it.
-    package var summary: String {
+    package var summary: String { summary(madeFrom: \.image) }
+
+    /// The line, naming what a new container is made from with `madeFrom` (the image; the native
+    /// engine's server program).
+    package func summary(madeFrom: (ContainerPlan) -> String) -> String {
       switch self {
       case .removeLeftover(let record):
         "remove   \(record.resource ?? record.name)  (\(record.name): left by apphost up \(record.owner?.description ?? "?"), which is gone)"
       case .removeStale(let record):
         "remove   \(record.resource ?? record.name)  (\(record.name): no longer in the manifest)"
       case .create(let container):
-        "create   \(container.resource)  (\(container.image))"
+        "create   \(container.resource)  (\(madeFrom(container)))"
       case .recreate(let container, _, let reason):
         "recreate \(container.resource)  (\(reason))"
       case .start(let container, let record):
@@ -106,8 +110,10 @@ package struct Reconciliation: Sendable, Equatable {
   }
 
   /// Every step as text, one a line, with the network and volumes: what `up --dry-run` prints.
-  package var lines: [String] {
-    var lines = steps.map(\.summary)
+  package var lines: [String] { lines(madeFrom: \.image) }
+
+  package func lines(madeFrom: (ContainerPlan) -> String) -> [String] {
+    var lines = steps.map { $0.summary(madeFrom: madeFrom) }
     for name in joins { lines.append("connect  \(name)  (to the network \(network?.name ?? "?"))") }
     if let network {
       lines.append("network  \(network.name)  (created if missing)")
