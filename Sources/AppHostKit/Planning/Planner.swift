@@ -228,7 +228,8 @@ private struct Builder {
     return Endpoint(
       resource: resource, scheme: scheme, host: endpoint.host, port: .text(String(endpoint.port)),
       user: endpoint.user, password: endpoint.password.map(Value.secret),
-      connectionString: maskingPassword(in: text, password: endpoint.password), isManaged: false)
+      connectionString: maskingPassword(in: text, password: endpoint.password), isManaged: false,
+      database: endpoint.database)
   }
 
   /// The connection string as written, with the password marked secret wherever it appears (all of
@@ -492,6 +493,7 @@ package enum ConnectionEnvironment {
         variables.append(EnvironmentVariable("\(prefix)_PASSWORD", password))
       }
       variables.append(EnvironmentVariable("\(prefix)_URI", endpoint.uri()))
+      variables.append(EnvironmentVariable("\(prefix)_URL", endpoint.url()))
     }
     if let first = endpoints.first {
       var conventional = [
@@ -500,7 +502,7 @@ package enum ConnectionEnvironment {
       if let password = first.password {
         conventional.append(EnvironmentVariable("REDIS_PASSWORD", password))
       }
-      conventional.append(EnvironmentVariable("REDIS_URL", first.uri(scheme: first.usesTLS ? "rediss" : "redis")))
+      conventional.append(EnvironmentVariable("REDIS_URL", first.url()))
       // A resource named "redis" gives REDIS_HOST itself; its own variables win.
       for variable in conventional where variables[variable.name] == nil {
         variables.append(variable)
