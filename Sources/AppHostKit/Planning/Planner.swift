@@ -327,13 +327,13 @@ private struct Builder {
       hosts = hosts + .text("\(cache):\(cache):\(Planner.cachePort):0")
       if let password = passwords[cache] ?? nil {
         // Literal passwords were checked with the manifest; one read from the environment is checked here.
-        if let text = password.revealed(), text.contains(where: { $0 == ":" || $0 == "," }),
+        if let text = password.revealed(), let problem = RedisCommanderPassword.problem(text),
           case .given(.environment(let variable)) = manifest[cache]?.cache?.password
         {
           throw .invalidEnvironmentValue(
             variable: variable, path: JSONPath.resource(cache).appending("password"), file: loaded.path,
-            reason: "contains ':' or ',', which Redis Commander (\(path)) cannot take in REDIS_HOSTS; "
-              + "choose a password without them")
+            reason: "contains \(problem), which Redis Commander (\(path)) cannot take; "
+              + RedisCommanderPassword.remedy(cache: cache, commander: resource))
         }
         hosts = hosts + ":" + password
       }
