@@ -17,10 +17,18 @@ extension AppHost {
 
           apphost cli cache -- MONITOR
 
+        Replies are printed as redis-cli 7.0 prints them: on a terminal quoted ("hello"), with         (integer) and numbered items; into a pipe or file as they are, one item a line (--raw and         --no-raw choose). INFO, CLIENT LIST and the like are printed as they are in both.
+
         Works for every cache kind (Garnet's image has no redis-cli) and for connection strings without TLS.
         """)
 
     @OptionGroup var options: ManifestOptions
+
+    @Flag(help: "Print replies as they are, one item a line (the default when standard output is not a terminal).")
+    var raw = false
+
+    @Flag(name: .customLong("no-raw"), help: "Print replies as on a terminal, even into a pipe or a file.")
+    var noRaw = false
 
     @Argument(
       help: "The cache (or connection string) to talk to.", completion: ResourceCompletion.names(.connectable))
@@ -28,6 +36,10 @@ extension AppHost {
 
     @Argument(parsing: .postTerminator, help: "A command and its arguments, after `--`.")
     var command: [String] = []
+
+    func validate() throws {
+      if raw && noRaw { throw ValidationError("--raw and --no-raw cannot be given together; choose one") }
+    }
 
     func run() async throws {
       let console = Console()
@@ -54,15 +66,17 @@ extension AppHost {
           host: endpoint.host, port: port, password: endpoint.password?.revealed(), user: endpoint.user)
       }
       defer { shell.close() }
+      let mode: RESP.OutputMode =
+        raw ? .raw : noRaw ? .terminal : (isatty(STDOUT_FILENO) == 1 ? .terminal : .raw)
       if !command.isEmpty {
-        throw ExitCode(try await execute(command, shell: shell, console: console))
+        throw ExitCode(try await execute(command, shell: shell, console: console, mode: mode))
       }
       let interactive = isatty(STDIN_FILENO) == 1
       var status: Int32 = 0
       while true {
         if interactive { FileHandle.standardOutput.write(Data("\(name)> ".utf8)) }
         guard let line = readLine() else { break }
-        switch splitCommandLine(line) {
+        switch splitCommandLine(strippingTerminalEscapes(line)) {
         case .failure(let problem):
           console.error("(error) \(problem.reason)")
         case .success(let words) where words.isEmpty:
@@ -70,7 +84,7 @@ extension AppHost {
         case .success(let words) where ["quit", "exit"].contains(words[0].lowercased()):
           throw ExitCode(status)
         case .success(let words):
-          status = try await execute(words, shell: shell, console: console)
+          status = try await execute(words, shell: shell, console: console, mode: mode)
         }
       }
       throw ExitCode(status)
@@ -78,15 +92,17 @@ extension AppHost {
 
     /// Sends one command and prints its reply (or, for MONITOR and the SUBSCRIBEs, every reply until
     /// Ctrl-C). Returns 1 for an error reply, else 0.
-    private func execute(_ words: [String], shell: RedisShell, console: Console) async throws -> Int32 {
+    private func execute(_ words: [String], shell: RedisShell, console: Console, mode: RESP.OutputMode)
+      async throws -> Int32
+    {
       let reply = try await reportingFailures(console) { () async throws(AppHostError) in
         try await shell.execute(words)
       }
-      console.output(RESP.render(reply))
+      console.outputBytes(RESP.format(reply, mode: mode, command: words))
       if case .error = reply { return 1 }
       if RedisShell.streams(words) {
         try await reportingFailures(console) { () async throws(AppHostError) in
-          try await shell.stream { value in console.output(RESP.render(value)) }
+          try await shell.stream { value in console.outputBytes(RESP.format(value, mode: mode)) }
         }
       }
       return 0

@@ -19,6 +19,11 @@ struct Console: Sendable {
     write(text.hasSuffix("\n") ? text : text + "\n", to: outputToStandardError ? STDERR_FILENO : STDOUT_FILENO)
   }
 
+  /// Writes `bytes` to standard output as they are (a cache's reply, which may not be text).
+  func outputBytes(_ bytes: [UInt8]) {
+    write(bytes[...], to: outputToStandardError ? STDERR_FILENO : STDOUT_FILENO)
+  }
+
   func error(_ text: String) {
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     let body = lines.map { line in
@@ -56,9 +61,13 @@ struct Console: Sendable {
   private static let lock = NSLock()
 
   private func write(_ text: String, to descriptor: Int32) {
+    write(Array(text.utf8)[...], to: descriptor)
+  }
+
+  private func write(_ bytes: ArraySlice<UInt8>, to descriptor: Int32) {
     Console.lock.lock()
     defer { Console.lock.unlock() }
-    var bytes = Array(text.utf8)[...]
+    var bytes = bytes
     while !bytes.isEmpty {
       let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
       if written < 0 {

@@ -20,7 +20,7 @@ import Testing
     let api = try #require(plan.executable("api"))
     #expect(
       api.environment.map(\.name) == [
-        "ConnectionStrings__cache", "CACHE_HOST", "CACHE_PORT", "CACHE_PASSWORD", "CACHE_URI",
+        "ConnectionStrings__cache", "CACHE_HOST", "CACHE_PORT", "CACHE_PASSWORD", "CACHE_URI", "CACHE_URL",
         "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_URL",
       ])
     #expect(
@@ -30,10 +30,11 @@ import Testing
         "CACHE_PORT": "6380",
         "CACHE_PASSWORD": "GeneratedCachePassword1",
         "CACHE_URI": "redis://:GeneratedCachePassword1@127.0.0.1:6380",
+        "CACHE_URL": "redis://default:GeneratedCachePassword1@127.0.0.1:6380/0",
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": "6380",
         "REDIS_PASSWORD": "GeneratedCachePassword1",
-        "REDIS_URL": "redis://:GeneratedCachePassword1@127.0.0.1:6380",
+        "REDIS_URL": "redis://default:GeneratedCachePassword1@127.0.0.1:6380/0",
       ])
     #expect(api.waitFor == ["cache"])
     #expect(api.workingDirectory == "/projects/shop")
@@ -53,20 +54,23 @@ import Testing
     let values = environment(plan, "api", ports: ["cache": 32768, "my-sessions": 32769])
     #expect(values["ConnectionStrings__my-sessions"] == "127.0.0.1:32769,password=p@ss:w/rd")
     #expect(values["MY_SESSIONS_URI"] == "valkey://:p%40ss%3Aw%2Frd@127.0.0.1:32769")
+    #expect(values["MY_SESSIONS_URL"] == "redis://default:p%40ss%3Aw%2Frd@127.0.0.1:32769/0")
     #expect(values["MY_SESSIONS_PORT"] == "32769")
     #expect(values["ConnectionStrings__cache"] == "127.0.0.1:32768")
     #expect(values["CACHE_PASSWORD"] == nil)
     #expect(values["CACHE_URI"] == "redis://127.0.0.1:32768")
+    #expect(values["CACHE_URL"] == "redis://127.0.0.1:32768/0")
     #expect(values["ConnectionStrings__legacy"] == "legacy.example:6390,password=old,ssl=true")
     #expect(values["LEGACY_HOST"] == "legacy.example")
     #expect(values["LEGACY_PORT"] == "6390")
     #expect(values["LEGACY_PASSWORD"] == "old")
     #expect(values["LEGACY_URI"] == "rediss://:old@legacy.example:6390")
-    // The first reference gives REDIS_*; REDIS_URL speaks redis:// even for valkey.
+    #expect(values["LEGACY_URL"] == "rediss://default:old@legacy.example:6390/0")
+    // The first reference gives REDIS_*; REDIS_URL is its NAME_URL: redis:// even for valkey.
     #expect(values["REDIS_HOST"] == "127.0.0.1")
     #expect(values["REDIS_PORT"] == "32769")
     #expect(values["REDIS_PASSWORD"] == "p@ss:w/rd")
-    #expect(values["REDIS_URL"] == "redis://:p%40ss%3Aw%2Frd@127.0.0.1:32769")
+    #expect(values["REDIS_URL"] == "redis://default:p%40ss%3Aw%2Frd@127.0.0.1:32769/0")
     // Connection strings need nothing to be started.
     #expect(plan.executable("api")?.waitFor == ["my-sessions", "cache"])
   }
@@ -137,7 +141,9 @@ import Testing
       """)
     let values = environment(plan, "api")
     #expect(values["REDIS_PORT"] == "7001")
-    #expect(values["REDIS_URL"] == "redis://127.0.0.1:7000")
+    // REDIS_URL is the resource "redis"'s own NAME_URL, consistent with its REDIS_HOST and REDIS_PORT.
+    #expect(values["REDIS_URL"] == "redis://127.0.0.1:7001/0")
+    #expect(values["CACHE_URL"] == "redis://127.0.0.1:7000/0")
     #expect(plan.executable("api")?.environment.filter { $0.name == "REDIS_PORT" }.count == 1)
   }
 
@@ -164,6 +170,8 @@ import Testing
       """
     let planned = try plan(text, environment: ["LEGACY": "redis://:secret@10.0.0.5:6400/2"])
     #expect(environment(planned, "api")["LEGACY_URI"] == "redis://:secret@10.0.0.5:6400")
+    // The database of the connection string stays in NAME_URL.
+    #expect(environment(planned, "api")["LEGACY_URL"] == "redis://default:secret@10.0.0.5:6400/2")
     #expect(
       planned.executable("api")?.environment["ConnectionStrings__legacy"]?.masked()
         == "redis://:********@10.0.0.5:6400/2")

@@ -95,7 +95,11 @@ import Testing
     #expect(!composeFile.contains(Value.mask))
     #expect(
       composeFile.contains(
-        #"REDIS_URL: "redis://:${CACHE_PASSWORD_URLENCODED:?set CACHE_PASSWORD_URLENCODED in .env}@cache:6379""#))
+        #"REDIS_URL: "redis://default:${CACHE_PASSWORD_URLENCODED:?set CACHE_PASSWORD_URLENCODED in .env}@cache:6379/0""#
+      ))
+    #expect(
+      composeFile.contains(
+        #"CACHE_URI: "redis://:${CACHE_PASSWORD_URLENCODED:?set CACHE_PASSWORD_URLENCODED in .env}@cache:6379""#))
     #expect(
       composeFile.contains(#"REDIS_PASSWORD: "${CACHE_PASSWORD:?set CACHE_PASSWORD in .env}""#))
     let dotenv = try #require(compose.first { $0.name == ".env" }?.text)
@@ -107,6 +111,7 @@ import Testing
     let program = try #require(kubernetes.first { $0.name == "w.yaml" }?.text)
     #expect(!program.contains(Value.mask))
     #expect(program.contains(#"value: "redis://:$(CACHE_PASSWORD_URLENCODED)@cache:6379""#))
+    #expect(program.contains(#"value: "redis://default:$(CACHE_PASSWORD_URLENCODED)@cache:6379/0""#))
     #expect(program.contains("key: password-urlencoded"))
   }
 

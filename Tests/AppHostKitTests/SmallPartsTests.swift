@@ -43,7 +43,9 @@ import Testing
       ConnectionEndpoint(host: "a", port: 1, user: "me", password: "p=q", tls: true)
     ),
     ("[::1]:6380", ConnectionEndpoint(host: "::1", port: 6380)),
-    ("redis://:s%40cret@h:7000/1", ConnectionEndpoint(host: "h", port: 7000, password: "s@cret")),
+    ("redis://:s%40cret@h:7000/1", ConnectionEndpoint(host: "h", port: 7000, password: "s@cret", database: 1)),
+    ("redis://h:7000/?x=1", ConnectionEndpoint(host: "h", port: 7000)),
+    ("h:1,defaultDatabase=3", ConnectionEndpoint(host: "h", port: 1, database: 3)),
     ("rediss://u:p@h", ConnectionEndpoint(host: "h", port: 6379, user: "u", password: "p", tls: true)),
     ("redis://secret@h:1", ConnectionEndpoint(host: "h", port: 1, password: "secret")),
     ("valkey://h:2?x=y", ConnectionEndpoint(host: "h", port: 2)),
@@ -52,7 +54,7 @@ import Testing
     #expect(try ConnectionEndpoint.parse(text).get() == endpoint)
   }
 
-  @Test(arguments: ["", "password=x", "http://h:1", "h:0", "h:port", "[::1"])
+  @Test(arguments: ["", "password=x", "http://h:1", "h:0", "h:port", "[::1", "redis://h/db", "h,defaultDatabase=x"])
   func rejects(text: String) {
     guard case .failure = ConnectionEndpoint.parse(text) else {
       Issue.record("\(text) parsed")

@@ -70,4 +70,35 @@ import Testing
       return variable == "PW" && reason.contains("Redis Commander")
     }
   }
+
+  @Test(arguments: [
+    ("two words", "a space"), ("say\"hi", "'\"'"), ("back\\slash", "'\\'"), ("no\u{A0}break", "whitespace (U+00A0)"),
+  ])
+  func commanderRefusesAPasswordFromTheEnvironmentItsEntrypointBreaksOn(password: String, problem: String) {
+    #expect {
+      try plan(
+        #"{"resources": {"cache": {"type": "redis", "password": {"env": "PW"}}, "ui": {"type": "rediscommander"}}}"#,
+        environment: ["PW": password])
+    } throws: { error in
+      guard case AppHostError.invalidEnvironmentValue(let variable, let path, _, let reason) = error else {
+        return false
+      }
+      return variable == "PW" && path.description == "resources.cache.password"
+        && reason.hasPrefix("contains \(problem), which Redis Commander (resources.ui) cannot take;")
+        && reason.contains("or leave cache out of resources.ui.caches")
+    }
+    // Not shown by the UI: nothing to refuse.
+    #expect(throws: Never.self) {
+      try plan(
+        #"{"resources": {"cache": {"type": "redis", "password": {"env": "PW"}}, "other": {"type": "redis"}, "ui": {"type": "rediscommander", "caches": ["other"]}}}"#,
+        environment: ["PW": password])
+    }
+  }
+
+  @Test func redisCommanderPasswordRules() {
+    #expect(RedisCommanderPassword.problem("Plain-Password_1.~!$&*()") == nil)
+    #expect(RedisCommanderPassword.problem("a:b") == "':'")
+    #expect(RedisCommanderPassword.problem("a,b") == "','")
+    #expect(RedisCommanderPassword.problem("tab\tin") == "whitespace (U+0009)")
+  }
 }

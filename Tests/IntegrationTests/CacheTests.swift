@@ -31,7 +31,8 @@ struct CacheTests {
         #expect(try await project.redis(port: port, password: nil, "GET", "k").contains("NOAUTH"), "\(name)")
       }
       #expect(
-        environment["REDIS_URL"] == "redis://:\(environment["CACHE_PASSWORD"]!)@127.0.0.1:\(environment["CACHE_PORT"]!)"
+        environment["REDIS_URL"]
+          == "redis://default:\(environment["CACHE_PASSWORD"]!)@127.0.0.1:\(environment["CACHE_PORT"]!)/0"
       )
       #expect(environment["SESSIONS_URI"]?.hasPrefix("valkey://") == true)
       #expect(

@@ -93,7 +93,7 @@ import Testing
     #expect(argv["docker"]?.contains("127.0.0.1:16379:6379") == true)
     let environment = try #require(resources[1]["environment"] as? [String: String])
     #expect(environment["ConnectionStrings__cache"] == "127.0.0.1:16379,password=********")
-    #expect(environment["REDIS_URL"] == "redis://:********@127.0.0.1:16379")
+    #expect(environment["REDIS_URL"] == "redis://default:********@127.0.0.1:16379/0")
     #expect((resources[1]["args"] as? [String]) == ["-c", "echo ********"])
     #expect((document["stages"] as? [[String]]) == [["cache"], ["api"]])
   }

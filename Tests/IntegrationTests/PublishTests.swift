@@ -194,6 +194,6 @@ import Testing
       #expect(try await project.redis(port: port, password: "wrong", "GET", "written").contains("WRONGPASS"))
     }
     let worker = try await execute("docker-compose", compose + ["logs", "--no-color", "worker"], in: project.path)
-    #expect(worker.output.contains("redis://:\(secrets["cache"]!)@cache:6379"), "\(worker)")
+    #expect(worker.output.contains("redis://default:\(secrets["cache"]!)@cache:6379/0"), "\(worker)")
   }
 }

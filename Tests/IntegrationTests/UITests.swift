@@ -164,7 +164,7 @@ struct UITests {
       for password in ["a b", #"a"b"#, #"a\b"#] {
         let refused = try await project.apphost("up", "-d", environment: ["COLON_PASSWORD": password])
         #expect(refused.status == 65, "\(password): \(refused)")
-        #expect(refused.errors.contains("cannot take in REDIS_HOSTS"), "\(password): \(refused)")
+        #expect(refused.errors.contains("which Redis Commander (resources.ui) cannot take"), "\(password): \(refused)")
         #expect(try await project.leftovers().isEmpty)
       }
     }
@@ -177,21 +177,26 @@ struct UITests {
       try await project.succeed("up", "-d")
       for name in ["cache", "sessions", "g"] {
         #expect(try await project.succeed("cli", name, "--", "SET", "greeting", "hello \(name)").output == "OK\n")
-        #expect(try await project.succeed("cli", name, "--", "GET", "greeting").output == "\"hello \(name)\"\n")
+        // Into a pipe, as redis-cli prints: the raw value; --no-raw gives the terminal's quoted form.
+        #expect(try await project.succeed("cli", name, "--", "GET", "greeting").output == "hello \(name)\n")
+        #expect(
+          try await project.succeed("cli", "--no-raw", name, "--", "GET", "greeting").output == "\"hello \(name)\"\n")
       }
-      #expect(try await project.succeed("cli", "cache", "--", "RPUSH", "list", "a", "b").output == "(integer) 2\n")
+      #expect(try await project.succeed("cli", "cache", "--", "RPUSH", "list", "a", "b").output == "2\n")
+      #expect(try await project.succeed("cli", "cache", "--", "LRANGE", "list", "0", "-1").output == "a\nb\n")
       #expect(
-        try await project.succeed("cli", "cache", "--", "LRANGE", "list", "0", "-1").output == "1) \"a\"\n2) \"b\"\n")
+        try await project.succeed("cli", "--no-raw", "cache", "--", "LRANGE", "list", "0", "-1").output
+          == "1) \"a\"\n2) \"b\"\n")
       let error = try await project.apphost("cli", "cache", "--", "NOSUCHCOMMAND")
       #expect(error.status == 1)
-      #expect(error.output.hasPrefix("(error) ERR unknown command"))
+      #expect((error.output + error.errors).contains("ERR unknown command"), "\(error)")
 
       // Without a command: one command per line from standard input.
       let session = try await execute(
         "sh", ["-c", "printf 'SET q \"two words\"\\nGET q\\nquit\\n' | '\(Binary.path)' cli g"], in: project.path,
         environment: ["APPHOST_ENGINE": engine])
       #expect(session.status == 0, "\(session)")
-      #expect(session.output == "OK\n\"two words\"\n", "\(session)")
+      #expect(session.output == "OK\ntwo words\n", "\(session)")
 
       let notRunning = try await project.apphost("cli", "nope")
       #expect(notRunning.status == 64)
@@ -204,9 +209,10 @@ struct UITests {
     try await EngineProject.run(engine: engine, "monitor") { project in
       project.manifest(#""cache": {"type": "redis"}"#)
       try await project.succeed("up", "-d")
-      let monitor = try await BackgroundCommand.start(project: project, "cli", "cache", "--", "MONITOR")
+      let monitor = try await BackgroundCommand.start(project: project, "cli", "--no-raw", "cache", "--", "MONITOR")
       try await monitor.waitForOutput("OK", timeout: .seconds(10))
-      let subscriber = try await BackgroundCommand.start(project: project, "cli", "cache", "--", "SUBSCRIBE", "news")
+      let subscriber = try await BackgroundCommand.start(
+        project: project, "cli", "--no-raw", "cache", "--", "SUBSCRIBE", "news")
       try await subscriber.waitForOutput("\"subscribe\"", timeout: .seconds(10))
       let environment = try await project.environment()
       _ = try await project.redis(

@@ -136,30 +136,126 @@ package enum RESP {
     return nil
   }
 
-  /// A reply as `redis-cli` prints it.
-  package static func render(_ value: RESPValue, indent: String = "") -> String {
-    switch value {
-    case .simple(let text): return text
-    case .error(let text): return "(error) \(text)"
-    case .integer(let number): return "(integer) \(number)"
-    case .bulk(nil), .array(nil), .null: return "(nil)"
-    case .bulk(let bytes?): return quoted(String(decoding: bytes, as: UTF8.self))
-    case .double(let text): return "(double) \(text)"
-    case .bigNumber(let text): return "(big number) \(text)"
-    case .boolean(let flag): return flag ? "(true)" : "(false)"
-    case .verbatim(let text): return text
-    case .array(let items?), .set(let items), .push(let items):
-      if items.isEmpty { return "(empty array)" }
-      return items.enumerated().map { index, item in
-        let prefix = "\(index + 1)) "
-        let nested = render(item, indent: indent + String(repeating: " ", count: prefix.count))
-        return (index == 0 ? "" : indent) + prefix + nested
-      }.joined(separator: "\n")
-    case .map(let pairs):
-      if pairs.isEmpty { return "(empty hash)" }
-      return pairs.enumerated().map { index, pair in
-        (index == 0 ? "" : indent) + "\(index + 1)# " + render(pair.0) + " => " + render(pair.1, indent: indent + "   ")
-      }.joined(separator: "\n")
+  /// A reply as `redis-cli` prints it on a terminal, without the final newline (for messages).
+  package static func render(_ value: RESPValue) -> String {
+    var bytes = formatTerminal(value, prefix: "")
+    if bytes.last == 10 { bytes.removeLast() }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  /// How redis-cli prints replies: `.terminal` when its standard output is a terminal (quoted strings,
+  /// `(integer)`, numbered items), `.raw` otherwise (strings as their bytes, one item a line).
+  package enum OutputMode: Sendable, Equatable {
+    case terminal, raw
+  }
+
+  /// The bytes redis-cli 7.0 writes for the reply to `command` in `mode`. The commands whose replies are
+  /// text for people (INFO, CLIENT LIST, ...) are printed as they are in both modes, as redis-cli does.
+  package static func format(_ value: RESPValue, mode: OutputMode, command: [String] = []) -> [UInt8] {
+    if printsVerbatim(command) { return formatRaw(value) }
+    switch mode {
+    case .terminal: return formatTerminal(value, prefix: "")
+    case .raw: return formatRaw(value) + [10]
     }
+  }
+
+  /// redis-cli's list (`cliSendCommand`): replies that are shown verbatim whatever the mode.
+  package static func printsVerbatim(_ command: [String]) -> Bool {
+    let words = command.map { $0.lowercased() }
+    guard let name = words.first else { return false }
+    let second = words.count >= 2 ? words[1] : nil
+    switch name {
+    case "info", "lolwut": return true
+    case "debug": return ["htstats", "htstats-key", "client-eviction"].contains(second ?? "")
+    case "memory": return ["malloc-stats", "doctor"].contains(second ?? "")
+    case "cluster": return words.count == 2 && ["nodes", "info"].contains(second!)
+    case "client": return ["list", "info"].contains(second ?? "")
+    case "latency":
+      return (words.count == 3 && second == "graph") || (words.count == 2 && second == "doctor")
+    case "proxy": return second == "info"
+    default: return false
+    }
+  }
+
+  /// redis-cli's `cliFormatReplyTTY`.
+  static func formatTerminal(_ value: RESPValue, prefix: String) -> [UInt8] {
+    func line(_ text: String) -> [UInt8] { Array(text.utf8) + [10] }
+    switch value {
+    case .simple(let text): return line(text)
+    case .error(let text): return line("(error) \(text)")
+    case .integer(let number): return line("(integer) \(number)")
+    case .double(let text): return line("(double) \(text)")
+    case .bigNumber(let text): return line("(big number) \(text)")
+    case .bulk(let bytes?): return repr(bytes) + [10]
+    case .verbatim(let text): return line(text)
+    case .bulk(nil), .array(nil), .null: return line("(nil)")
+    case .boolean(let flag): return line(flag ? "(true)" : "(false)")
+    case .array(let items?): return formatItems(items, separator: ")", empty: "(empty array)", prefix: prefix)
+    case .set(let items): return formatItems(items, separator: "~", empty: "(empty set)", prefix: prefix)
+    case .push(let items): return formatItems(items, separator: ")", empty: "(empty push)", prefix: prefix)
+    case .map(let pairs):
+      if pairs.isEmpty { return line("(empty hash)") }
+      let width = String(pairs.count).count
+      let nested = prefix + String(repeating: " ", count: width + 2)
+      var out: [UInt8] = []
+      for (index, pair) in pairs.enumerated() {
+        out += Array(((index == 0 ? "" : prefix) + String(index + 1).leftPadded(to: width, with: " ") + "# ").utf8)
+        var key = formatTerminal(pair.0, prefix: nested)
+        if key.last == 10 { key.removeLast() }
+        out += key + Array(" => ".utf8) + formatTerminal(pair.1, prefix: nested)
+      }
+      return out
+    }
+  }
+
+  private static func formatItems(_ items: [RESPValue], separator: Character, empty: String, prefix: String)
+    -> [UInt8]
+  {
+    if items.isEmpty { return Array(empty.utf8) + [10] }
+    let width = String(items.count).count
+    let nested = prefix + String(repeating: " ", count: width + 2)
+    var out: [UInt8] = []
+    for (index, item) in items.enumerated() {
+      out += Array(
+        ((index == 0 ? "" : prefix) + String(index + 1).leftPadded(to: width, with: " ") + "\(separator) ").utf8)
+      out += formatTerminal(item, prefix: nested)
+    }
+    return out
+  }
+
+  /// redis-cli's `cliFormatReplyRaw`: strings as their bytes, items one a line, map entries `key value`.
+  static func formatRaw(_ value: RESPValue) -> [UInt8] {
+    switch value {
+    case .simple(let text), .verbatim(let text), .double(let text), .bigNumber(let text): return Array(text.utf8)
+    case .error(let text): return Array(text.utf8) + [10]
+    case .integer(let number): return Array(String(number).utf8)
+    case .bulk(let bytes?): return bytes
+    case .bulk(nil), .array(nil), .null: return []
+    case .boolean(let flag): return Array((flag ? "(true)" : "(false)").utf8)
+    case .array(let items?), .set(let items), .push(let items):
+      return Array(items.map(formatRaw).joined(separator: [10]))
+    case .map(let pairs):
+      return Array(pairs.map { formatRaw($0.0) + [32] + formatRaw($0.1) }.joined(separator: [10]))
+    }
+  }
+
+  /// redis-cli's `sdscatrepr`: a string in double quotes, `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b` escaped,
+  /// other bytes that are not printable ASCII as `\xhh`.
+  static func repr(_ bytes: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = [34]
+    for byte in bytes {
+      switch byte {
+      case 92: out += [92, 92]
+      case 34: out += [92, 34]
+      case 10: out += [92, UInt8(ascii: "n")]
+      case 13: out += [92, UInt8(ascii: "r")]
+      case 9: out += [92, UInt8(ascii: "t")]
+      case 7: out += [92, UInt8(ascii: "a")]
+      case 8: out += [92, UInt8(ascii: "b")]
+      case 0x20...0x7E: out.append(byte)
+      default: out += Array(("\\x" + String(byte, radix: 16).leftPadded(to: 2)).utf8)
+      }
+    }
+    return out + [34]
   }
 }

@@ -36,7 +36,7 @@ package enum Probe {
             return .notReady("no answer to AUTH")
           }
           if case .error(let message) = auth {
-            if message.hasPrefix("LOADING") { return .notReady(message) }
+            if let reason = transientReason(message) { return .notReady(reason) }
             return .failed("the server refused the password: \(message)")
           }
         }
@@ -45,12 +45,26 @@ package enum Probe {
         case .simple("PONG"): return .ready
         case .error(let message) where message.hasPrefix("NOAUTH"):
           return .failed("the server wants a password, and apphost has none for it: \(message)")
-        case .error(let message): return .notReady(message)
+        case .error(let message): return .notReady(transientReason(message) ?? message)
         default: return .notReady("PING answered \(RESP.render(pong))")
         }
       } catch {
         return .notReady(error.description)
       }
+    }
+  }
+
+  /// The errors of a server that will answer once it is done with something: loading its dataset
+  /// (`-LOADING`), running a long script or function (`-BUSY`), or a replica whose master is unreachable
+  /// while `replica-serve-stale-data` is off (`-MASTERDOWN`). Waited for, whatever command they answer;
+  /// nil for any other error.
+  package static func transientReason(_ message: String) -> String? {
+    let code = message.prefix { $0 != " " }
+    switch code {
+    case "LOADING": return "still loading its dataset (\(message))"
+    case "BUSY": return "busy running a script or function (\(message))"
+    case "MASTERDOWN": return "a replica without its master yet (\(message))"
+    default: return nil
     }
   }
 

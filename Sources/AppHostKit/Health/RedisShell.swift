@@ -135,3 +135,27 @@ package struct CommandLineError: Error, Equatable {
     self.reason = reason
   }
 }
+
+/// A line typed at the prompt without the terminal's escape sequences: arrow, Home, End, function keys
+/// (`ESC [ ... X`, `ESC O X`, `ESC X`) are not part of a command and never reach the server.
+package func strippingTerminalEscapes(_ line: String) -> String {
+  var result = String.UnicodeScalarView()
+  var scalars = line.unicodeScalars[...]
+  while let scalar = scalars.popFirst() {
+    guard scalar == "\u{1B}" else {
+      result.append(scalar)
+      continue
+    }
+    guard let kind = scalars.popFirst() else { break }
+    switch kind {
+    case "[":
+      // Control Sequence Introducer: parameter and intermediate bytes, then one final byte (@ to ~).
+      while let next = scalars.popFirst(), !(0x40...0x7E).contains(next.value) {}
+    case "O":
+      _ = scalars.popFirst()
+    default:
+      break
+    }
+  }
+  return String(result)
+}

@@ -9,13 +9,18 @@ package struct ConnectionEndpoint: Sendable, Equatable {
   package var user: String?
   package var password: String?
   package var tls: Bool
+  /// The database a URI's path (`/2`) or `defaultDatabase=2` names; nil when it names none.
+  package var database: Int?
 
-  package init(host: String, port: Int, user: String? = nil, password: String? = nil, tls: Bool = false) {
+  package init(
+    host: String, port: Int, user: String? = nil, password: String? = nil, tls: Bool = false, database: Int? = nil
+  ) {
     self.host = host
     self.port = port
     self.user = user
     self.password = password
     self.tls = tls
+    self.database = database
   }
 
   package static let defaultPort = 6379
@@ -37,7 +42,21 @@ package struct ConnectionEndpoint: Sendable, Equatable {
           "has the scheme \(quoted(scheme + "://")); use redis://, rediss://, valkey:// or valkeys://"))
     }
     var rest = Substring(text.dropFirst(scheme.count + 3))
-    if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+    var database: Int?
+    if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) {
+      if rest[end] == "/" {
+        let path = rest[rest.index(after: end)...].prefix { $0 != "?" && $0 != "#" }
+        if !path.isEmpty {
+          guard let number = Int(path), number >= 0 else {
+            return .failure(
+              ConnectionStringError(
+                "has the path \(quoted("/" + String(path))); a path names a database by its number, /0 for example"))
+          }
+          database = number
+        }
+      }
+      rest = rest[..<end]
+    }
     var user: String?
     var password: String?
     if let at = rest.lastIndex(of: "@") {
@@ -53,7 +72,7 @@ package struct ConnectionEndpoint: Sendable, Equatable {
       }
     }
     return endpoint(hostAndPort: rest).map {
-      ConnectionEndpoint(host: $0.host, port: $0.port, user: user, password: password, tls: tls)
+      ConnectionEndpoint(host: $0.host, port: $0.port, user: user, password: password, tls: tls, database: database)
     }
   }
 
@@ -62,6 +81,7 @@ package struct ConnectionEndpoint: Sendable, Equatable {
     var user: String?
     var password: String?
     var tls = false
+    var database: Int?
     for item in text.split(separator: ",", omittingEmptySubsequences: true) {
       let item = item.trimmingCharacters(in: .whitespaces)
       guard let equals = item.firstIndex(of: "=") else {
@@ -74,6 +94,12 @@ package struct ConnectionEndpoint: Sendable, Equatable {
       case "password": password = value
       case "user": user = value
       case "ssl": tls = value.lowercased() == "true"
+      case "defaultdatabase":
+        guard let number = Int(value.trimmingCharacters(in: .whitespaces)), number >= 0 else {
+          return .failure(
+            ConnectionStringError("has defaultDatabase=\(value); a database is named by its number, 0 for example"))
+        }
+        database = number
       default: break
       }
     }
@@ -81,7 +107,7 @@ package struct ConnectionEndpoint: Sendable, Equatable {
       return .failure(ConnectionStringError("names no host; write host:port, for example cache.example:6379"))
     }
     return endpoint(hostAndPort: first).map {
-      ConnectionEndpoint(host: $0.host, port: $0.port, user: user, password: password, tls: tls)
+      ConnectionEndpoint(host: $0.host, port: $0.port, user: user, password: password, tls: tls, database: database)
     }
   }
 

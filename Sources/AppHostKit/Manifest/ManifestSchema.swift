@@ -142,7 +142,20 @@ package enum ManifestSchema {
             "lifetime": { "$ref": "#/definitions/lifetime" },
             "env": { "$ref": "#/definitions/environment" },
             "caches": { "description": "The caches shown; default: all.", "$ref": "#/definitions/resourceNames" },
-            "dataVolume": { "description": "Default: true, so settings survive.", "$ref": "#/definitions/dataVolume" },
+            "dataVolume": {
+              "description": "Default: true, so settings survive. RedisInsight writes its database there: never read-only.",
+              "oneOf": [
+                { "type": "boolean" },
+                {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "properties": {
+                    "name": { "type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$" },
+                    "readOnly": { "const": false }
+                  }
+                }
+              ]
+            },
             "acceptTerms": { "description": "Accept RedisInsight's terms for you.", "type": "boolean" }
           }
         },

@@ -31,6 +31,12 @@ package struct ManifestValidator {
         checkCache(cache, at: path)
       case .redisInsight(let insight):
         checkCacheList(insight.caches, at: path.appending("caches"))
+        if insight.dataVolume?.readOnly == true {
+          error(
+            path.appending("dataVolume").appending("readOnly"),
+            "RedisInsight writes its database (connections, settings) into its data volume and does not start "
+              + "with it read-only; remove \"readOnly\" (or set it to false), or remove dataVolume")
+        }
       case .redisCommander(let commander):
         checkCacheList(commander.caches, at: path.appending("caches"))
         checkCommanderPasswords(commander, name: resource.name)
@@ -169,30 +175,18 @@ package struct ManifestValidator {
     }
   }
 
-  /// Redis Commander's REDIS_HOSTS is `label:host:port:db:password,...`, which its entrypoint splits at
-  /// ',' and white space, then at ':', and writes into JSON unescaped: a password with ':' or ',' is cut
-  /// short, one with a space becomes a second connection, one with '"' or '\' stops the container.
-  /// The first such character of `password`, if any.
-  package static func commanderBreaker(_ password: String) -> Character? {
-    password.first { ":,\"\\".contains($0) || $0.isWhitespace }
-  }
-
-  /// How a message names a character that breaks REDIS_HOSTS.
-  package static func describeCommanderBreaker(_ character: Character) -> String {
-    character.isWhitespace ? "white space" : "'\(character)'"
-  }
-
+  /// Redis Commander's REDIS_HOSTS is `label:host:port:db:password,...` (a ':' or ',' in a password breaks
+  /// it) and its entrypoint breaks on whitespace, '"' and '\\' (RedisCommanderPassword).
   private mutating func checkCommanderPasswords(_ commander: RedisCommanderSpec, name: String) {
     let shown = commander.caches ?? manifest.resources.filter(\.type.isCache).map(\.name)
     for cacheName in shown {
       guard case .given(.literal(let password)) = manifest[cacheName]?.cache?.password,
-        let breaker = Self.commanderBreaker(password)
+        let problem = RedisCommanderPassword.problem(password)
       else { continue }
       error(
         JSONPath.resource(cacheName).appending("password"),
-        "the password contains \(Self.describeCommanderBreaker(breaker)), which Redis Commander "
-          + "(resources.\(name)) cannot take in its REDIS_HOSTS setting (':', ',', '\"', '\\' and white space "
-          + "break it); choose a password without them, or true to generate one")
+        "the password of \(cacheName) contains \(problem), which Redis Commander (resources.\(name)) cannot "
+          + "take; \(RedisCommanderPassword.remedy(cache: cacheName, commander: name))")
     }
   }
 
@@ -358,4 +352,31 @@ package func resolvePath(_ path: String, relativeTo base: String) -> String {
   }
   let absolute = expanded.hasPrefix("/") ? expanded : (base as NSString).appendingPathComponent(expanded)
   return (absolute as NSString).standardizingPath
+}
+
+/// The characters Redis Commander cannot take in a password: ':' and ',' separate the fields and
+/// entries of its REDIS_HOSTS setting, and its image's entrypoint (a shell script that writes the
+/// connections into a JSON configuration file) splits the value at whitespace and writes '"' and '\\'
+/// into the JSON unescaped.
+package enum RedisCommanderPassword {
+  /// What is wrong with `password` (`a space`, `'"'` ...), nil when Redis Commander can take it.
+  package static func problem(_ password: String) -> String? {
+    guard
+      let character = password.first(where: { $0 == ":" || $0 == "," || $0 == "\"" || $0 == "\\" || $0.isWhitespace })
+    else { return nil }
+    switch character {
+    case " ": return "a space"
+    case "\"": return "'\"'"
+    case "\\": return "'\\'"
+    case ":", ",": return "'\(character)'"
+    default:
+      let code = character.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true).leftPadded(to: 4) }
+      return "whitespace (\(code.joined(separator: " ")))"
+    }
+  }
+
+  package static func remedy(cache: String, commander: String) -> String {
+    "choose a password without whitespace, ':', ',', '\"' or '\\' (or true to generate one), or leave \(cache) out "
+      + "of resources.\(commander).caches"
+  }
 }

@@ -313,12 +313,27 @@ package struct Endpoint: Sendable, Equatable {
   package var connectionString: Value
   /// True for resources apphost starts (caches), false for connection strings.
   package var isManaged: Bool
+  /// The database a connection string names (`/2`, `defaultDatabase=2`); nil: 0.
+  package var database: Int? = nil
 
   package var usesTLS: Bool { scheme == "rediss" || scheme == "valkeys" }
 
-  /// `scheme://[user]:password@host:port`.
+  /// `NAME_URI`, Aspire's form: `scheme://[user]:password@host:port` (`valkey://` for Valkey; an empty user
+  /// name before the password).
   package func uri(scheme: String? = nil) -> Value {
-    var value = Value.text("\(scheme ?? self.scheme)://")
+    userInfoURI(scheme: scheme ?? self.scheme, user: user)
+  }
+
+  /// `NAME_URL` and `REDIS_URL`, the form redis-cli `-u`, redis-py, node-redis and go-redis all take:
+  /// `redis://` (`rediss://` with TLS), the user `default` when there is a password and no user, the
+  /// password percent-encoded, the database as the path (`/0`), no query string.
+  package func url() -> Value {
+    let user = self.user ?? (password == nil ? nil : "default")
+    return userInfoURI(scheme: usesTLS ? "rediss" : "redis", user: user) + .text("/\(database ?? 0)")
+  }
+
+  private func userInfoURI(scheme: String, user: String?) -> Value {
+    var value = Value.text("\(scheme)://")
     if let password {
       var encoded: [ValuePart] = []
       for part in password.parts {

@@ -228,7 +228,8 @@ private struct Builder {
     return Endpoint(
       resource: resource, scheme: scheme, host: endpoint.host, port: .text(String(endpoint.port)),
       user: endpoint.user, password: endpoint.password.map(Value.secret),
-      connectionString: maskingPassword(in: text, password: endpoint.password), isManaged: false)
+      connectionString: maskingPassword(in: text, password: endpoint.password), isManaged: false,
+      database: endpoint.database)
   }
 
   /// The connection string as written, with the password marked secret wherever it appears (all of
@@ -326,14 +327,13 @@ private struct Builder {
       hosts = hosts + .text("\(cache):\(cache):\(Planner.cachePort):0")
       if let password = passwords[cache] ?? nil {
         // Literal passwords were checked with the manifest; one read from the environment is checked here.
-        if let text = password.revealed(), let breaker = ManifestValidator.commanderBreaker(text),
+        if let text = password.revealed(), let problem = RedisCommanderPassword.problem(text),
           case .given(.environment(let variable)) = manifest[cache]?.cache?.password
         {
           throw .invalidEnvironmentValue(
             variable: variable, path: JSONPath.resource(cache).appending("password"), file: loaded.path,
-            reason: "contains \(ManifestValidator.describeCommanderBreaker(breaker)), which Redis Commander "
-              + "(\(path)) cannot take in REDIS_HOSTS (':', ',', '\"', '\\' and white space break it); "
-              + "choose a password without them")
+            reason: "contains \(problem), which Redis Commander (\(path)) cannot take; "
+              + RedisCommanderPassword.remedy(cache: cache, commander: resource))
         }
         hosts = hosts + ":" + password
       }
@@ -493,6 +493,7 @@ package enum ConnectionEnvironment {
         variables.append(EnvironmentVariable("\(prefix)_PASSWORD", password))
       }
       variables.append(EnvironmentVariable("\(prefix)_URI", endpoint.uri()))
+      variables.append(EnvironmentVariable("\(prefix)_URL", endpoint.url()))
     }
     if let first = endpoints.first {
       var conventional = [
@@ -501,7 +502,7 @@ package enum ConnectionEnvironment {
       if let password = first.password {
         conventional.append(EnvironmentVariable("REDIS_PASSWORD", password))
       }
-      conventional.append(EnvironmentVariable("REDIS_URL", first.uri(scheme: first.usesTLS ? "rediss" : "redis")))
+      conventional.append(EnvironmentVariable("REDIS_URL", first.url()))
       // A resource named "redis" gives REDIS_HOST itself; its own variables win.
       for variable in conventional where variables[variable.name] == nil {
         variables.append(variable)
