@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AppHostKit
@@ -134,7 +135,7 @@ import Testing
   }
 
   @Test func aTakenFixedPortIsRefusedBeforeAnythingIsMade() async throws {
-    let listener = try TakenPort()
+    let listener = try TCPListener()
     defer { listener.close() }
     let plan = try plan(#"{"name": "shop", "resources": {"cache": {"type": "redis", "hostPort": \#(listener.port)}}}"#)
     let engine = FakeEngine()
@@ -159,30 +160,4 @@ import Testing
     try await teardown.down(project: "shop", directory: plan.projectDirectory, containers: [], volumes: true)
     #expect(engine.volumeList.isEmpty)
   }
-}
-
-/// A port on 127.0.0.1 held open for the test.
-struct TakenPort {
-  let descriptor: Int32
-  let port: Int
-
-  init() throws {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    self.descriptor = descriptor
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-        bind(descriptor, pointer, length) == 0 && listen(descriptor, 1) == 0
-          && getsockname(descriptor, pointer, &length) == 0
-      }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    port = Int(UInt16(bigEndian: address.sin_port))
-  }
-
-  func close() { _ = Glibc.close(descriptor) }
 }

@@ -15,7 +15,7 @@ final class FakeRESPServer: @unchecked Sendable {
 
   init(replies: @escaping @Sendable (Int) -> String) throws {
     self.replies = replies
-    let taken = try TakenPort()
+    let taken = try TCPListener()
     descriptor = taken.descriptor
     port = taken.port
     _ = listen(descriptor, 16)
@@ -83,7 +83,7 @@ final class FakeRESPServer: @unchecked Sendable {
     let server = try FakeRESPServer { index in "+OK\r\n" + script[min(index, script.count - 1)] }
     defer { server.stop() }
     let outcome = try await Probe.waitUntilReady(
-      .resp(password: .secret("p@ss word")), port: server.port, deadline: .now + .seconds(10),
+      .resp(password: .secret("p@ss word")), port: server.port, deadline: .now + .seconds(30),
       interval: .milliseconds(1))
     #expect(outcome == .ready)
     #expect(server.requests.count == 4)
@@ -139,7 +139,7 @@ final class FakeRESPServer: @unchecked Sendable {
     // 20,000 keys saved to dump.rdb.
     let (writer, writerPort) = try start(["--save", ""])
     #expect(
-      try await Probe.waitUntilReady(.resp(password: nil), port: writerPort, deadline: .now + .seconds(10)) == .ready)
+      try await Probe.waitUntilReady(.resp(password: nil), port: writerPort, deadline: .now + .seconds(30)) == .ready)
     let connection = try Connection.open(port: writerPort, timeout: .seconds(1))
     let fill = "for i = 1, 20000 do redis.call('SET', 'key:' .. i, i) end return redis.call('DBSIZE')"
     #expect(try connection.call(["EVAL", fill, "0"], timeout: .seconds(10)) == .integer(20000))

@@ -175,11 +175,7 @@ struct NativeTests {
 
   @Test func theSampleRunsHereWithoutAnEngine() async throws {
     try await NativeProject.run("sample") { project in
-      var sample = try String(contentsOfFile: Binary.repository + "/apphost.json", encoding: .utf8)
-      sample = sample.replacingOccurrences(of: #""name": "sample""#, with: #""name": "\#(project.name)""#)
-      project.folder.write("apphost.json", sample)
-      project.folder.write(
-        "samples/visits.py", try String(contentsOfFile: Binary.repository + "/samples/visits.py", encoding: .utf8))
+      try writeSample(into: project.folder, name: project.name)
       let up = try await project.succeed("up", "-d")
       #expect(up.errors.contains("insight, commander skipped"), "\(up)")
       var logs = ""

@@ -79,3 +79,12 @@ func eventually<T>(
   }
   return result
 }
+
+/// Writes the repository's sample (apphost.json, under `name`, and its program) into `folder`.
+func writeSample(into folder: ProjectFolder, name: String) throws {
+  var sample = try String(contentsOfFile: Binary.repository + "/apphost.json", encoding: .utf8)
+  sample = sample.replacingOccurrences(of: #""name": "sample""#, with: #""name": "\#(name)""#)
+  folder.write("apphost.json", sample)
+  folder.write(
+    "samples/visits.py", try String(contentsOfFile: Binary.repository + "/samples/visits.py", encoding: .utf8))
+}

@@ -233,11 +233,7 @@ struct UITests {
   @Test(arguments: TestEngines.all)
   func theSampleStartsWithBothUIsAndItsProgram(engine: String) async throws {
     try await EngineProject.run(engine: engine, "sample") { project in
-      var sample = try String(contentsOfFile: Binary.repository + "/apphost.json", encoding: .utf8)
-      sample = sample.replacingOccurrences(of: #""name": "sample""#, with: #""name": "\#(project.name)""#)
-      project.folder.write("apphost.json", sample)
-      project.folder.write(
-        "samples/visits.py", try String(contentsOfFile: Binary.repository + "/samples/visits.py", encoding: .utf8))
+      try writeSample(into: project.folder, name: project.name)
       let up = try await project.succeed("up", "-d")
       for name in ["insight", "commander"] {
         #expect(
