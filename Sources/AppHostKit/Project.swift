@@ -42,17 +42,15 @@ package struct Project: Sendable {
   {
     let path = resolvePath(file, relativeTo: currentDirectory)
     let directory = (path as NSString).deletingLastPathComponent
-    if let data = FileManager.default.contents(atPath: path), let root = try? JSONParser.parse([UInt8](data)),
-      case .object(let members) = root.value,
-      case .string(let name) = members.first(where: { $0.key == "name" })?.value.value,
-      name.wholeMatch(of: /[a-z0-9][a-z0-9-]{0,62}/) != nil
-    {
-      return (name, directory)
-    }
-    if let data = FileManager.default.contents(atPath: path), let name = leadingName([UInt8](data)),
-      name.wholeMatch(of: /[a-z0-9][a-z0-9-]{0,62}/) != nil
-    {
-      return (name, directory)
+    if let data = FileManager.default.contents(atPath: path) {
+      let bytes = [UInt8](data)
+      func isName(_ text: String) -> Bool { text.wholeMatch(of: /[a-z0-9][a-z0-9-]{0,62}/) != nil }
+      if let root = try? JSONParser.parse(bytes), case .object(let members) = root.value,
+        case .string(let name) = members.first(where: { $0.key == "name" })?.value.value, isName(name)
+      {
+        return (name, directory)
+      }
+      if let name = leadingName(bytes), isName(name) { return (name, directory) }
     }
     return (ManifestLoader.defaultProjectName(folder: (directory as NSString).lastPathComponent), directory)
   }

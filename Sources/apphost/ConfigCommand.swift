@@ -102,9 +102,9 @@ enum PlanText {
         environment(executable.environment)
       }
     }
-    for name in plan.skipped {
+    for skipped in plan.skipped {
       lines.append("")
-      lines.append("\(name) skipped (needs docker or podman)")
+      lines.append("\(skipped.name) skipped (needs docker or podman)")
     }
     for endpoint in plan.endpoints where !endpoint.isManaged {
       lines.append("")

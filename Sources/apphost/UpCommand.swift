@@ -128,11 +128,8 @@ extension AppHost {
       }
       let plan = session.plan
       let selection = try reportingFailures(console) { () throws(AppHostError) in try plan.closure(of: resources) }
-      let native = session.engine.flavor == .native
-      var lines = reconciliation.lines { container in
-        guard native, let server = container.server else { return container.image }
-        return server.command ?? server.defaultCommand
-      }
+      let flavor = session.engine.flavor
+      var lines = reconciliation.lines { $0.madeFrom(on: flavor) }
       for executable in plan.executables where selection.contains(executable.resource) {
         let command = shellCommandLine([executable.command] + executable.arguments.map { $0.masked() })
         let copies = executable.replicas == 1 ? "" : "; \(executable.replicas) replicas"

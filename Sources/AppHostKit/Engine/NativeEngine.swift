@@ -246,7 +246,7 @@ package struct NativeEngine: ContainerEngine {
 
   /// The server's program: `nativeCommand` (a path, or a name on PATH), else the server's usual name.
   func program(for server: ServerPlan, resource: String) throws(AppHostError) -> String {
-    let command = server.command ?? server.defaultCommand
+    let command = server.program
     if command.contains("/") {
       guard FileManager.default.isExecutableFile(atPath: command) else {
         throw .nativeServerMissing(resource: resource, server: server.kind, command: command)
@@ -448,7 +448,7 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     var masked = server
     masked.password = server.password.map { _ in Value.text(Value.mask) }
     let launch = make(
-      server: masked, program: server.command ?? server.defaultCommand, port: 0,
+      server: masked, program: server.program, port: 0,
       dataFolder: "<data folder>", secretFile: ".apphost/native/<name>.conf")
     let port = "{\(resource).port}"
     var text = shellCommandLine(launch.arguments).replacingOccurrences(of: "--port 0", with: "--port \(port)")

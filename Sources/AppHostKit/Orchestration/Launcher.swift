@@ -273,7 +273,7 @@ package struct Launcher: Sendable {
         try await engine.start(record.name)
         port = try await publishedPort(container)
       case .create:
-        events(.creating(resource: resource, image: what(container)))
+        events(.creating(resource: resource, image: container.madeFrom(on: engine.flavor)))
         try await run(container, options: options)
         port = try await publishedPort(container)
       case .recreate(_, let record, let reason):
@@ -391,12 +391,6 @@ package struct Launcher: Sendable {
         try await engine.removeNetworks([network.name])
       }
     }
-  }
-
-  /// What a container is made from, as its line says: the image, or the native server's program.
-  private func what(_ container: ContainerPlan) -> String {
-    guard engine.flavor == .native, let server = container.server else { return container.image }
-    return server.command ?? server.defaultCommand
   }
 
   private func inspect(_ name: String) async -> ContainerRecord? {

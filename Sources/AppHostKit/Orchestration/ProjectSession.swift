@@ -55,7 +55,7 @@ package struct ProjectSession: Sendable {
         if !plan.skipped.isEmpty && starting {
           notice(
             .warning(
-              "\(plan.skipped.joined(separator: ", ")) skipped: the admin UIs run in containers, and the native "
+              "\(plan.skipped.map(\.name).joined(separator: ", ")) skipped: the admin UIs run in containers, and the native "
                 + "engine runs none (use --engine docker or --engine podman to see them)"))
         }
       } else if preferred == .native {

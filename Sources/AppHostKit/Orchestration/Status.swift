@@ -56,8 +56,8 @@ package enum StatusReport {
           }
         }
         rows.append(row)
-      } else if plan.skipped.contains(name), let type = plan.skippedType(name) {
-        rows.append(ResourceStatus(name: name, type: type, state: "skipped (needs docker or podman)"))
+      } else if let skipped = plan.skipped.first(where: { $0.name == name }) {
+        rows.append(ResourceStatus(name: name, type: skipped.kind.rawValue, state: "skipped (needs docker or podman)"))
       } else if plan.executable(name) != nil {
         let processes = programs?.processes.filter { $0.resource == name } ?? []
         if processes.isEmpty {

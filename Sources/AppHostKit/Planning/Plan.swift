@@ -15,12 +15,13 @@ package struct Plan: Sendable, Equatable {
   package var endpoints: [Endpoint]
   /// Resources grouped by when they can start: a stage starts once what it waits for is healthy.
   package var stages: [[String]]
-  /// UIs left out because the engine cannot run them (`native` runs no containers).
-  package var skipped: [String] = []
-  /// Their kinds, by name.
-  package var skippedKinds: [String: ContainerKind] = [:]
+  /// UIs left out because the engine cannot run them (`native` runs no containers), in manifest order.
+  package var skipped: [Skipped] = []
 
-  package func skippedType(_ name: String) -> String? { skippedKinds[name]?.rawValue }
+  package struct Skipped: Sendable, Equatable {
+    package var name: String
+    package var kind: ContainerKind
+  }
 
   package func container(_ resource: String) -> ContainerPlan? {
     containers.first { $0.resource == resource }
@@ -171,6 +172,9 @@ package struct ServerPlan: Sendable, Equatable {
   /// The manifest's `args`, appended to the server's command line.
   package var extraArguments: [String]
 
+  /// What runs: `nativeCommand`, else the server's usual program name.
+  package var program: String { command ?? defaultCommand }
+
   /// The program looked for on PATH when `command` is nil.
   package var defaultCommand: String {
     switch kind {
@@ -218,6 +222,13 @@ package struct ContainerPlan: Sendable, Equatable {
   package var configHash: String
   /// For caches: the server and its settings, for engines that run it without a container (`native`).
   package var server: ServerPlan? = nil
+
+  /// What the container is made from on `flavor`, as `up` says it: the image, or (native) the server's
+  /// program.
+  package func madeFrom(on flavor: EngineFlavor) -> String {
+    guard flavor == .native, let server else { return image }
+    return server.program
+  }
 
   /// The URL of a UI on the host, once its port is known.
   package func url(hostPort port: Int?) -> String? {

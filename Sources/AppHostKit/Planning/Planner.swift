@@ -75,8 +75,7 @@ private struct Builder {
 
   mutating func build() throws(AppHostError) -> Plan {
     let network = needsNetwork ? Planner.network(for: loaded) : nil
-    var skipped: [String] = []
-    var skippedKinds: [String: ContainerKind] = [:]
+    var skipped: [Plan.Skipped] = []
     var endpoints: [Endpoint] = []
     var passwords: [String: Value] = [:]
     for resource in manifest.resources {
@@ -103,8 +102,8 @@ private struct Builder {
         containers.append(container)
         if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
       case .redisInsight where context.nativeEngine, .redisCommander where context.nativeEngine:
-        skipped.append(resource.name)
-        skippedKinds[resource.name] = resource.type == .redisinsight ? .redisinsight : .rediscommander
+        skipped.append(
+          Plan.Skipped(name: resource.name, kind: resource.type == .redisinsight ? .redisinsight : .rediscommander))
       case .redisInsight(let insight):
         containers.append(insightContainer(resource.name, insight, passwords: passwords))
         if let volume = insight.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
@@ -119,7 +118,7 @@ private struct Builder {
     return Plan(
       project: project, projectDirectory: loaded.projectDirectory, manifestPath: loaded.path, network: network,
       volumes: volumes, containers: containers, executables: executables, endpoints: endpoints,
-      stages: stages(executables: executables), skipped: skipped, skippedKinds: skippedKinds)
+      stages: stages(executables: executables), skipped: skipped)
   }
 
   // MARK: Labels and names

@@ -23,8 +23,6 @@ package enum Log {
     current = logger
   }
 
-  package static var isEnabled: Bool { logger.logLevel <= .debug && !(logger.handler is SwiftLogNoOpLogHandler) }
-
   package static func debug(_ message: @autoclosure () -> String) {
     logger.debug("\(message())")
   }
