@@ -16,6 +16,8 @@ package enum Log {
 
   /// Turns the log on (`--verbose`): debug and above to standard error, one line each.
   package static func enable() {
+    // The clock of the `[elapsed]` column starts here, at the top of `main`, not at the first line.
+    _ = VerboseLogHandler.started
     lock.lock()
     defer { lock.unlock() }
     var logger = Logger(label: "apphost", factory: { label in VerboseLogHandler(label: label) })
