@@ -47,7 +47,7 @@ extension AppHost {
       // Nothing to clean up: Ctrl-C ends a stream or the prompt at once.
       signals.onSignal { number, _ in Foundation.exit(SignalWatcher.exitCode(for: number)) }
       let shell = try await reportingFailures(console) { () async throws(AppHostError) -> RedisShell in
-        let session = try await EngineSession.open(options, console: console)
+        let session = try await ProjectSession.open(options, console: console)
         let plan = session.plan
         guard let endpoint = plan.endpoint(name) else {
           if plan.resourceNames.contains(name) {

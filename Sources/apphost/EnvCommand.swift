@@ -29,7 +29,7 @@ extension AppHost {
     func run() async throws {
       let console = Console()
       let text = try await reportingFailures(console) { () async throws(AppHostError) -> String in
-        let session = try await EngineSession.open(options, console: console)
+        let session = try await ProjectSession.open(options, console: console)
         let variables = try ConnectionVariables.resolve(
           name: name, plan: session.plan, ports: StatusReport.ports(plan: session.plan, containers: session.containers))
         return format.render(variables)

@@ -39,7 +39,7 @@ extension AppHost {
       let console = Console()
       let signals = SignalWatcher()
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
-        try await EngineSession.open(options, console: console)
+        try await ProjectSession.open(options, console: console)
       }
       let selected = try reportingFailures(console) { () throws(AppHostError) -> [String] in
         for name in resources where !session.plan.resourceNames.contains(name) {

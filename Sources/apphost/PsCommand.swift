@@ -16,7 +16,7 @@ extension AppHost {
     func run() async throws {
       let console = Console()
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
-        try await EngineSession.open(options, console: console)
+        try await ProjectSession.open(options, console: console)
       }
       let rows = await StatusReport.collect(
         plan: session.plan, containers: session.containers, programs: ExecutableState.load(session.project.state))

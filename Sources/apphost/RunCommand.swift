@@ -49,8 +49,8 @@ extension AppHost {
       let console = Console()
       let signals = SignalWatcher()
       let (session, outcome, variables) = try await reportingFailures(console) {
-        () async throws(AppHostError) -> (EngineSession, Launcher.Outcome?, [(name: String, value: String)]) in
-        let session = try await EngineSession.open(options, console: console, starting: true)
+        () async throws(AppHostError) -> (ProjectSession, Launcher.Outcome?, [(name: String, value: String)]) in
+        let session = try await ProjectSession.open(options, console: console, starting: true)
         let plan = session.plan
         for reference in references where plan.endpoint(reference) == nil {
           throw .unknownResource(name: reference, known: plan.endpoints.map(\.resource))

@@ -9,9 +9,7 @@ extension Console {
   }
 }
 
-/// A command's connection to the project (`ProjectSession`), with its notices on this terminal.
-typealias EngineSession = ProjectSession
-
+/// A command's connection to the project, with its notices on this terminal.
 extension ProjectSession {
   static func open(_ options: ManifestOptions, console: Console, starting: Bool = false)
     async throws(AppHostError) -> ProjectSession

@@ -19,7 +19,7 @@ extension AppHost {
       let console = Console(environment: ["NO_COLOR": "1"])
       let signals = SignalWatcher()
       let (session, specs) = try await reportingFailures(console) { () async throws(AppHostError) in
-        let session = try await EngineSession.open(options, console: console)
+        let session = try await ProjectSession.open(options, console: console)
         let ports = StatusReport.ports(plan: session.plan, containers: session.containers)
         let selection = try session.plan.closure(of: resources)
         return (session, try ProcessSpec.specs(plan: session.plan, ports: ports, selection: selection))

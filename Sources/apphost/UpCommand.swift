@@ -49,7 +49,7 @@ extension AppHost {
       // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
       OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
       let session = try await reportingFailures(console) { () async throws(AppHostError) in
-        try await EngineSession.open(options, console: console, starting: true)
+        try await ProjectSession.open(options, console: console, starting: true)
       }
       let state = session.project.state
       let lock = try await reportingFailures(console) { () async throws(AppHostError) -> ProjectLock in
@@ -122,8 +122,8 @@ extension AppHost {
     /// started or removed (not even the network `up` makes while listing).
     private func printDryRun(_ console: Console) async throws {
       let (session, reconciliation) = try await reportingFailures(console) {
-        () async throws(AppHostError) -> (EngineSession, Reconciliation) in
-        let session = try await EngineSession.open(options, console: console)
+        () async throws(AppHostError) -> (ProjectSession, Reconciliation) in
+        let session = try await ProjectSession.open(options, console: console)
         return (session, try Reconciliation.plan(session.plan, observed: session.containers, selection: resources))
       }
       let plan = session.plan
@@ -143,7 +143,7 @@ extension AppHost {
 
     /// `up --detach`: programs go to a background apphost, unless the same ones already run there.
     private func startInBackground(
-      _ specs: [ProcessSpec], session: EngineSession, outcome: Launcher.Outcome, console: Console,
+      _ specs: [ProcessSpec], session: ProjectSession, outcome: Launcher.Outcome, console: Console,
       printer: EventPrinter
     ) async throws {
       let state = session.project.state
