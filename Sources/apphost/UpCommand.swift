@@ -76,7 +76,11 @@ extension AppHost {
           } ?? [name]
         })
       printer(.connected(session.engine.flavor, project: session.plan.project))
-      let launcher = session.launcher(events: { printer($0) })
+      // Every state change also goes to the control socket's subscribers (`apphost events`).
+      let hub = EventHub(plan: session.plan)
+      let launcher = session.launcher(events: {
+        printer($0); hub.publish($0)
+      })
       var launchOptions = Launcher.Options(selection: resources, detached: detach, timeout: .seconds(timeout))
       launchOptions.networkCreated = session.networkCreated
       let containers = session.containers
@@ -111,9 +115,12 @@ extension AppHost {
         "apphost: \(outcome.ports.count) resource\(outcome.ports.count == 1 ? "" : "s") ready"
           + (specs.isEmpty ? "" : ", starting \(specs.count) program\(specs.count == 1 ? "" : "s")")
           + "; Ctrl-C stops " + (outcome.ports.count + specs.count == 1 ? "it" : "them"))
-      let foreground = Foreground(
+      var foreground = Foreground(
         engine: session.engine, plan: session.plan, outcome: outcome, processes: specs, state: state,
-        events: { printer($0) })
+        events: {
+          printer($0); hub.publish($0)
+        })
+      foreground.hub = hub
       let code = await foreground.run(signals: signals)
       throw ExitCode(code)
     }
