@@ -35,12 +35,19 @@ extension AppHost {
     @Flag(help: "Print what up would do now (create, reuse, recreate and why, remove), changing nothing.")
     var dryRun = false
 
+    @Flag(
+      help: ArgumentHelp(
+        "Every state change as one JSON object a line on standard output (as `apphost events`); the usual "
+          + "lines go to standard error."))
+    var json = false
+
     func validate() throws {
       guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     func run() async throws {
-      let console = Console()
+      // With --json, standard output carries the events only.
+      let console = Console(outputToStandardError: json)
       if dryRun {
         try await printDryRun(console)
         return
@@ -78,6 +85,10 @@ extension AppHost {
       printer(.connected(session.engine.flavor, project: session.plan.project))
       // Every state change also goes to the control socket's subscribers (`apphost events`).
       let hub = EventHub(plan: session.plan)
+      if json {
+        let events = Console()
+        hub.subscribe { event in events.output(String(decoding: ControlCoding.line(event).dropLast(), as: UTF8.self)) }
+      }
       let launcher = session.launcher(events: {
         printer($0); hub.publish($0)
       })

@@ -78,10 +78,11 @@ package final class ControlClient: @unchecked Sendable {
   package func sendBlocking(_ request: ControlRequest) throws(AppHostError) -> ControlReply {
     lock.lock()
     defer { lock.unlock() }
-    guard ControlSocket.write(descriptor, ControlCoding.line(request)) else {
-      throw .controlFailed(reason: "the apphost up on \(path) hung up")
+    // A refusal (another user's up) may have arrived before the request could be written: it is read.
+    let written = ControlSocket.write(descriptor, ControlCoding.line(request))
+    guard let line = reader.next() else {
+      throw .controlFailed(reason: "the apphost up on \(path) hung up" + (written ? "" : " before the request"))
     }
-    guard let line = reader.next() else { throw .controlFailed(reason: "the apphost up on \(path) hung up") }
     let reply = try ControlCoding.decode(ControlReply.self, from: line)
     if reply.ok == false { throw .controlFailed(reason: reply.error ?? "the request failed") }
     return reply

@@ -147,8 +147,22 @@ package actor SessionController: ControlService {
     for container in containers {
       switch command {
       case .restart:
+        let before = try await record(container)?.ports[container.containerPort]
         try await stopContainer(container)
         try await startContainer(container)
+        let after = try await record(container)?.ports[container.containerPort]
+        if let before, let after, before != after {
+          // The engine picked the port, and picks anew on every start.
+          let users = plan.executables.filter { $0.needs.contains(container.resource) }.map(\.resource)
+          events(
+            .note(
+              "\(container.resource) now answers on \(Planner.host):\(after) (was \(before)): the engine picked a new "
+                + "port"
+                + (users.isEmpty
+                  ? ""
+                  : "; \(users.joined(separator: ", ")) still have the old one until `apphost up` runs again "
+                    + "(a hostPort in apphost.json keeps it)")))
+        }
       case .stop:
         try await stopContainer(container)
       case .start:

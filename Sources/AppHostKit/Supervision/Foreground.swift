@@ -64,6 +64,8 @@ package struct Foreground: Sendable {
     let events = self.events
     let listener = Task {
       for await request in stopRequests {
+        // Said first: the programs that end because of it must not count as having ended by themselves.
+        ended.yield(.requested(request))
         if case .immediate = request {
           immediately.set()
           events(.note("stopping at once"))
@@ -72,7 +74,6 @@ package struct Foreground: Sendable {
           events(.note("stopping (Ctrl-C again stops at once)"))
           await supervisor.stop(immediately: false)
         }
-        ended.yield(.requested(request))
       }
     }
     if !processes.isEmpty {

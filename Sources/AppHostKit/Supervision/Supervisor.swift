@@ -96,6 +96,11 @@ package actor Supervisor {
   package func stop(immediately: Bool) {
     stopping = true
     for pause in pauses.values { pause.cancel() }
+    // Those waiting to be restarted are stopped now (those running say so when they have ended).
+    for spec in specs where pauses[spec.displayName] != nil && running[spec.displayName] == nil {
+      update(spec) { $0.state = .stopped }
+      events(.stopped(resource: spec.displayName, code: nil))
+    }
     announceChange()
     for name in running.keys.sorted() { events(.stopping(resource: name)) }
     let groups = running.values.map { -$0 }
