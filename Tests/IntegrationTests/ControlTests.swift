@@ -214,6 +214,42 @@ struct ControlTests {
     }
   }
 
+  @Test(arguments: ControlEngines.all)
+  func execRunsInsideTheContainerOrWithTheCachesVariables(engine: String) async throws {
+    try await Self.withProject(engine, "ctl-exec") { project in
+      project.write(#""cache": {"type": "redis"}"#)
+      let up = try await project.apphost("up", "-d")
+      try #require(up.status == 0, "\(up)")
+      let status = try await project.apphost("exec", "cache", "--", "sh", "-c", "exit 7")
+      #expect(status.status == 7, "the command's exit code: \(status)")
+      let variables = try await project.apphost("env", "cache", "--format", "json")
+      let port =
+        (try JSONSerialization.jsonObject(with: Data(variables.output.utf8)) as? [String: String])?["CACHE_PORT"]
+      if engine == "native" {
+        // No container: the command runs here with the cache's variables.
+        let echo = try await project.apphost("exec", "cache", "--", "sh", "-c", "echo $CACHE_PORT $REDIS_URL; pwd")
+        #expect(echo.status == 0 && echo.output.hasPrefix("\(port ?? "?") redis://"), "\(echo)")
+        #expect(echo.output.contains(project.path), "\(echo)")
+      } else {
+        let name = try await execute(engine, ["ps", "--format", "{{.Names}}"]).output.split(separator: "\n")
+          .first { $0.hasSuffix("-cache") && $0.contains("ctl-exec") }
+        let hostname = try await execute(engine, ["inspect", "--format", "{{.Config.Hostname}}", String(name ?? "")])
+        let inside = try await project.apphost("exec", "cache", "--", "hostname")
+        #expect(inside.status == 0, "\(inside)")
+        #expect(
+          !hostname.output.isEmpty && inside.output == hostname.output, "inside the container: \(inside) \(hostname)")
+        // The default is a shell, reading standard input when it is no terminal.
+        let shell = try await execute(
+          "/bin/sh", ["-c", "echo 'echo in-the-shell; exit 5' | \(Binary.path) exec cache"], in: project.path,
+          environment: project.environment)
+        #expect(shell.status == 5 && shell.output.contains("in-the-shell"), "\(shell)")
+      }
+      _ = try await project.apphost("stop", "cache")
+      let stopped = try await project.apphost("exec", "cache", "--", "true")
+      #expect(stopped.status == 1 && stopped.errors.contains("cache is not running"), "\(stopped)")
+    }
+  }
+
   /// Root can open any file, the socket's mode included: the peer's uid is what refuses it.
   @Test(.enabled(if: geteuid() == 0, "needs root to run an up as another user"))
   func theSocketRefusesAnotherUser() async throws {
