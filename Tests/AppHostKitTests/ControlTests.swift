@@ -244,3 +244,47 @@ import Testing
         + "\n")
   }
 }
+
+@Suite struct LogTimeTests {
+  @Test func sinceTakesDurationsAndTimes() throws {
+    let now = Date(timeIntervalSince1970: 1_000_000)
+    #expect(LogTime.since("10m", now: now) == now.addingTimeInterval(-600))
+    #expect(LogTime.since("1h30m", now: now) == now.addingTimeInterval(-5400))
+    #expect(LogTime.since("45s", now: now) == now.addingTimeInterval(-45))
+    #expect(LogTime.since("2d", now: now) == now.addingTimeInterval(-172_800))
+    #expect(LogTime.since("1970-01-12T13:46:40Z", now: now) == now)
+    #expect(LogTime.since("1970-01-12T13:46:40.500Z", now: now) == now.addingTimeInterval(0.5))
+    for bad in ["", "10", "m", "10x", "yesterday", "1h30"] {
+      #expect(LogTime.since(bad, now: now) == nil, "\(bad)")
+    }
+  }
+
+  @Test func programLinesKeepTheirTime() {
+    let time = Date(timeIntervalSince1970: 1_000_000.25)
+    let line = LogTime.stamp(time) + " hello world"
+    let (parsed, text) = LogTime.split(line)
+    #expect(parsed == time && text == "hello world")
+    #expect(LogTime.split("plain line").time == nil)
+    #expect(LogTime.split("2026 is not a stamp at all, really").time == nil)
+    let lines = [LogTime.stamp(time) + " old", LogTime.stamp(time.addingTimeInterval(60)) + " new", "unstamped"]
+    #expect(ProgramLogs.present(lines, since: nil, timestamps: false) == ["old", "new", "unstamped"])
+    #expect(ProgramLogs.present(lines, since: time.addingTimeInterval(30), timestamps: false) == ["new"])
+    #expect(
+      ProgramLogs.present(lines, since: nil, timestamps: true).first
+        == line.replacingOccurrences(of: "hello world", with: "old"))
+  }
+
+  @Test func serverLinesCarryTheirTimeToTheLinesAfter() {
+    let formatter = LogTime.serverFormatter()
+    let early = "7:M 02 Dec 2026 10:00:00.000 * Ready to accept connections"
+    let late = "7:M 02 Dec 2026 10:05:00.000 * Background saving started"
+    let lines = [early, "a continuation", late, "another continuation"]
+    let cut = formatter.date(from: "02 Dec 2026 10:01:00.000")
+    var last: Date?
+    #expect(
+      LogTime.filterServerLines(lines, since: cut, timestamps: false, last: &last) == [late, "another continuation"])
+    last = nil
+    let stamped = LogTime.filterServerLines(lines, since: nil, timestamps: true, last: &last)
+    #expect(stamped.count == 4 && stamped[1].hasSuffix(" a continuation") && stamped[1].hasPrefix("20"))
+  }
+}

@@ -174,11 +174,13 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     }
   }
 
-  func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
+  func logs(_ name: String, tail: Int?, since: Date?, timestamps: Bool) async throws(AppHostError) -> [String] {
     ["log line of \(name)"]
   }
 
-  func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError) {
+  func followLogs(
+    _ name: String, tail: Int?, since: Date?, timestamps: Bool, onLine: @escaping @Sendable (String) -> Void
+  ) async throws(AppHostError) {
     onLine("log line of \(name)")
   }
 }

@@ -250,6 +250,42 @@ struct ControlTests {
     }
   }
 
+  @Test(arguments: ControlEngines.all)
+  func logsSinceAndTimestampsForContainersAndPrograms(engine: String) async throws {
+    try await Self.withProject(engine, "ctl-logs") { project in
+      project.write(
+        """
+        "cache": {"type": "redis"},
+        "talker": {"type": "executable", "command": "sh",
+                   "args": ["-c", "echo early; sleep 3; echo late; exec sleep 300"]}
+        """)
+      let up = try await project.apphost("up", "-d")
+      try #require(up.status == 0, "\(up)")
+      _ = try await eventually(timeout: .seconds(20)) {
+        try await project.apphost("logs", "talker")
+      } until: {
+        $0.output.contains("talker | late")
+      }
+      let recent = try await project.apphost("logs", "talker", "--since", "2s")
+      #expect(recent.status == 0 && recent.output.contains("late") && !recent.output.contains("early"), "\(recent)")
+      let all = try await project.apphost("logs", "talker", "--since", "10m")
+      #expect(all.output.contains("talker | early\n") && all.output.contains("talker | late\n"), "\(all)")
+      let stamped = try await project.apphost("-f", "apphost.json", "logs", "--timestamps", "cache", "talker")
+      let lines = stamped.output.split(separator: "\n")
+      #expect(!lines.isEmpty && stamped.status == 0, "\(stamped)")
+      let pattern = #"^(cache|talker) *\| 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d[.\d]*(Z|[+-]\d\d:\d\d) "#
+      for line in lines {
+        #expect(line.range(of: pattern, options: .regularExpression) != nil, "not stamped: \(line)")
+      }
+      #expect(lines.contains { $0.hasPrefix("cache ") } && lines.contains { $0.hasSuffix(" late") })
+      // A cache's lines from the last hour, none from the future.
+      let cache = try await project.apphost("logs", "cache", "--since", "1h")
+      #expect(cache.output.contains("cache |"), "\(cache)")
+      let future = try await project.apphost("logs", "cache", "--since", "2099-01-01T00:00:00Z")
+      #expect(!future.output.contains("cache |"), "\(future)")
+    }
+  }
+
   /// Root can open any file, the socket's mode included: the peer's uid is what refuses it.
   @Test(.enabled(if: geteuid() == 0, "needs root to run an up as another user"))
   func theSocketRefusesAnotherUser() async throws {

@@ -259,8 +259,10 @@ package final class LogFile: @unchecked Sendable {
     close(descriptor)
   }
 
+  /// Each line after the time it arrived (`LogTime.stamp`), for `logs --since` and `--timestamps`.
   package func append(_ lines: [String]) {
-    var text = lines.joined(separator: "\n")
+    let stamp = LogTime.stamp(Date()) + " "
+    var text = lines.map { stamp + $0 }.joined(separator: "\n")
     text.append("\n")
     lock.lock()
     defer { lock.unlock() }
