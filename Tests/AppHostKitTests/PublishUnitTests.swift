@@ -90,7 +90,7 @@ import Testing
     #expect(secrets.all.map(\.variable) == ["CACHE_PASSWORD", "CACHE_PASSWORD_URLENCODED"])
     #expect(secrets.all.map(\.value) == ["p@ss/w rd", "p%40ss%2Fw%20rd"])
 
-    let compose = Publisher.files(.compose, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
+    let compose = try Publisher.files(.compose, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
     let composeFile = try #require(compose.first { $0.name == ComposeWriter.fileName }?.text)
     #expect(!composeFile.contains(Value.mask))
     #expect(
@@ -105,7 +105,7 @@ import Testing
     let dotenv = try #require(compose.first { $0.name == ".env" }?.text)
     #expect(dotenv.contains("CACHE_PASSWORD_URLENCODED=p%40ss%2Fw%20rd\n"))
 
-    let kubernetes = Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/k8s")
+    let kubernetes = try Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/k8s")
     let secretFile = try #require(kubernetes.first { $0.name == "secrets.yaml" }?.text)
     #expect(secretFile.contains("  password: \"p@ss/w rd\"\n  password-urlencoded: \"p%40ss%2Fw%20rd\"\n"))
     let program = try #require(kubernetes.first { $0.name == "w.yaml" }?.text)
