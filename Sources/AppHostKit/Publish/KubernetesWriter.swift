@@ -79,7 +79,7 @@ struct KubernetesWriter {
   func objects(for container: ContainerPlan) -> [YAML] {
     var objects: [YAML] = []
     let labels = self.labels(container.resource)
-    let volume = container.mounts.first
+    let volume = container.dataMount
     if container.kind.isCache {
       var spec: [(String, YAML)] = [
         ("serviceName", .string(headlessName(container.resource))), ("replicas", .integer(1)),
@@ -241,7 +241,7 @@ struct KubernetesWriter {
       mounts.append(
         .map(
           [("name", .string("data")), ("mountPath", .string("/data"))]
-            + (container.mounts.first?.readOnly == true ? [("readOnly", .boolean(true))] : [])))
+            + (container.dataMount?.readOnly == true ? [("readOnly", .boolean(true))] : [])))
     } else if security.readOnlyRoot {
       mounts.append(.map([("name", .string("data")), ("mountPath", .string("/data"))]))
       volumes.append(.map([("name", .string("data")), ("emptyDir", .map([YAMLEntry]()))]))
@@ -486,4 +486,9 @@ struct KubernetesWriter {
       object.document(comment: index == 0 ? header : [])
     }.joined(separator: "---\n")
   }
+}
+
+extension ContainerPlan {
+  /// The volume or bind mount at /data (a claim in the cluster).
+  var dataMount: Mount? { mounts.first { $0.target == "/data" } }
 }
