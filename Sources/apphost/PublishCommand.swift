@@ -36,7 +36,8 @@ extension AppHost {
     )
     var output: String?
 
-    @Option(help: ArgumentHelp("kubernetes: the namespace of every object (and a Namespace object).", valueName: "name"))
+    @Option(
+      help: ArgumentHelp("kubernetes: the namespace of every object (and a Namespace object).", valueName: "name"))
     var namespace: String?
 
     func validate() throws {

@@ -173,11 +173,12 @@ import Testing
     #expect(text.contains("      cache:\n        condition: service_healthy\n"))
   }
 
-  @Test(arguments: [
-    ("plain", nil), ("with space inside", nil), ("a=b#c", nil), ("\"quoted", "a quote at its start"),
-    ("'quoted", "a quote at its start"), (" lead", "a blank at its start or end"),
-    ("trail ", "a blank at its start or end"), ("x${Y}", "\"${\""), ("a #b", "\" #\""),
-  ] as [(String, String?)])
+  @Test(
+    arguments: [
+      ("plain", nil), ("with space inside", nil), ("a=b#c", nil), ("\"quoted", "a quote at its start"),
+      ("'quoted", "a quote at its start"), (" lead", "a blank at its start or end"),
+      ("trail ", "a blank at its start or end"), ("x${Y}", "\"${\""), ("a #b", "\" #\""),
+    ] as [(String, String?)])
   func envFileValuesBothToolsReadAlike(value: String, problem: String?) {
     #expect(ComposeWriter.envFileProblem(value) == problem)
   }
@@ -279,10 +280,14 @@ import Testing
       #"{"resources": {"r": {"type": "redis"}, "g": {"type": "garnet", "dataVolume": true}, "i": {"type": "redisinsight"}}}"#
     )
     let redis = try #require(files["r.yaml"])
-    #expect(redis.contains("        runAsNonRoot: true\n        runAsUser: 999\n        runAsGroup: 999\n        fsGroup: 999\n"))
+    #expect(
+      redis.contains(
+        "        runAsNonRoot: true\n        runAsUser: 999\n        runAsGroup: 999\n        fsGroup: 999\n"))
     #expect(redis.contains("readOnlyRootFilesystem: true"))
     // Read-only root: /data and /tmp are volumes.
-    #expect(redis.contains("        - name: data\n          mountPath: /data\n        - name: tmp\n          mountPath: /tmp\n"))
+    #expect(
+      redis.contains(
+        "        - name: data\n          mountPath: /data\n        - name: tmp\n          mountPath: /tmp\n"))
     #expect(redis.contains("      - name: data\n        emptyDir: {}\n"))
     let garnet = try #require(files["g.yaml"])
     #expect(garnet.contains("runAsUser: 1654") && garnet.contains("readOnlyRootFilesystem: true"))
@@ -308,7 +313,8 @@ import Testing
     for name in ["secrets.yaml", "cache.yaml", "ui.yaml"] {
       let text = try #require(files[name])
       #expect(
-        text.components(separatedBy: "\nkind: ").count - 1 == text.components(separatedBy: "  namespace: shop\n").count - 1,
+        text.components(separatedBy: "\nkind: ").count - 1 == text.components(separatedBy: "  namespace: shop\n").count
+          - 1,
         "\(name)")
     }
     let cache = try #require(files["cache.yaml"])

@@ -149,8 +149,10 @@ import Testing
     """#
 
   /// The compose tools and the engine each runs on.
-  static let composeTools: [(tool: String, engine: String)] = [("docker-compose", "docker"), ("podman-compose", "podman")]
-    .filter { TestEngines.all.contains($0.engine) }
+  static let composeTools: [(tool: String, engine: String)] = [
+    ("docker-compose", "docker"), ("podman-compose", "podman"),
+  ]
+  .filter { TestEngines.all.contains($0.engine) }
 
   /// The compose output runs to healthy on docker-compose and on podman-compose: healthy caches and UIs by
   /// their own healthchecks, apphost's passwords, the data apphost's volumes hold, the ports apphost uses,
@@ -163,7 +165,8 @@ import Testing
       var garnetPort = try TCPListener.unassignedPort()
       while garnetPort == cachePort { garnetPort = try TCPListener.unassignedPort() }
       project.manifest(
-        Self.manifest.replacing(#""cache": {"type": "redis", "dataVolume": true}"#,
+        Self.manifest.replacing(
+          #""cache": {"type": "redis", "dataVolume": true}"#,
           with: #""cache": {"type": "redis", "dataVolume": true, "hostPort": \#(cachePort)}"#
         ).replacing(
           #""g": {"type": "garnet", "dataVolume": true}"#,

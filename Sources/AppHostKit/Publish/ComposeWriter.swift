@@ -185,7 +185,9 @@ struct ComposeWriter {
     let names = serviceNames(executable)
     let numbered = names.count > 1 || executable.replicas == 1
     if numbered {
-      if environment["APPHOST_REPLICA"] == nil { environment.append(EnvironmentVariable("APPHOST_REPLICA", Value([.replica]))) }
+      if environment["APPHOST_REPLICA"] == nil {
+        environment.append(EnvironmentVariable("APPHOST_REPLICA", Value([.replica])))
+      }
     } else {
       notes.append(
         "\(executable.resource): \(executable.replicas) identical copies (deploy.replicas); compose cannot number "

@@ -447,12 +447,15 @@ struct KubernetesWriter {
       for case .secret(let value) in variable.value.parts {
         guard let secret = secrets.variable(for: value), defined[secret.variable] == nil else { continue }
         var name = secret.variable
-        while names.contains(name) { name += "_"  }
+        while names.contains(name) { name += "_" }
         defined[secret.variable] = name
         definitions.append(.map([("name", .string(name)), ("valueFrom", secretReference(secret))]))
       }
       entries.append(
-        .map([("name", .string(variable.name)), ("value", .string(render(variable.value, replica: replica, defined: defined)))]))
+        .map([
+          ("name", .string(variable.name)),
+          ("value", .string(render(variable.value, replica: replica, defined: defined))),
+        ]))
     }
     return direct + definitions + entries
   }
