@@ -155,6 +155,8 @@ package struct ContainerSettings: Sendable, Equatable {
   package var hostPort: Int?
   package var lifetime: Lifetime
   package var env: [EnvironmentEntry]
+  /// `resources`: the memory and CPU published Kubernetes containers request and are limited to.
+  package var resources: ComputeResources = ComputeResources()
 
   package init(
     image: String? = nil, tag: String? = nil, hostPort: Int? = nil, lifetime: Lifetime = .session,
@@ -255,6 +257,8 @@ package struct ExecutableSpec: Sendable, Equatable {
   package var restart: RestartPolicy
   /// The image to run it as in `apphost publish` outputs (compose services, Kubernetes Deployments).
   package var image: String?
+  /// `resources`: the memory and CPU its published Kubernetes container requests and is limited to.
+  package var resources: ComputeResources = ComputeResources()
 
   package init(
     command: String, args: [String] = [], workingDirectory: String? = nil, references: [String] = [],
@@ -270,6 +274,18 @@ package struct ExecutableSpec: Sendable, Equatable {
     self.env = env
     self.replicas = replicas
     self.restart = restart
+  }
+}
+
+/// `"resources": {"memory": "256Mi", "cpu": "250m"}`: Kubernetes quantities, each optional (the publish
+/// default for the kind of resource fills in what is absent). Requests and limits both take these values.
+package struct ComputeResources: Sendable, Equatable {
+  package var memory: String?
+  package var cpu: String?
+
+  package init(memory: String? = nil, cpu: String? = nil) {
+    self.memory = memory
+    self.cpu = cpu
   }
 }
 

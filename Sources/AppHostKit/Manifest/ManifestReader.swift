@@ -16,7 +16,7 @@ package struct ManifestReader {
   // MARK: Keys of each kind of object
 
   static let topLevelKeys = ["$schema", "name", "engine", "resources"]
-  static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env"]
+  static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env", "resources"]
   static let cacheKeys =
     containerKeys + [
       "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand",
@@ -25,6 +25,7 @@ package struct ManifestReader {
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
     "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "replicas", "restart", "image",
+    "resources",
   ]
   static let connectionStringKeys = ["type", "value"]
 
@@ -227,6 +228,9 @@ package struct ManifestReader {
     if let node = fields["env"] {
       settings.env = environment(node, at: path.appending("env"))
     }
+    if let node = fields["resources"] {
+      settings.resources = computeResources(node, at: path.appending("resources"))
+    }
     return settings
   }
 
@@ -309,6 +313,9 @@ package struct ManifestReader {
     }
     if let node = fields["image"] {
       spec.image = imageName(node, at: path.appending("image"))
+    }
+    if let node = fields["resources"] {
+      spec.resources = computeResources(node, at: path.appending("resources"))
     }
     return spec
   }
@@ -410,6 +417,46 @@ package struct ManifestReader {
         node, at: path, expected: "false, true or {\"intervalSeconds\": 60, \"keysChangedThreshold\": 1}")
       return nil
     }
+  }
+
+  /// `{"memory": "256Mi", "cpu": "250m"}`, Kubernetes quantities.
+  private mutating func computeResources(_ node: JSONNode, at path: JSONPath) -> ComputeResources {
+    guard let fields = objectFields(of: node, at: path, allowed: ["memory", "cpu"], owner: "resources") else {
+      return ComputeResources()
+    }
+    var resources = ComputeResources()
+    if let memoryNode = fields["memory"], let memory = string(memoryNode, at: path.appending("memory")) {
+      if memory.wholeMatch(of: /[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?|0\.[0-9]*[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)/)
+        != nil
+      {
+        resources.memory = memory
+      } else {
+        error(
+          path.appending("memory"),
+          "\(quoted(memory)) is not an amount of memory: write a Kubernetes quantity such as \"256Mi\" or \"1Gi\"",
+          at: memoryNode.location)
+      }
+    }
+    if let cpuNode = fields["cpu"] {
+      var text: String?
+      if case .number(let number) = cpuNode.value {
+        text = number.text
+        record(path.appending("cpu"), cpuNode.location)
+      } else {
+        text = string(cpuNode, at: path.appending("cpu"))
+      }
+      if let cpu = text {
+        if cpu.wholeMatch(of: /[1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?/) != nil, cpu != "0", Double(cpu) != 0 {
+          resources.cpu = cpu
+        } else {
+          error(
+            path.appending("cpu"),
+            "\(quoted(cpu)) is not an amount of CPU: write millicores such as \"250m\", or cores such as \"0.5\" or \"2\"",
+            at: cpuNode.location)
+        }
+      }
+    }
+    return resources
   }
 
   /// A string, or `{"env": "VARIABLE"}`.

@@ -64,6 +64,20 @@ package enum ManifestSchema {
           "propertyNames": { "minLength": 1, "pattern": "^[^=]+$" },
           "additionalProperties": { "type": ["string", "number", "boolean"] }
         },
+        "computeResources": {
+          "description": "Memory and CPU the published Kubernetes container requests and is limited to (default: per kind of resource).",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "memory": { "type": "string", "pattern": "^([1-9][0-9]*(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?|0\\.[0-9]*[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T))$" },
+            "cpu": {
+              "oneOf": [
+                { "type": "string", "pattern": "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$" },
+                { "type": "number", "exclusiveMinimum": 0 }
+              ]
+            }
+          }
+        },
         "fromEnvironment": {
           "description": "Read the value from apphost's environment when it runs.",
           "type": "object",
@@ -95,6 +109,7 @@ package enum ManifestSchema {
             "hostPort": { "$ref": "#/definitions/hostPort" },
             "lifetime": { "$ref": "#/definitions/lifetime" },
             "env": { "$ref": "#/definitions/environment" },
+            "resources": { "$ref": "#/definitions/computeResources" },
             "password": {
               "description": "true (default): generated once and kept in .apphost/; false: none; a string; or {\"env\": \"VAR\"}.",
               "oneOf": [
@@ -141,6 +156,7 @@ package enum ManifestSchema {
             "hostPort": { "$ref": "#/definitions/hostPort" },
             "lifetime": { "$ref": "#/definitions/lifetime" },
             "env": { "$ref": "#/definitions/environment" },
+            "resources": { "$ref": "#/definitions/computeResources" },
             "caches": { "description": "The caches shown; default: all.", "$ref": "#/definitions/resourceNames" },
             "dataVolume": {
               "description": "Default: true, so settings survive. RedisInsight writes its database there: never read-only.",
@@ -169,6 +185,7 @@ package enum ManifestSchema {
             "hostPort": { "$ref": "#/definitions/hostPort" },
             "lifetime": { "$ref": "#/definitions/lifetime" },
             "env": { "$ref": "#/definitions/environment" },
+            "resources": { "$ref": "#/definitions/computeResources" },
             "caches": { "description": "The caches shown; default: all.", "$ref": "#/definitions/resourceNames" }
           }
         },
@@ -202,7 +219,8 @@ package enum ManifestSchema {
             "image": {
               "description": "The image (with its tag) that runs this program in `apphost publish` outputs; apphost itself runs command.",
               "$ref": "#/definitions/image"
-            }
+            },
+            "resources": { "$ref": "#/definitions/computeResources" }
           }
         },
         "connectionString": {

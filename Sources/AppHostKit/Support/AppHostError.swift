@@ -47,6 +47,9 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   case noSession(socket: String)
   /// The running `up` answered with an error, or the conversation with it broke.
   case controlFailed(reason: String)
+  // apphost publish
+  /// A value the published files cannot carry as it is (a password an env_file would misread).
+  case cannotPublish(resource: String, reason: String)
 
   package enum Kind: Sendable {
     /// Invalid input the user wrote: exit 65.
@@ -69,7 +72,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
       .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
-      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .noSession, .controlFailed:
+      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .cannotPublish, .noSession,
+      .controlFailed:
       .runtime
     }
   }
@@ -169,6 +173,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
         + "`apphost up` or `apphost up -d`"
     case .controlFailed(let reason):
       return reason
+    case .cannotPublish(let resource, let reason):
+      return "cannot publish \(resource): \(reason)"
     }
   }
 }
