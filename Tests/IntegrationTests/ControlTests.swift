@@ -266,7 +266,14 @@ struct ControlTests {
       } until: {
         $0.output.contains("talker | late")
       }
-      let recent = try await project.apphost("logs", "talker", "--since", "2s")
+      // From a second after `early` was written (`late` came 3 s after it), whatever the load.
+      let stampedEarly = try await project.apphost("logs", "talker", "--timestamps")
+      let earlyLine = stampedEarly.output.split(separator: "\n").first { $0.hasSuffix(" early") } ?? ""
+      let earlyStamp = earlyLine.split(separator: " ").dropFirst(2).first.map(String.init) ?? ""
+      let early = try #require(
+        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(earlyStamp), "\(stampedEarly)")
+      let cut = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(early.addingTimeInterval(1))
+      let recent = try await project.apphost("logs", "talker", "--since", cut)
       #expect(recent.status == 0 && recent.output.contains("late") && !recent.output.contains("early"), "\(recent)")
       let all = try await project.apphost("logs", "talker", "--since", "10m")
       #expect(all.output.contains("talker | early\n") && all.output.contains("talker | late\n"), "\(all)")
