@@ -52,6 +52,7 @@ extension AppHost {
         try await printDryRun(console)
         return
       }
+      if try await appliedToRunningUp(console) { return }
       let signals = SignalWatcher()
       // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
       OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
@@ -134,6 +135,26 @@ extension AppHost {
       foreground.hub = hub
       let code = await foreground.run(signals: signals)
       throw ExitCode(code)
+    }
+
+    /// A foreground `up` runs for the project: the manifest's new resources are added to its session
+    /// through its control socket, instead of refusing. True when that was done.
+    private func appliedToRunningUp(_ console: Console) async throws -> Bool {
+      guard let project = try? Project.load(file: options.file), ProjectLock.holder(project.state) != nil,
+        let client = try? ControlClient.connect(project.state)
+      else { return false }
+      if !resources.isEmpty {
+        console.warning("apphost: an apphost up runs for this project; adding what apphost.json has that it has not")
+      }
+      let added = try await reportingFailures(console) { () async throws(AppHostError) in
+        try await client.send(ControlRequest(command: .apply)).affected ?? []
+      }
+      console.output(
+        added.isEmpty
+          ? "apphost: the running apphost up has every resource of apphost.json; nothing added"
+          : "apphost: added \(added.joined(separator: ", ")) to the running apphost up (its terminal shows their output)"
+      )
+      return true
     }
 
     /// `up --dry-run`: the steps `up` would carry out, from what the engine has now; nothing is made,

@@ -293,6 +293,44 @@ struct ControlTests {
     }
   }
 
+  @Test(arguments: ControlEngines.all)
+  func aSecondUpAddsNewResourcesToTheRunningSession(engine: String) async throws {
+    try await Self.withProject(engine, "ctl-apply") { project in
+      let first = """
+        "cache": {"type": "redis"},
+        "web": {"type": "executable", "command": "sh", "args": ["-c", "echo web; exec sleep 300"], "references": ["cache"]}
+        """
+      project.write(first)
+      let up = try project.background("up")
+      defer { up.signal(SIGKILL) }
+      try #require(try await project.apphost("wait", "--timeout", "90").status == 0, "\(up.output)")
+      let web = try await project.pid("web")
+      project.write(
+        first + """
+          ,
+          "sessions": {"type": "valkey"},
+          "extra": {"type": "executable", "command": "sh",
+                    "args": ["-c", "echo extra sees $SESSIONS_PORT; exec sleep 300"], "references": ["sessions"]}
+          """)
+      let second = try await project.apphost("up")
+      #expect(second.status == 0 && second.output.contains("added sessions, extra"), "\(second)\n\(up.output)")
+      let rows = try await project.ps()
+      #expect(rows["sessions"]?["health"] as? String == "healthy", "\(rows)")
+      #expect(rows["extra"]?["state"] as? String == "running", "\(rows)")
+      #expect(try await project.pid("web") == web, "what ran keeps running")
+      let port = rows["sessions"]?["endpoint"] as? String ?? "?"
+      try await up.waitForOutput("extra sees \(port.split(separator: ":").last ?? "?")", timeout: .seconds(10))
+      let again = try await project.apphost("up")
+      #expect(again.status == 0 && again.output.contains("nothing added"), "\(again)")
+      up.signal(SIGINT)
+      #expect(try await up.wait(timeout: .seconds(60)) == 130, "\(up.output)")
+      // What was added went with the session.
+      let after = try await project.ps()
+      #expect(after["sessions"]?["state"] as? String == "not created", "\(after)")
+      #expect(up.output.contains("sessions | removed"), "\(up.output)")
+    }
+  }
+
   /// Root can open any file, the socket's mode included: the peer's uid is what refuses it.
   @Test(.enabled(if: geteuid() == 0, "needs root to run an up as another user"))
   func theSocketRefusesAnotherUser() async throws {

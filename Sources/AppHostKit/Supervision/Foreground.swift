@@ -87,7 +87,8 @@ package struct Foreground: Sendable {
     _ = await programs.value
     control?.server?.close()
     logs.cancel()
-    let cleaned = await shutDown(immediately: immediately.isSet)
+    let added = await control?.controller.endSession() ?? []
+    let cleaned = await shutDown(immediately: immediately.isSet, adding: added)
     listener.cancel()
     ExecutableState.remove(state)
     // Containers that could not be removed (the engine stopped answering) are a failure to report.
@@ -149,9 +150,10 @@ package struct Foreground: Sendable {
 
   /// Removes the session containers this run brought up, and the network when no container needs it.
   /// Returns false, having said why, when the engine could not do it.
-  package func shutDown(immediately: Bool) async -> Bool {
-    let names = plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
-      .map(\.containerName)
+  package func shutDown(immediately: Bool, adding added: [String] = []) async -> Bool {
+    let names =
+      plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
+      .map(\.containerName) + added
     let teardown = Teardown(engine: engine, events: events)
     do throws(AppHostError) {
       let records = try await engine.inspect(names)

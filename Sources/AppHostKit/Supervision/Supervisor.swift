@@ -8,7 +8,7 @@ import Foundation
 /// growing pause, and stops them (SIGTERM to each process group, SIGKILL after the grace period).
 /// Output goes to the event sink as whole lines and, when a log folder is given, to one file per process.
 package actor Supervisor {
-  package let specs: [ProcessSpec]
+  package private(set) var specs: [ProcessSpec]
   let events: EventSink
   private let logDirectory: String?
   private let state: StateDirectory?
@@ -20,7 +20,7 @@ package actor Supervisor {
   /// The pauses before restarts, cut short by `stop`.
   var pauses: [String: Task<Void, Never>] = [:]
   /// One file per process (`.apphost/logs/NAME.log`), written as output arrives.
-  private let logFiles: [String: LogFile]
+  private var logFiles: [String: LogFile]
   /// Control requests (`Supervisor+Control.swift`): processes stopped until started again, processes to
   /// start again at once when they end, how often each has been started, and supervision loops that
   /// run (a program that ended for good has none until it is started again).
@@ -113,6 +113,29 @@ package actor Supervisor {
 
   package var isStopping: Bool { stopping }
 
+  /// Adds processes to a running supervisor (a second `up` that adds programs) and starts them.
+  package func add(_ added: [ProcessSpec]) throws(AppHostError) {
+    guard !finished && !stopping else {
+      throw .controlFailed(
+        reason: stopping
+          ? "this apphost up is stopping; start it again with `apphost up`"
+          : "this apphost up runs no programs any more (it started without any, or all have ended); stop it and "
+            + "run `apphost up` again to start them")
+    }
+    for spec in added where !specs.contains(where: { $0.displayName == spec.displayName }) {
+      specs.append(spec)
+      if let logDirectory {
+        logFiles[spec.displayName] = LogFile(
+          path: (logDirectory as NSString).appendingPathComponent("\(spec.displayName).log"))
+      }
+      record.processes.append(
+        ExecutableState.Process(resource: spec.resource, replica: spec.replica, name: spec.displayName))
+      persist()
+      supervising.insert(spec.displayName)
+      restartedLoops.append(Task { await self.supervise(spec) })
+    }
+  }
+
   private func hasStarted(_ name: String) -> Bool {
     record.processes.first { $0.name == name }.map { $0.state != .starting } ?? true
   }
@@ -131,8 +154,8 @@ package actor Supervisor {
       do {
         status = try await ChildProcess.run(
           spec, started: { pid in await self.started(spec, pid: pid) },
-          output: { [events, logFiles] lines in
-            logFiles[spec.displayName]?.append(lines)
+          output: { [events, logFile = logFiles[spec.displayName]] lines in
+            logFile?.append(lines)
             events(.logLines(resource: spec.displayName, lines: lines))
           })
       } catch {
