@@ -202,6 +202,18 @@ package struct NativeEngine: ContainerEngine {
     }
   }
 
+  // MARK: Images
+
+  /// Native servers run from PATH: there is no image to have.
+  package func hasImage(_ image: String) async throws(AppHostError) -> Bool { true }
+
+  /// Nothing to pull; says so, once per server.
+  package func pull(_ image: String, resource: String, progress: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    progress("nothing to pull: the native engine runs \(image) from this machine")
+  }
+
   // MARK: Output
 
   package func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {

@@ -100,9 +100,13 @@ package struct Launcher: Sendable {
   /// Carries out the steps: removals first, then network and volumes, then every container at once,
   /// each waited for until it answers. When anything fails, what this run made is removed again.
   package func carryOut(_ reconciliation: Reconciliation, options: Options) async throws(AppHostError) -> Outcome {
+    try await engine.preflight(reconciliation.bringUps.filter { !$0.isReuse }.compactMap(\.container))
+    // Missing images first: the readiness clock starts once they are here, so that a slow first pull
+    // does not use up the time the servers have to answer.
+    try await ImagePull(engine: engine, events: events).pull(
+      reconciliation.bringUps.filter(\.makesContainer).compactMap(\.container), onlyMissing: true)
     let started = ContinuousClock.now
     let deadline = started + options.timeout
-    try await engine.preflight(reconciliation.bringUps.filter { !$0.isReuse }.compactMap(\.container))
     for step in reconciliation.steps {
       switch step {
       case .removeLeftover(let record):
