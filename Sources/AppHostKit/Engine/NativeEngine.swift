@@ -415,14 +415,16 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
   var secretFile: String?
   var secretFileContents: String?
 
-  static func make(server: ServerPlan, program: String, port: Int, dataFolder: String, secretFile: String)
-    -> NativeLaunch
-  {
+  static func make(
+    server: ServerPlan, program: String, port: Int, dataFolder: String, secretFile: String, described: Bool = false
+  ) -> NativeLaunch {
     let password = server.password?.revealed()
     switch server.kind {
     case .redis, .valkey:
       // The file first, then the flags that follow override it (the manifest's `args`).
-      var lines = [
+      // The user's configFile first, read in place; apphost's settings after it win.
+      var lines = server.configFile.map { ["include \(configQuoted($0.path))"] } ?? []
+      lines += [
         "bind 127.0.0.1", "port \(port)", "protected-mode yes", "daemonize no", "dir \(configQuoted(dataFolder))",
         "logfile \"\"",
       ]
@@ -438,10 +440,18 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     case .garnet:
       var arguments = [program, "--bind", "127.0.0.1", "--port", "\(port)"]
       var contents: String?
-      if let password {
-        // Garnet's RedisConf import takes the rest of the line as the password, unquoted.
+      if let password, server.configFile?.password == nil {
+        // Garnet's RedisConf import takes the rest of the line as the password, unquoted. It imports one
+        // file: the password, then the lines of the user's configFile (which sets none).
         contents = "requirepass \(password)\n"
+        if let config = server.configFile {
+          contents! += described ? "<the lines of \(config.path)>\n" : configText(config.path)
+        }
         arguments += ["--config-import-path", secretFile, "--config-import-format", "RedisConf", "--auth", "Password"]
+      } else if let config = server.configFile {
+        // Read in place: it holds the password, if there is one.
+        arguments += ["--config-import-path", config.path, "--config-import-format", "RedisConf"]
+        if password != nil { arguments += ["--auth", "Password"] }
       }
       if let persistence = server.persistence {
         arguments += [
@@ -461,7 +471,7 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     masked.password = server.password.map { _ in Value.text(Value.mask) }
     let launch = make(
       server: masked, program: server.program, port: 0,
-      dataFolder: "<data folder>", secretFile: ".apphost/native/<name>.conf")
+      dataFolder: "<data folder>", secretFile: ".apphost/native/<name>.conf", described: true)
     let port = "{\(resource).port}"
     var text = shellCommandLine(launch.arguments).replacingOccurrences(of: "--port 0", with: "--port \(port)")
     if let contents = launch.secretFileContents {
@@ -469,6 +479,13 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
       text += "   (in that file, 0600: " + settings.joined(separator: "; ") + ")"
     }
     return text
+  }
+
+  /// A configFile's text, ending in a newline (it was read when the manifest was loaded).
+  static func configText(_ path: String) -> String {
+    guard let data = FileManager.default.contents(atPath: path) else { return "" }
+    let text = String(decoding: data, as: UTF8.self)
+    return text.hasSuffix("\n") || text.isEmpty ? text : text + "\n"
   }
 
   func writeSecretFile() throws(AppHostError) {

@@ -19,7 +19,7 @@ package struct ManifestReader {
   static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env"]
   static let cacheKeys =
     containerKeys + [
-      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand",
+      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand", "configFile",
     ]
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
@@ -260,6 +260,9 @@ package struct ManifestReader {
     }
     if let node = fields["nativeCommand"] {
       spec.nativeCommand = string(node, at: path.appending("nativeCommand"), nonEmpty: true)
+    }
+    if let node = fields["configFile"] {
+      spec.configFile = string(node, at: path.appending("configFile"), nonEmpty: true).map(CacheConfigFile.init)
     }
     return spec
   }

@@ -171,6 +171,8 @@ package struct ServerPlan: Sendable, Equatable {
   package var persistence: ServerCommand.Persistence?
   /// The manifest's `args`, appended to the server's command line.
   package var extraArguments: [String]
+  /// `configFile`: read before apphost's own settings.
+  package var configFile: CacheConfigFile? = nil
 
   /// What runs: `nativeCommand`, else the server's usual program name.
   package var program: String { command ?? defaultCommand }

@@ -267,11 +267,14 @@ private struct Builder {
       // which is the user, on a rootless one (Garnet's image would otherwise run as uid 1654).
       user = context.rootlessEngine ? "0:0" : "\(context.userID):\(context.groupID)"
     }
+    if let config = cache.configFile {
+      mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
+    }
     let persistence = cache.effectivePersistence
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args)
+      extraArguments: cache.args, configFile: cache.configFile)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -283,7 +286,7 @@ private struct Builder {
       },
       password: password,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args)
+      extraArguments: cache.args, configFile: cache.configFile)
     plan.configHash = configHash(plan)
     return plan
   }
@@ -375,6 +378,8 @@ private struct Builder {
     hasher.combine(unattached.runArguments(flavor: .docker, owner: nil))
     hasher.combine(plan.environment.map { "\($0.name)=\($0.value.revealed() ?? "")" })
     if let command = plan.server?.command { hasher.combine("nativeCommand=" + command) }
+    // The file's contents shape the server as much as its flags do.
+    if let config = plan.server?.configFile { hasher.combine("configFile=\(config.path):\(config.digest)") }
     return hasher.hex
   }
 

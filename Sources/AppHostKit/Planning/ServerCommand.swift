@@ -29,8 +29,10 @@ package enum ServerCommand {
   package static let redisPasswordFile = "/tmp/apphost-redis.conf"
 
   package static func commandLine(
-    server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String]
+    server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
+    configFile: CacheConfigFile? = nil
   ) -> String {
+    let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
     var words: [String]
     var prelude = ""
@@ -40,11 +42,14 @@ package enum ServerCommand {
       words = [server == .redis ? "redis-server" : "valkey-server"]
       if hasPassword {
         // redis.conf splits a line into words: the value goes in double quotes, its `\` and `"`
-        // escaped by sed, which reads it from a pipe (no process has it as an argument).
-        prelude =
-          #"(umask 077 && printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')" > "#
-          + "\(redisPasswordFile)) && "
+        // escaped by sed, which reads it from a pipe (no process has it as an argument). The user's
+        // configFile comes first, by `include`, so that apphost's settings follow it.
+        let requirepass = #"printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+        let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
+        prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += [redisPasswordFile]
+      } else if let config {
+        words += [config]
       }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
@@ -54,10 +59,16 @@ package enum ServerCommand {
       }
     case .garnet:
       words = ["/app/GarnetServer"]
-      if hasPassword {
-        // The subshell keeps the umask from reaching the server and the files it writes.
-        prelude = "(umask 077 && printf 'requirepass %s\\n' \(password) > \(garnetPasswordFile)) && "
+      if hasPassword && configFile?.password == nil {
+        // The subshell keeps the umask from reaching the server and the files it writes. Garnet imports
+        // one file: the password first, then the user's configFile (which sets none) after it.
+        let requirepass = "printf 'requirepass %s\\n' \(password)"
+        let lines = config.map { "{ \(requirepass) && cat \($0); }" } ?? requirepass
+        prelude = "(umask 077 && \(lines) > \(garnetPasswordFile)) && "
         words += ["--config-import-path", garnetPasswordFile, "--config-import-format", "RedisConf"]
+      } else if let config {
+        // The user's file, which holds the password if there is one.
+        words += ["--config-import-path", config, "--config-import-format", "RedisConf"]
       }
       words += ["--protected-mode", "no"]
       if hasPassword { words += ["--auth", "Password"] }
