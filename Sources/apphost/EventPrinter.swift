@@ -31,6 +31,8 @@ struct EventPrinter: Sendable {
       line(resource, text)
     case .pulled(let resource, let image, let seconds):
       line(resource, "pulled \(image) (\(String(format: "%.1f", seconds)) s)")
+    case .seed(let resource, let message):
+      line(resource, message)
     case .recreating(let resource, let reason):
       line(resource, "recreating: \(reason)")
     case .starting(let resource):

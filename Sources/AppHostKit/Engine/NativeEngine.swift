@@ -154,7 +154,25 @@ package struct NativeEngine: ContainerEngine {
       dataFolder: data, scratch: scratch,
       logFile: (logsFolder as NSString).appendingPathComponent("\(container.resource).log"))
     try launch.writeSecretFile()
+    try Self.seedRDB(server.seedRDB, into: data)
     try spawn(&record, truncatingLog: true)
+  }
+
+  /// A `seed: {"rdb": ...}` copied into a data folder that holds no dataset, as the container's start does.
+  static func seedRDB(_ source: String?, into folder: String) throws(AppHostError) {
+    guard let source else { return }
+    let existing = ["dump.rdb", "appendonlydir", "appendonly.aof"].filter {
+      FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0))
+    }
+    guard existing.isEmpty else {
+      Log.debug("native: not seeding \(folder): it holds \(existing.joined(separator: ", "))")
+      return
+    }
+    guard let data = FileManager.default.contents(atPath: source) else {
+      throw .stateUnwritable(path: source, reason: "the seed RDB cannot be read")
+    }
+    try writeFileAtomically(
+      (folder as NSString).appendingPathComponent("dump.rdb"), contents: Array(data), mode: 0o600)
   }
 
   package func start(_ name: String) async throws(AppHostError) {

@@ -68,7 +68,7 @@ package struct CacheConfigFile: Sendable, Equatable {
   package static func parse(_ text: String, server: ServerKind) -> (directives: [Directive], problems: [Problem]) {
     var directives: [Directive] = []
     var problems: [Problem] = []
-    for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
       let number = index + 1
       var line = String(raw)
       if line.hasSuffix("\r") { line.removeLast() }

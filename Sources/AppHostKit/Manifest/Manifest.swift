@@ -181,6 +181,8 @@ package struct CacheSpec: Sendable, Equatable {
   package var nativeCommand: String?
   /// `"configFile"`: a redis.conf given to the server before apphost's own settings.
   package var configFile: CacheConfigFile? = nil
+  /// `"seed"`: data loaded when the cache starts with an empty dataset.
+  package var seed: CacheSeed? = nil
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),

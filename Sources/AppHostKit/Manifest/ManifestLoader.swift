@@ -55,6 +55,7 @@ package enum ManifestLoader {
     var diagnostics = reader.diagnostics
     if var read = manifest {
       diagnostics += readConfigFiles(&read, projectDirectory: projectDirectory, locations: reader.locations)
+      diagnostics += readSeeds(&read, projectDirectory: projectDirectory, locations: reader.locations)
       manifest = read
     }
     let folderName = (projectDirectory as NSString).lastPathComponent

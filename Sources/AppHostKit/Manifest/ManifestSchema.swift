@@ -108,6 +108,18 @@ package enum ManifestSchema {
           "type": "string",
           "minLength": 1
         },
+        "seed": {
+          "description": "Data loaded only when the cache starts with an empty dataset: a file of commands (one a line, redis-cli syntax) or {\"rdb\": \"./dump.rdb\"}.",
+          "oneOf": [
+            { "type": "string", "minLength": 1 },
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["rdb"],
+              "properties": { "rdb": { "type": "string", "minLength": 1 } }
+            }
+          ]
+        },
         "dataVolume": { "$ref": "#/definitions/dataVolume" },
         "dataBindMount": {
           "description": "A host folder at /data, relative to apphost.json.",

@@ -9,6 +9,8 @@ package enum RunEvent: Sendable {
   /// A line of the engine's pull progress.
   case pullProgress(resource: String, line: String)
   case pulled(resource: String, image: String, seconds: Double)
+  /// What seeding a cache did (seeded, or not because it holds data).
+  case seed(resource: String, message: String)
   case recreating(resource: String, reason: String)
   case starting(resource: String)
   case unchanged(resource: String)

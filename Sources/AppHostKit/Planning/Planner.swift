@@ -270,11 +270,16 @@ private struct Builder {
     if let config = cache.configFile {
       mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
     }
+    var seedRDB: String?
+    if case .rdb(_, let path) = cache.seed {
+      seedRDB = path
+      mounts.append(Mount(source: .bind(path), target: CacheSeed.containerRDBPath, readOnly: true))
+    }
     let persistence = cache.effectivePersistence
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args, configFile: cache.configFile)
+      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB != nil)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -286,7 +291,8 @@ private struct Builder {
       },
       password: password,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args, configFile: cache.configFile)
+      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB)
+    plan.seed = cache.seed
     plan.configHash = configHash(plan)
     return plan
   }

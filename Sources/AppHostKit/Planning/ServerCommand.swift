@@ -30,7 +30,7 @@ package enum ServerCommand {
 
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
-    configFile: CacheConfigFile? = nil
+    configFile: CacheConfigFile? = nil, seedRDB: Bool = false
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
@@ -81,6 +81,12 @@ package enum ServerCommand {
       }
     }
     words += extraArguments.map(shellQuoted)
+    if seedRDB {
+      // Only into a data folder that holds no dataset: never over existing data.
+      prelude =
+        "{ [ -e /data/dump.rdb ] || [ -e /data/appendonlydir ] || [ -e /data/appendonly.aof ] || "
+        + "cp \(CacheSeed.containerRDBPath) /data/dump.rdb; } && " + prelude
+    }
     // exec: the server is the container's first process and receives the engine's stop signal.
     return prelude + "exec " + words.joined(separator: " ")
   }
