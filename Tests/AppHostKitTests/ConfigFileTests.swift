@@ -36,7 +36,7 @@ import Testing
     let command = try #require(container.command.last)
     // The file first (included), then apphost's password line, then its flags.
     #expect(command.hasPrefix("(umask 077 && { printf 'include %s\\n' /usr/local/etc/apphost/server.conf && printf"))
-    #expect(command.hasSuffix("exec redis-server /tmp/apphost-redis.conf --save ''"))
+    #expect(command.hasSuffix("exec docker-entrypoint.sh redis-server - --save '' < /tmp/apphost-redis.conf"))
     #expect(!command.contains("From File 1"))
     #expect(container.runArguments(flavor: .podman, owner: nil).contains(
       "\(folder.path)/redis.conf:/usr/local/etc/apphost/server.conf:ro,Z"))

@@ -266,6 +266,11 @@ private struct Builder {
       // The server writes the folder as its owner: the user on a rootful engine; container root,
       // which is the user, on a rootless one (Garnet's image would otherwise run as uid 1654).
       user = context.rootlessEngine ? "0:0" : "\(context.userID):\(context.groupID)"
+      // Running as root on purpose (container root is the user, or the user is root): Redis 8's
+      // entrypoint would drop to its redis user and re-own the user's folder.
+      if user == "0:0" && cache.server == .redis {
+        environment.set(EnvironmentVariable(ServerCommand.skipDropPrivileges, "1"))
+      }
     }
     if let config = cache.configFile {
       mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
