@@ -181,6 +181,10 @@ package struct CacheSpec: Sendable, Equatable {
   /// Under the native engine: the server program (a path relative to apphost.json, or a name on PATH)
   /// instead of `redis-server`, `valkey-server` or `garnet-server`.
   package var nativeCommand: String?
+  /// `"configFile"`: a redis.conf given to the server before apphost's own settings.
+  package var configFile: CacheConfigFile? = nil
+  /// `"seed"`: data loaded when the cache starts with an empty dataset.
+  package var seed: CacheSeed? = nil
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),

@@ -19,7 +19,7 @@ package struct ManifestReader {
   static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env", "resources"]
   static let cacheKeys =
     containerKeys + [
-      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand",
+      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand", "configFile", "seed",
     ]
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
@@ -265,6 +265,12 @@ package struct ManifestReader {
     if let node = fields["nativeCommand"] {
       spec.nativeCommand = string(node, at: path.appending("nativeCommand"), nonEmpty: true)
     }
+    if let node = fields["configFile"] {
+      spec.configFile = string(node, at: path.appending("configFile"), nonEmpty: true).map(CacheConfigFile.init)
+    }
+    if let node = fields["seed"] {
+      spec.seed = seed(node, at: path.appending("seed"))
+    }
     return spec
   }
 
@@ -321,6 +327,24 @@ package struct ManifestReader {
   }
 
   // MARK: Values
+
+  /// `"./seed.redis"` or `{"rdb": "./dump.rdb"}` (paths are resolved and read by the loader).
+  private mutating func seed(_ node: JSONNode, at path: JSONPath) -> CacheSeed? {
+    switch node.value {
+    case .string:
+      return string(node, at: path, nonEmpty: true).map { .commands(source: $0, path: "", commands: []) }
+    case .object:
+      guard let fields = objectFields(of: node, at: path, allowed: ["rdb"], owner: "seed") else { return nil }
+      guard let file = fields["rdb"] else {
+        error(path.appending("rdb"), "seed as an object needs \"rdb\": the RDB file to load (\"./dump.rdb\")", at: node.location)
+        return nil
+      }
+      return string(file, at: path.appending("rdb"), nonEmpty: true).map { .rdb(source: $0, path: "") }
+    default:
+      typeMismatch(node, at: path, expected: "a file of commands (\"./seed.redis\") or {\"rdb\": \"./dump.rdb\"}")
+      return nil
+    }
+  }
 
   private mutating func dataVolume(_ node: JSONNode, at path: JSONPath) -> DataVolume? {
     switch node.value {

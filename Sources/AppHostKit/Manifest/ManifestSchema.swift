@@ -118,6 +118,23 @@ package enum ManifestSchema {
                 { "$ref": "#/definitions/fromEnvironment" }
               ]
             },
+            "configFile": {
+              "description": "A redis.conf given to the server before apphost's own settings (mounted read-only; read in place natively). A requirepass in it is the cache's password.",
+              "type": "string",
+              "minLength": 1
+            },
+            "seed": {
+              "description": "Data loaded only when the cache starts with an empty dataset: a file of commands (one a line, redis-cli syntax) or {\"rdb\": \"./dump.rdb\"}.",
+              "oneOf": [
+                { "type": "string", "minLength": 1 },
+                {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": ["rdb"],
+                  "properties": { "rdb": { "type": "string", "minLength": 1 } }
+                }
+              ]
+            },
             "dataVolume": { "$ref": "#/definitions/dataVolume" },
             "dataBindMount": {
               "description": "A host folder at /data, relative to apphost.json.",

@@ -177,6 +177,10 @@ package struct ServerPlan: Sendable, Equatable {
   package var persistence: ServerCommand.Persistence?
   /// The manifest's `args`, appended to the server's command line.
   package var extraArguments: [String]
+  /// `configFile`: read before apphost's own settings.
+  package var configFile: CacheConfigFile? = nil
+  /// `seed: {"rdb": ...}`: the RDB copied into an empty data folder before the server starts.
+  package var seedRDB: String? = nil
 
   /// What runs: `nativeCommand`, else the server's usual program name.
   package var program: String { command ?? defaultCommand }
@@ -228,6 +232,8 @@ package struct ContainerPlan: Sendable, Equatable {
   package var configHash: String
   /// For caches: the server and its settings, for engines that run it without a container (`native`).
   package var server: ServerPlan? = nil
+  /// For caches: the seed data loaded when it starts with an empty dataset.
+  package var seed: CacheSeed? = nil
 
   /// What the container is made from on `flavor`, as `up` says it: the image, or (native) the server's
   /// program.
