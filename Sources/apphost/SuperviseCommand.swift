@@ -22,7 +22,12 @@ extension AppHost {
         let session = try await ProjectSession.open(options, console: console)
         let ports = StatusReport.ports(plan: session.plan, containers: session.containers)
         let selection = try session.plan.closure(of: resources)
-        return (session, try ProcessSpec.specs(plan: session.plan, ports: ports, selection: selection))
+        return (
+          session,
+          try ProcessSpec.specs(
+            plan: session.plan, containerPorts: ports, selection: selection, state: session.project.state,
+            notice: { console.output($0) })
+        )
       }
       // Program output goes to their own log files; this log keeps what happened to them.
       let supervisor = Supervisor(

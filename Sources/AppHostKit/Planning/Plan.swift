@@ -304,6 +304,13 @@ package struct ExecutablePlan: Sendable, Equatable {
   package var needs: [String]
   /// The image it runs as when published (`apphost publish`); apphost itself runs `command`.
   package var image: String?
+  /// `"type": "task"`: runs once, ready when it exited with 0.
+  package var isTask: Bool = false
+  /// The ports it listens on (see `ProgramEndpoint`); publish maps them to compose ports and Services.
+  package var endpoints: [ProgramEndpoint] = []
+  /// How apphost knows it is ready.
+  package var readiness: ProgramReadiness = .started
+  package var readinessTimeout: Duration = .seconds(ReadinessSpec.defaultTimeoutSeconds)
 
   /// The name a copy's output is prefixed with: the resource, or `name-N` when there are replicas.
   package func displayName(replica: Int) -> String {
