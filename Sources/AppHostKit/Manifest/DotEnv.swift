@@ -9,8 +9,8 @@ package enum DotEnv {
   /// text is not a dotenv file.
   package static func parse(_ text: String) -> Result<[(name: String, value: String)], DotEnvProblem> {
     var entries: [(name: String, value: String)] = []
-    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      var line = Substring(rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine)
+    for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+      var line = rawLine
       line = line.drop(while: { $0 == " " || $0 == "\t" })
       if line.isEmpty || line.hasPrefix("#") { continue }
       if line.hasPrefix("export ") { line = line.dropFirst("export ".count).drop(while: { $0 == " " }) }

@@ -718,7 +718,8 @@ package struct ManifestReader {
     if !hint.isEmpty {
       message += hint
     } else {
-      let owners = ResourceType.allCases.filter { Self.keys(of: $0).contains(key) }.map(\.rawValue)
+      // A task takes a subset of an executable's keys: naming executables says enough.
+      let owners = ResourceType.allCases.filter { $0 != .task && Self.keys(of: $0).contains(key) }.map(\.rawValue)
       if !owners.isEmpty, owner.hasSuffix("resource") {
         message += " (it is a setting of \(listing(owners)) resources, not of \(owner))"
       }

@@ -198,15 +198,21 @@ package struct ManifestValidator {
   private mutating func checkExecutable(_ executable: ExecutableSpec, at path: JSONPath) {
     for (index, name) in executable.references.enumerated() {
       let referencePath = path.appending("references").appending(index: index)
-      requireResource(
-        name, at: referencePath, accepts: { $0.isConnectable || $0 == .executable },
-        role: "a cache, a connectionString or an executable with endpoints")
-      if let target = manifest[name]?.executable, !target.isTask, target.endpoints.isEmpty {
-        error(
-          referencePath,
-          "\(quoted(name)) has no endpoints, so a reference to it gives nothing; add \"endpoints\": "
-            + "{\"http\": {}} to \(name), or list it in \"waitFor\" to start after it")
+      if let target = manifest[name]?.executable {
+        if target.isTask || target.endpoints.isEmpty {
+          error(
+            referencePath,
+            "\(quoted(name)) is \(target.isTask ? "a task" : "an executable"), but this must name a cache or a "
+              + "connectionString, or a program with endpoints; "
+              + (target.isTask
+                ? "list it in \"waitFor\" to start after it"
+                : "add \"endpoints\": {\"http\": {}} to \(name), or list it in \"waitFor\" to start after it"))
+        }
+        continue
       }
+      requireResource(
+        name, at: referencePath, accepts: \.isConnectable,
+        role: "a cache or a connectionString (or a program with endpoints)")
     }
     for (index, name) in (executable.waitFor ?? []).enumerated() {
       requireResource(
@@ -228,7 +234,7 @@ package struct ManifestValidator {
         error(path.appending("workingDirectory"), "\(quoted(folder)) (\(resolved)) is a file, not a folder")
       }
     }
-    if !executable.command.contains("/"), !executable.command.isEmpty,
+    if !executable.command.contains("/"), !executable.command.trimmingCharacters(in: .whitespaces).isEmpty,
       findExecutable(executable.command, path: searchPath) == nil
     {
       let hint = didYouMean(executable.command, among: programsOnPath(like: executable.command))
@@ -268,8 +274,7 @@ package struct ManifestValidator {
               "{\(name).\(property.rawValue)}", program: name, program, endpoint: nil, property: property, at: path)
           } else if checked.insert(name).inserted {
             requireResource(
-              name, at: path, accepts: { $0.isConnectable || $0 == .executable },
-              role: "a cache, a connectionString or an executable with endpoints",
+              name, at: path, accepts: \.isConnectable, role: "a cache or a connectionString (or a program with endpoints)",
               context: "the placeholder {\(name).…} names")
           }
         case .endpoint(let name, let endpoint, let property):
@@ -295,7 +300,9 @@ package struct ManifestValidator {
     guard !program.endpoints.isEmpty else {
       error(
         path,
-        "\(placeholder): \(name) has no endpoints; add \"endpoints\": {\"http\": {}} to resources.\(name)")
+        "the placeholder {\(name).…} names \(quoted(name)) is \(program.isTask ? "a task" : "an executable"), but this "
+          + "must name a cache or a connectionString, or a program with endpoints"
+          + (program.isTask ? "" : " (add \"endpoints\": {\"http\": {}} to resources.\(name))"))
       return
     }
     if let endpoint, !program.endpoints.contains(where: { $0.name == endpoint }) {

@@ -106,8 +106,8 @@ package struct Template: Sendable, Equatable {
           return .failure(
             TemplateError(
               placeholder: placeholder,
-              message: "unknown property \(quoted(pieces[2])) in \(placeholder)\(hint); an endpoint has "
-                + listing(known)))
+              message: "\(placeholder) is not a placeholder: \(quoted(pieces[2])) is not a property of an endpoint"
+                + "\(hint); {NAME.ENDPOINT.PROPERTY} takes \(listing(known)), {NAME.PROPERTY} takes \(propertyList)"))
         }
         flush()
         parts.append(.endpoint(resource: pieces[0], endpoint: pieces[1], property: property))

@@ -202,7 +202,8 @@ package actor Supervisor {
       case .ready: self.markReady(spec, since: since)
       case .ended: break
       case .timedOut(let reason):
-        let seconds = Double(spec.readinessTimeout.components.seconds)
+        let parts = spec.readinessTimeout.components
+        let seconds = Double(parts.seconds) + Double(parts.attoseconds) / 1e18
         self.failBeforeReady(
           spec, code: 1,
           reason: "not ready after \(String(format: "%g", seconds)) s (\(spec.readiness.summary); last check: \(reason))",
