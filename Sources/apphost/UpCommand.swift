@@ -88,6 +88,7 @@ extension AppHost {
       switch await start.result {
       case .success(let value):
         outcome = value
+        PortMemory(state: state).remember(value.ports)
       case .failure(let error):
         if let signal = signals.first { throw ExitCode(SignalWatcher.exitCode(for: signal)) }
         throw (error as? AppHostError ?? .cancelled).reported(to: console)

@@ -250,6 +250,28 @@ import Testing
     #expect(Set(["api.http/0", "api.admin/0", "web.http/0", "web.http/1"].compactMap { assignment.ports[$0] }).count == 4)
   }
 
+  @Test func containersAskForTheirRememberedPortWithoutBeingRecreated() throws {
+    let folder = TemporaryFolder()
+    defer { folder.remove() }
+    let planned = try plan(
+      #"{"resources": {"cache": {"type": "redis"}, "fixed": {"type": "valkey", "hostPort": 7001}, "ui": {"type": "redisinsight"}}}"#,
+      folder: folder.path)
+    let memory = PortMemory(state: StateDirectory(projectDirectory: folder.path))
+    let free = try LocalPorts.pick()
+    let held = try TCPListener()
+    defer { held.close() }
+    memory.remember(["cache": free, "fixed": 7999, "ui": held.port])
+    var notices: [String] = []
+    let preferred = memory.preferringRememberedPorts(planned, running: [], notice: { notices.append($0) })
+    let cache = try #require(preferred.container("cache"))
+    #expect(cache.preferredPort == free)
+    #expect(cache.runArguments(flavor: .docker, owner: nil).contains("127.0.0.1:\(free):6379"))
+    #expect(cache.configHash == planned.container("cache")?.configHash, "a moved port does not recreate it")
+    #expect(preferred.container("fixed")?.preferredPort == nil, "a hostPort is never replaced")
+    #expect(preferred.container("ui")?.preferredPort == nil)
+    #expect(notices == ["ui: port \(held.port) (used last time) is taken now, so it gets another one"])
+  }
+
   @Test func thePortFileKeepsOtherProjectsResources() throws {
     let folder = TemporaryFolder()
     defer { folder.remove() }

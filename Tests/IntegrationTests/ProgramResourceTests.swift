@@ -130,6 +130,7 @@ struct ProgramResourceTests {
       try await project.succeed("up", "-d")
       let again = try await psRows(project)
       #expect(again["api"]?["url"] == url, "the endpoint keeps its port across down/up: \(first) \(again)")
+      #expect(first["cache"]?["endpoint"] != nil && again["cache"]?["endpoint"] == first["cache"]?["endpoint"])
       #expect(try await fetch(url + "/health") == "ok")
     }
   }

@@ -222,6 +222,9 @@ package struct ContainerPlan: Sendable, Equatable {
   package var configHash: String
   /// For caches: the server and its settings, for engines that run it without a container (`native`).
   package var server: ServerPlan? = nil
+  /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
+  /// free. Not part of `configHash`: a container is not recreated to move it.
+  package var preferredPort: Int? = nil
 
   /// What the container is made from on `flavor`, as `up` says it: the image, or (native) the server's
   /// program.
@@ -255,7 +258,7 @@ package struct ContainerPlan: Sendable, Equatable {
     if let user {
       arguments += ["--user", user]
     }
-    arguments += ["--publish", "127.0.0.1:\(hostPort.map(String.init) ?? ""):\(containerPort)"]
+    arguments += ["--publish", "127.0.0.1:\((hostPort ?? preferredPort).map(String.init) ?? ""):\(containerPort)"]
     for mount in mounts {
       arguments += ["--volume", mount.volumeArgument(flavor: flavor)]
     }

@@ -193,3 +193,29 @@ extension ProgramPorts {
     return ports
   }
 }
+
+extension PortMemory {
+  /// The plan with the remembered ports of containers without a `hostPort` (caches, UIs) as their preferred
+  /// ports: each one that is free, or held by the project's own running container. A remembered port that
+  /// is taken is said in one line, and the engine picks another.
+  package func preferringRememberedPorts(
+    _ plan: Plan, running: [ContainerRecord], notice: (String) -> Void
+  ) -> Plan {
+    let remembered = load()
+    var plan = plan
+    for index in plan.containers.indices {
+      let container = plan.containers[index]
+      guard container.hostPort == nil, let port = remembered[container.resource] else { continue }
+      let ours = running.contains { record in
+        record.name == container.containerName && record.projectDirectory == plan.projectDirectory
+          && record.isRunning && record.ports[container.containerPort] == port
+      }
+      if ours || LocalPorts.isFree(port) {
+        plan.containers[index].preferredPort = port
+      } else if !running.contains(where: { $0.name == container.containerName && $0.isRunning }) {
+        notice("\(container.resource): port \(port) (used last time) is taken now, so it gets another one")
+      }
+    }
+    return plan
+  }
+}
