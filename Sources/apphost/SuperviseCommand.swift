@@ -30,12 +30,15 @@ extension AppHost {
         )
       }
       // Program output goes to their own log files; this log keeps what happened to them.
+      let proxies = ReplicaProxies(specs: specs, plan: session.plan)
+      let log: EventSink = { event in
+        if case .logLines = event { return }
+        console.output("\(Date().formatted(.iso8601)) \(describe(event))")
+      }
+      proxies.start(events: log)
+      defer { proxies.stop() }
       let supervisor = Supervisor(
-        specs: specs,
-        events: { event in
-          if case .logLines = event { return }
-          console.output("\(Date().formatted(.iso8601)) \(describe(event))")
-        }, logDirectory: ExecutableState.logDirectory(session.project.state), state: session.project.state,
+        specs: specs, events: proxies.observing(log), logDirectory: ExecutableState.logDirectory(session.project.state), state: session.project.state,
         owner: .current, detached: true)
       signals.onSignal { _, count in
         Task { await supervisor.stop(immediately: count > 1) }

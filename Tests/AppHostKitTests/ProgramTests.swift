@@ -221,10 +221,11 @@ import Testing
     let picker = Picker(40000)
     let first = try ProgramPorts.assign(
       try executables(), remembered: [:], isFree: { _ in true }, pick: { picker.pick() })
+    // With replicas, each has its own port and the endpoint's port is apphost's (its proxy).
     #expect(
       first.ports == [
-        "api.http": 40000, "api.http/0": 40000, "api.admin": 9100, "api.admin/0": 9100, "web.http/0": 40001,
-        "web.http/1": 40002, "web.http": 40001,
+        "api.http": 40000, "api.http/0": 40000, "api.admin": 9100, "api.admin/0": 9100, "web.http": 40001,
+        "web.http/0": 40002, "web.http/1": 40003,
       ])
     #expect(first.notices.isEmpty)
     let again = try ProgramPorts.assign(
@@ -232,14 +233,14 @@ import Testing
     #expect(again.ports == first.ports)
     // A remembered port someone else holds now: a new one, said in one line.
     let taken = try ProgramPorts.assign(
-      try executables(), remembered: first.ports, isFree: { $0 != 40002 }, pick: { picker.pick() })
-    #expect(taken.ports["web.http/1"] == 40003)
-    #expect(taken.ports["api.http"] == 40000)
-    #expect(taken.notices == ["web-1 (http): port 40002 is taken now, so it gets 40003 this time"])
+      try executables(), remembered: first.ports, isFree: { $0 != 40003 }, pick: { picker.pick() })
+    #expect(taken.ports["web.http/1"] == 40004)
+    #expect(taken.ports["api.http"] == 40000 && taken.ports["web.http"] == 40001)
+    #expect(taken.notices == ["web-1 (http): port 40003 is taken now, so it gets 40004 this time"])
   }
 
   @Test func aPickedPortNeverCollidesWithAFixedOrChosenOne() throws {
-    let ports = [9100, 9100, 41000, 41000, 41001, 41002]
+    let ports = [9100, 9100, 41000, 41000, 41001, 41002, 41003]
     var index = 0
     let assignment = try ProgramPorts.assign(
       try executables(), remembered: [:], isFree: { _ in true },
@@ -247,7 +248,9 @@ import Testing
         defer { index += 1 }
         return ports[index]
       })
-    #expect(Set(["api.http/0", "api.admin/0", "web.http/0", "web.http/1"].compactMap { assignment.ports[$0] }).count == 4)
+    #expect(
+      Set(["api.http/0", "api.admin/0", "web.http", "web.http/0", "web.http/1"].compactMap { assignment.ports[$0] })
+        .count == 5)
   }
 
   @Test func containersAskForTheirRememberedPortWithoutBeingRecreated() throws {

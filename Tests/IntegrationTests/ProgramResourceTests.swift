@@ -135,6 +135,67 @@ struct ProgramResourceTests {
     }
   }
 
+  /// A web app of two replicas sharing a Redis pub/sub backplane (the SignalR scale-out case).
+  static let chat = """
+    import os, http.server, threading, redis
+    cache = redis.Redis.from_url(os.environ["REDIS_URL"])
+    replica = os.environ["APPHOST_REPLICA"]
+    received = []
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/send/"):
+                cache.publish("chat", self.path[6:] + " via " + replica)
+                body = "sent"
+            elif self.path == "/received":
+                body = ",".join(received)
+            else:
+                body = "replica " + replica
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body.encode())
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+    subscription = cache.pubsub()
+    subscription.subscribe("chat")
+    def listen():
+        for message in subscription.listen():
+            if message["type"] == "message":
+                received.append(message["data"].decode())
+    threading.Thread(target=listen, daemon=True).start()
+    print("subscribed on", os.environ["PORT"], flush=True)
+    server.serve_forever()
+    """
+
+  @Test(arguments: TestEngines.named)
+  func twoReplicasBehindOnePortShareABackplane(engine: String) async throws {
+    try await EngineProject.run(engine: engine, "replicas") { project in
+      project.folder.write("chat.py", Self.chat)
+      project.manifest(
+        """
+        "cache": {"type": "redis"},
+        "web": {"type": "executable", "command": "python3", "args": ["chat.py"], "endpoints": {"http": {}},
+                "readiness": {"log": "^subscribed on"}, "references": ["cache"], "replicas": 2},
+        "probe": {"type": "executable", "command": "sleep", "args": ["600"], "references": ["web"]}
+        """)
+      try await project.succeed("up", "-d")
+      let rows = try await psRows(project)
+      let own = try ["web-0", "web-1"].map { name in try #require(rows[name]?["url"], "\(rows)") }
+      #expect(Set(own).count == 2, "each replica has its own port: \(rows)")
+      let shared = try #require(try await project.environment("probe")["WEB_URL"])
+      #expect(!own.contains(shared), "the endpoint's port is apphost's own: \(shared) \(own)")
+      var answers: Set<String> = []
+      for _ in 0..<8 { answers.insert(try await fetch(shared + "/")) }
+      #expect(answers == ["replica 0", "replica 1"], "new connections reach both replicas: \(answers)")
+      // A message sent to one replica reaches the other through the cache.
+      #expect(try await fetch(own[0] + "/send/hello") == "sent")
+      let received = try await eventually(timeout: .seconds(10)) { try await fetch(own[1] + "/received") } until: {
+        $0.contains("hello via 0")
+      }
+      #expect(received.contains("hello via 0"), "\(received)")
+    }
+  }
+
   func psRows(_ project: EngineProject) async throws -> [String: [String: String]] {
     let result = try await project.succeed("ps", "--json")
     let rows = (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]) ?? []

@@ -119,18 +119,23 @@ package enum ProgramPorts {
     }
     for executable in executables {
       for endpoint in executable.endpoints {
-        for replica in 0..<executable.replicas {
-          let label =
-            executable.replicas > 1 ? "\(executable.displayName(replica: replica)) (\(endpoint.name))" : endpoint.key
+        if executable.replicas == 1 {
           let port: Int
-          if replica == 0, let fixed = endpoint.fixedPort {
-            port = fixed
-          } else {
-            port = try choose(endpoint.replicaKey(replica), label: label)
-          }
-          ports[endpoint.replicaKey(replica)] = port
+          if let fixed = endpoint.fixedPort { port = fixed } else { port = try choose(endpoint.replicaKey(0), label: endpoint.key) }
+          ports[endpoint.replicaKey(0)] = port
+          ports[endpoint.key] = port
+          continue
         }
-        ports[endpoint.key] = ports[endpoint.replicaKey(0)]
+        // Replicas: each its own port; the endpoint's (fixed or picked) is apphost's, spread over them.
+        if let fixed = endpoint.fixedPort {
+          ports[endpoint.key] = fixed
+        } else {
+          ports[endpoint.key] = try choose(endpoint.key, label: endpoint.key)
+        }
+        for replica in 0..<executable.replicas {
+          let label = "\(executable.displayName(replica: replica)) (\(endpoint.name))"
+          ports[endpoint.replicaKey(replica)] = try choose(endpoint.replicaKey(replica), label: label)
+        }
       }
     }
     return Assignment(ports: ports, notices: notices)
@@ -147,7 +152,7 @@ package enum ProgramPorts {
     let assignment = try assign(
       executables, remembered: memory.load(), isFree: { running.contains($0) || LocalPorts.isFree($0) },
       pick: LocalPorts.pick)
-    memory.remember(assignment.ports.filter { $0.key.contains("/") })
+    memory.remember(assignment.ports)
     return assignment
   }
 }
@@ -184,10 +189,11 @@ extension ProgramPorts {
     for executable in plan.executables {
       for endpoint in executable.endpoints {
         for replica in 0..<executable.replicas {
-          let port = replica == 0 ? endpoint.fixedPort ?? remembered[endpoint.replicaKey(0)] : remembered[endpoint.replicaKey(replica)]
-          if let port { ports[endpoint.replicaKey(replica)] = port }
+          let fixed = executable.replicas == 1 ? endpoint.fixedPort : nil
+          if let port = fixed ?? remembered[endpoint.replicaKey(replica)] { ports[endpoint.replicaKey(replica)] = port }
         }
-        if let port = ports[endpoint.replicaKey(0)] { ports[endpoint.key] = port }
+        let shared = executable.replicas == 1 ? ports[endpoint.replicaKey(0)] : endpoint.fixedPort ?? remembered[endpoint.key]
+        if let shared { ports[endpoint.key] = shared }
       }
     }
     return ports

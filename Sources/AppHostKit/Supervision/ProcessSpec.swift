@@ -23,6 +23,8 @@ package struct ProcessSpec: Sendable, Equatable {
   package var readinessTimeout: Duration = .seconds(ReadinessSpec.defaultTimeoutSeconds)
   /// Its endpoints' ports (this replica's own), by endpoint name, in manifest order.
   package var ports: [(name: String, port: Int)] = []
+  /// With replicas: the port apphost serves for each endpoint, spreading connections over the replicas.
+  package var sharedPorts: [String: Int] = [:]
 
   package static func == (lhs: ProcessSpec, rhs: ProcessSpec) -> Bool {
     lhs.resource == rhs.resource && lhs.replica == rhs.replica && lhs.displayName == rhs.displayName
@@ -31,6 +33,7 @@ package struct ProcessSpec: Sendable, Equatable {
       && lhs.projectDirectory == rhs.projectDirectory && lhs.waitFor == rhs.waitFor && lhs.isTask == rhs.isTask
       && lhs.readiness == rhs.readiness && lhs.readinessTimeout == rhs.readinessTimeout
       && lhs.ports.map(\.name) == rhs.ports.map(\.name) && lhs.ports.map(\.port) == rhs.ports.map(\.port)
+      && lhs.sharedPorts == rhs.sharedPorts
   }
 
   /// The port of an endpoint of this copy.
@@ -61,11 +64,15 @@ package struct ProcessSpec: Sendable, Equatable {
           var values = Dictionary(environment.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
           values["APPHOST_REPLICA"] = values["APPHOST_REPLICA"] ?? String(replica)
           var own: [(name: String, port: Int)] = []
+          var sharedPorts: [String: Int] = [:]
           for endpoint in executable.endpoints {
             guard let port = ports[endpoint.replicaKey(replica)] ?? ports[endpoint.key] else {
               throw .notRunning(resources: [endpoint.key])
             }
             own.append((endpoint.name, port))
+            if executable.replicas > 1, let shared = ports[endpoint.key], shared != port {
+              sharedPorts[endpoint.name] = shared
+            }
             // Each copy listens on its own port, unless the manifest's env says otherwise.
             if let variable = endpoint.variable, executable.environment[variable] == endpoint.port {
               values[variable] = String(port)
@@ -81,6 +88,7 @@ package struct ProcessSpec: Sendable, Equatable {
           spec.readiness = executable.readiness
           spec.readinessTimeout = executable.readinessTimeout
           spec.ports = own
+          spec.sharedPorts = sharedPorts
           specs.append(spec)
         }
       }
@@ -96,6 +104,7 @@ package struct ProcessSpec: Sendable, Equatable {
       hasher.combine([spec.displayName, spec.program, spec.workingDirectory, spec.restart.rawValue])
       hasher.combine(spec.waitFor + ["\(spec.isTask)", spec.readiness.summary, "\(spec.readinessTimeout)"])
       hasher.combine(spec.ports.map { "\($0.name)=\($0.port)" })
+      hasher.combine(spec.sharedPorts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
       hasher.combine(spec.arguments)
       hasher.combine(spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
     }

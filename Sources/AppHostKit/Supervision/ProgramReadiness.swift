@@ -158,3 +158,54 @@ package enum ProgramProbe {
     }
   }
 }
+
+/// The block a foreground `up` prints once everything is ready: each resource, its state and its address,
+/// aligned, so that the URLs are not buried under the servers' start-up lines.
+package enum ReadyBlock {
+  package static func lines(plan: Plan, containerPorts: [String: Int], processes: [ExecutableState.Process])
+    -> [String]
+  {
+    var rows: [(String, String, String)] = []
+    for name in plan.resourceNames {
+      if let container = plan.container(name) {
+        guard let port = containerPorts[name] else { continue }
+        var address = container.url(hostPort: port) ?? "\(Planner.host):\(port)"
+        if !container.kind.isCache {
+          address += container.caches.isEmpty ? "  (no caches to show)" : "  (shows \(container.caches.joined(separator: ", ")))"
+        }
+        rows.append((name, container.kind.rawValue, address))
+      } else if let skipped = plan.skipped.first(where: { $0.name == name }) {
+        rows.append((name, skipped.kind.rawValue, "skipped (needs docker or podman)"))
+      } else if let executable = plan.executable(name) {
+        for process in processes where process.resource == name {
+          let type = executable.isTask ? ResourceType.task.rawValue : ResourceType.executable.rawValue
+          var state: String
+          switch process.state {
+          case .exited, .stopped:
+            state =
+              executable.isTask && process.exitCode == 0
+              ? "completed (0)" : "exited (\(process.exitCode.map(String.init) ?? "?"))"
+          default:
+            state = process.state.rawValue
+          }
+          if let first = executable.endpoints.first, let port = process.ports?[first.name],
+            process.state == .running
+          {
+            state = "\(first.scheme)://\(Planner.host):\(port)"
+            let others = executable.endpoints.dropFirst().compactMap { endpoint in
+              process.ports?[endpoint.name].map { "\(endpoint.name) \(Planner.host):\($0)" }
+            }
+            if !others.isEmpty { state += "  (" + others.joined(separator: ", ") + ")" }
+          }
+          rows.append((process.name, type, state))
+        }
+      }
+    }
+    let nameWidth = rows.map(\.0.count).max() ?? 0
+    let typeWidth = rows.map(\.1.count).max() ?? 0
+    return rows.map { name, type, address in
+      "  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+        + type.padding(toLength: typeWidth, withPad: " ", startingAt: 0) + "  " + address
+    }
+  }
+}

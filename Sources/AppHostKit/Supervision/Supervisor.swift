@@ -19,6 +19,8 @@ package actor Supervisor {
   private var readyNames: Set<String> = []
   /// The program that could not get ready, which ended the run.
   private var fatal: ExecutableState.Failure?
+  /// `run` has returned.
+  private var finished = false
   /// Who waits for the next change of a process's state (a stage waiting for its programs to start).
   private var changeWaiters: [CheckedContinuation<Void, Never>] = []
   /// The pauses before restarts, cut short by `stop`.
@@ -77,6 +79,8 @@ package actor Supervisor {
         firstFailure = failure
       }
     }
+    finished = true
+    announceChange()
     return fatal?.exitCode ?? firstFailure
   }
 
@@ -95,6 +99,17 @@ package actor Supervisor {
   }
 
   package var isStopping: Bool { stopping }
+
+  /// Waits until every process is ready (tasks: completed) and returns their record; nil when the run
+  /// stops first (a program could not get ready, or Ctrl-C).
+  package func readiness() async -> ExecutableState? {
+    while !stopping {
+      if record.ready { return record }
+      if finished { return nil }
+      await nextChange()
+    }
+    return nil
+  }
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
   private func supervise(_ spec: ProcessSpec) async -> Int32? {
