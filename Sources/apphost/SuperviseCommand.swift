@@ -40,6 +40,8 @@ extension AppHost {
       let supervisor = Supervisor(
         specs: specs, events: proxies.observing(log), logDirectory: ExecutableState.logDirectory(session.project.state), state: session.project.state,
         owner: .current, detached: true)
+      let watchers = ProgramWatchers(plan: session.plan, specs: specs, supervisor: supervisor, events: log)
+      defer { watchers.stop() }
       signals.onSignal { _, count in
         Task { await supervisor.stop(immediately: count > 1) }
       }

@@ -408,3 +408,75 @@ import Testing
     #expect(events.index("slow failed: not ready after 0.6 s (GET /health on http") != nil, "\(events.all)")
   }
 }
+
+@Suite struct WatchTests {
+  @Test func aTemporaryFileRenamedOverTheRealOneIsNotAChangeOfItsOwn() throws {
+    let folder = TemporaryFolder()
+    defer { folder.remove() }
+    folder.write("src/app.py", "v2\n")
+    let pending = PendingChange()
+    #expect(pending.note("src/.app.py.tmp123", created: true))
+    #expect(!pending.note("src/app.py", created: true))
+    let taken = try #require(pending.take(base: folder.path))
+    #expect(taken.0 == "src/app.py" && taken.1 == 1)
+    #expect(pending.note("src/gone.tmp", created: true), "a new batch")
+    #expect(pending.take(base: folder.path) == nil, "nothing real changed")
+  }
+
+  @Test(arguments: [
+    ("src/__pycache__/app.cpython-311.pyc", true), ("src/app.py", false), ("src/x.pyc", true),
+    (".apphost/logs/app.log", true), ("node_modules/a/b.js", true), ("src/.git/HEAD", true), ("src/app.pyc.txt", false),
+  ])
+  func ignoreRulesMatchLikeGitignore(path: String, ignored: Bool) {
+    let rules = IgnoreRules(["**/__pycache__/**", "*.pyc", "node_modules/**"])
+    #expect(rules.ignores(path) == ignored)
+  }
+
+  final class Seen: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String] = []
+    func add(_ path: String) {
+      lock.lock()
+      paths.append(path)
+      lock.unlock()
+    }
+    var all: [String] {
+      lock.lock()
+      defer { lock.unlock() }
+      return paths
+    }
+  }
+
+  @Test func inotifySeesChangesInNewFoldersAndLeavesOutIgnoredOnes() async throws {
+    let folder = TemporaryFolder()
+    defer { folder.remove() }
+    folder.write("src/app.py", "v1\n")
+    let seen = Seen()
+    let watch = FileWatch(base: folder.path, ignore: IgnoreRules(["**/cache/**"])) { path, _ in seen.add(path) }
+    #expect(watch.start([folder.path + "/src"]) == nil)
+    defer { watch.stop() }
+    try FileManager.default.createDirectory(atPath: folder.path + "/src/cache", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: folder.path + "/src/new", withIntermediateDirectories: true)
+    try await Task.sleep(for: .milliseconds(200))
+    folder.write("src/cache/x", "ignored\n")
+    folder.write("src/new/mod.py", "new\n")
+    folder.write("src/app.py", "v2\n")
+    folder.write("outside.txt", "not watched\n")
+    let paths = try await eventuallyValue(timeout: .seconds(5)) { Set(seen.all) } until: {
+      $0.isSuperset(of: ["src/app.py", "src/new/mod.py"])
+    }
+    #expect(paths.isSuperset(of: ["src/app.py", "src/new/mod.py"]), "\(paths)")
+    #expect(!paths.contains("src/cache/x") && !paths.contains("outside.txt"), "\(paths)")
+  }
+}
+
+/// Polls `attempt` until `done` holds or `timeout` passes; returns the last value.
+func eventuallyValue<T>(timeout: Duration, _ attempt: () async throws -> T, until done: (T) -> Bool) async throws -> T {
+  let deadline = ContinuousClock.now + timeout
+  var value = try await attempt()
+  while !done(value) && ContinuousClock.now < deadline {
+    try await Task.sleep(for: .milliseconds(50))
+    value = try await attempt()
+  }
+  return value
+}

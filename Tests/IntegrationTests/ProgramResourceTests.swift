@@ -196,6 +196,31 @@ struct ProgramResourceTests {
     }
   }
 
+  @Test(arguments: TestEngines.named)
+  func watchRestartsTheProgramWhenAFileChanges(engine: String) async throws {
+    try await EngineProject.run(engine: engine, "watch") { project in
+      project.folder.write("src/version.txt", "one\n")
+      project.manifest(
+        """
+        "cache": {"type": "redis"},
+        "app": {"type": "executable", "command": "sh", "args": ["-c", "echo version $(cat src/version.txt); sleep 120"],
+                "references": ["cache"], "watch": {"paths": ["src"], "ignore": ["**/*.tmp"]}}
+        """)
+      let up = try await BackgroundCommand.start(project: project, "up")
+      try await up.waitForOutput("app   | version one", timeout: .seconds(60))
+      try await up.waitForOutput("apphost: ready:", timeout: .seconds(10))
+      project.folder.write("src/scratch.tmp", "ignored\n")
+      try await Task.sleep(for: .milliseconds(800))
+      #expect(!up.output.contains("changed, restarting"), "an ignored file restarts nothing: \(up.output)")
+      project.folder.write("src/version.txt", "two\n")
+      try await up.waitForOutput("app   | version two", timeout: .seconds(30))
+      #expect(up.output.contains("apphost: app: src/version.txt changed, restarting it"), "\(up.output)")
+      #expect(up.output.components(separatedBy: "changed, restarting").count == 2, "one restart: \(up.output)")
+      up.signal(SIGINT)
+      #expect(try await up.wait(timeout: .seconds(40)) == 130, "\(up.output)")
+    }
+  }
+
   func psRows(_ project: EngineProject) async throws -> [String: [String: String]] {
     let result = try await project.succeed("ps", "--json")
     let rows = (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]) ?? []

@@ -266,6 +266,8 @@ package struct ExecutableSpec: Sendable, Equatable {
   package var readiness: ReadinessSpec? = nil
   /// `envFile`: a dotenv file of extra variables (relative to apphost.json).
   package var envFile: String? = nil
+  /// `watch`: restart when files under these paths change.
+  package var watch: WatchSpec? = nil
 
   package init(
     command: String, args: [String] = [], workingDirectory: String? = nil, references: [String] = [],
@@ -281,6 +283,17 @@ package struct ExecutableSpec: Sendable, Equatable {
     self.env = env
     self.replicas = replicas
     self.restart = restart
+  }
+}
+
+/// `watch`: paths (relative to apphost.json) whose changes restart the program, and globs to leave out.
+package struct WatchSpec: Sendable, Equatable {
+  package var paths: [String]
+  package var ignore: [String]
+
+  package init(paths: [String], ignore: [String] = []) {
+    self.paths = paths
+    self.ignore = ignore
   }
 }
 

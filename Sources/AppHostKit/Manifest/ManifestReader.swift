@@ -25,7 +25,7 @@ package struct ManifestReader {
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
     "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "replicas", "restart", "image",
-    "endpoints", "readiness", "envFile",
+    "endpoints", "readiness", "envFile", "watch",
   ]
   /// A task runs once: no endpoints, readiness (its exit is), replicas or restarts.
   static let taskKeys = [
@@ -259,6 +259,25 @@ package struct ManifestReader {
     return endpoints
   }
 
+  /// `watch`: `{"paths": ["src"], "ignore": ["**/__pycache__/**"]}`.
+  private mutating func watch(_ node: JSONNode, at path: JSONPath) -> WatchSpec? {
+    guard let fields = objectFields(of: node, at: path, allowed: ["paths", "ignore"], owner: "watch") else {
+      return nil
+    }
+    guard let pathsNode = fields["paths"] else {
+      error(path.appending("paths"), "watch needs \"paths\": the folders or files to watch, such as [\"src\"]", at: node.location)
+      return nil
+    }
+    guard let paths = strings(pathsNode, at: path.appending("paths")) else { return nil }
+    if paths.isEmpty {
+      error(path.appending("paths"), "watch has no paths; name at least one folder or file", at: pathsNode.location)
+      return nil
+    }
+    var ignore: [String] = []
+    if let ignoreNode = fields["ignore"] { ignore = strings(ignoreNode, at: path.appending("ignore")) ?? [] }
+    return WatchSpec(paths: paths, ignore: ignore)
+  }
+
   static let readinessKinds = ["http", "tcp", "log", "command"]
 
   /// `readiness`: `{"http": "/health"}`, `{"tcp": "http"}`, `{"log": "REGEX"}`, `{"command": [...]}` (each
@@ -436,6 +455,7 @@ package struct ManifestReader {
     if let node = fields["endpoints"] { spec.endpoints = endpoints(node, at: path.appending("endpoints")) }
     if let node = fields["readiness"] { spec.readiness = readiness(node, at: path.appending("readiness")) }
     if let node = fields["envFile"] { spec.envFile = string(node, at: path.appending("envFile"), nonEmpty: true) }
+    if let node = fields["watch"] { spec.watch = watch(node, at: path.appending("watch")) }
     if command.contains(" "), fields["args"] == nil, !command.contains("/") {
       warning(
         commandPath,

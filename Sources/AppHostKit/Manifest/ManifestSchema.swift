@@ -200,6 +200,16 @@ package enum ManifestSchema {
         "envFile": { "description": "A dotenv file of extra variables, relative to apphost.json.", "type": "string", "minLength": 1 },
         "endpoints": { "$ref": "#/definitions/endpoints" },
         "readiness": { "$ref": "#/definitions/readiness" },
+        "watch": {
+          "description": "Restart when files under these paths change (debounced).",
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["paths"],
+          "properties": {
+            "paths": { "description": "Folders or files, relative to apphost.json.", "type": "array", "items": { "type": "string" }, "minItems": 1 },
+            "ignore": { "description": "Globs relative to apphost.json: * within a name, ** across folders; without / they match any part.", "type": "array", "items": { "type": "string" } }
+          }
+        },
         "replicas": { "type": "integer", "minimum": 1, "maximum": 1000 },
         "restart": { "enum": ["no", "on-failure", "always"] },
         "image": {

@@ -361,6 +361,14 @@ package struct ManifestValidator {
         break
       }
     }
+    for (index, watched) in (program.watch?.paths ?? []).enumerated() {
+      let resolved = resolvePath(watched, relativeTo: projectDirectory)
+      if !FileManager.default.fileExists(atPath: resolved) {
+        error(
+          path.appending("watch").appending("paths").appending(index: index),
+          "\(quoted(watched)) (\(resolved)) does not exist; watch names folders or files relative to apphost.json")
+      }
+    }
     if let file = program.envFile {
       let resolved = resolvePath(file, relativeTo: projectDirectory)
       var isDirectory: ObjCBool = false

@@ -314,6 +314,8 @@ package struct ExecutablePlan: Sendable, Equatable {
   /// How apphost knows it is ready.
   package var readiness: ProgramReadiness = .started
   package var readinessTimeout: Duration = .seconds(ReadinessSpec.defaultTimeoutSeconds)
+  /// `watch`: absolute paths to watch and the globs (relative to the project folder) to leave out.
+  package var watch: ProgramWatch? = nil
 
   /// The name a copy's output is prefixed with: the resource, or `name-N` when there are replicas.
   package func displayName(replica: Int) -> String {

@@ -432,6 +432,10 @@ private struct Builder {
     plan.isTask = spec.isTask
     plan.endpoints = programs[resource] ?? []
     plan.readiness = spec.isTask ? .started : Planner.programReadiness(spec)
+    plan.watch = spec.watch.map { watch in
+      ProgramWatch(
+        paths: watch.paths.map { resolvePath($0, relativeTo: loaded.projectDirectory) }, ignore: watch.ignore)
+    }
     plan.readinessTimeout = .milliseconds(
       Int(((spec.readiness?.timeoutSeconds ?? ReadinessSpec.defaultTimeoutSeconds) * 1000).rounded()))
     return plan

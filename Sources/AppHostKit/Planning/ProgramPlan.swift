@@ -24,6 +24,12 @@ package struct ProgramEndpoint: Sendable, Equatable {
   package var containerPort: Int { fixedPort ?? 8080 }
 }
 
+/// What a program's `watch` watches: absolute paths, and globs relative to the project folder to ignore.
+package struct ProgramWatch: Sendable, Equatable {
+  package var paths: [String]
+  package var ignore: [String]
+}
+
 /// How apphost knows a program is ready (a task: when it exited with 0).
 package enum ProgramReadiness: Sendable, Equatable {
   /// Ready once started.

@@ -54,6 +54,8 @@ package struct Foreground: Sendable {
     let supervisor = Supervisor(
       specs: processes, events: proxies.observing(events), logDirectory: ExecutableState.logDirectory(state),
       state: state, owner: .current, detached: false)
+    let watchers = ProgramWatchers(plan: plan, specs: processes, supervisor: supervisor, events: events)
+    defer { watchers.stop() }
     let programs = Task { await supervisor.run() }
     let logs = Task { await followContainerLogs() }
     let readyBlock = Task { [plan, outcome, events] in

@@ -21,6 +21,8 @@ package actor Supervisor {
   private var fatal: ExecutableState.Failure?
   /// `run` has returned.
   private var finished = false
+  /// Processes stopped to be started again at once (`restart`), whatever their policy.
+  private var restartRequested: Set<String> = []
   /// Who waits for the next change of a process's state (a stage waiting for its programs to start).
   private var changeWaiters: [CheckedContinuation<Void, Never>] = []
   /// The pauses before restarts, cut short by `stop`.
@@ -100,6 +102,18 @@ package actor Supervisor {
 
   package var isStopping: Bool { stopping }
 
+  /// Stops the running copies of `resource` (SIGTERM to each group, SIGKILL after the grace period) and
+  /// starts them again at once: `watch` after a change.
+  package func restart(resource: String) {
+    guard !stopping else { return }
+    for spec in specs where spec.resource == resource {
+      guard let pid = running[spec.displayName] else { continue }
+      restartRequested.insert(spec.displayName)
+      events(.stopping(resource: spec.displayName))
+      Task { await GracefulStop.stop([-pid], grace: ChildProcess.grace, remaining: GracefulStop.alive) }
+    }
+  }
+
   /// Waits until every process is ready (tasks: completed) and returns their record; nil when the run
   /// stops first (a program could not get ready, or Ctrl-C).
   package func readiness() async -> ExecutableState? {
@@ -143,6 +157,10 @@ package actor Supervisor {
         return 126
       }
       running[spec.displayName] = nil
+      if restartRequested.remove(spec.displayName) != nil, !stopping {
+        update(spec) { $0.restarts += 1 }
+        continue
+      }
       if stopping {
         update(spec) {
           $0.state = .stopped
