@@ -55,7 +55,7 @@ package struct ExecutableState: Codable, Sendable, Equatable {
   package var processes: [Process]
   /// Why the programs did not all get ready (a program ended before it was ready, a task failed).
   package var failure: Failure?
-  /// The endpoints' addresses (`api.http` -> port).
+  /// The ports apphost serves for replicas behind one port (`api.http` -> port).
   package var endpoints: [String: Int]?
 
   package struct Failure: Codable, Sendable, Equatable {

@@ -176,7 +176,7 @@ extension ExecutableState {
   /// The ports the project's programs hold now (their supervisor is alive): theirs to keep.
   package static func livePorts(_ state: StateDirectory) -> Set<Int> {
     guard let recorded = load(state), recorded.owner.isAlive else { return [] }
-    return Set(recorded.processes.flatMap { ($0.ports ?? [:]).values })
+    return Set(recorded.processes.flatMap { ($0.ports ?? [:]).values }).union((recorded.endpoints ?? [:]).values)
   }
 }
 

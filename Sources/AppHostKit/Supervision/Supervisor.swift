@@ -64,6 +64,12 @@ package actor Supervisor {
       }
     )
     if specs.isEmpty { record.ready = true }
+    // The ports apphost serves for replicas (`ReplicaProxies`): this project's while it runs.
+    var shared: [String: Int] = [:]
+    for spec in specs {
+      for (endpoint, port) in spec.sharedPorts { shared["\(spec.resource).\(endpoint)"] = port }
+    }
+    record.endpoints = shared.isEmpty ? nil : shared
   }
 
   /// Runs until every process has ended for good, or `stop` was called. Returns the exit code of the
