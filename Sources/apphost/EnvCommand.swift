@@ -33,7 +33,8 @@ extension AppHost {
         let variables = try ConnectionVariables.resolve(
           name: name, plan: session.plan,
           ports: StatusReport.ports(plan: session.plan, containers: session.containers).merging(
-            ProgramPorts.known(plan: session.plan, state: session.project.state)) { container, _ in container })
+            ProgramPorts.known(plan: session.plan, state: session.project.state)
+          ) { container, _ in container })
         return format.render(variables)
       }
       if !text.isEmpty { console.output(text) }

@@ -38,7 +38,8 @@ extension AppHost {
       proxies.start(events: log)
       defer { proxies.stop() }
       let supervisor = Supervisor(
-        specs: specs, events: proxies.observing(log), logDirectory: ExecutableState.logDirectory(session.project.state), state: session.project.state,
+        specs: specs, events: proxies.observing(log), logDirectory: ExecutableState.logDirectory(session.project.state),
+        state: session.project.state,
         owner: .current, detached: true)
       let watchers = ProgramWatchers(plan: session.plan, specs: specs, supervisor: supervisor, events: log)
       defer { watchers.stop() }

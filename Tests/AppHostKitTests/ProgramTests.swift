@@ -84,8 +84,10 @@ import Testing
     #expect(seed.isTask && seed.replicas == 1 && seed.restart == .no && seed.readiness == .started)
     let specs = try ProcessSpec.specs(
       plan: plan,
-      ports: ["cache": 7000, "api.http": 8000, "api.http/0": 8000, "api.http/1": 8001, "api.admin": 9100,
-        "api.admin/0": 9100, "api.admin/1": 9101],
+      ports: [
+        "cache": 7000, "api.http": 8000, "api.http/0": 8000, "api.http/1": 8001, "api.admin": 9100,
+        "api.admin/0": 9100, "api.admin/1": 9101,
+      ],
       selection: Set(plan.resourceNames))
     #expect(specs.first { $0.resource == "seed" }?.isTask == true)
     #expect(specs.filter { $0.resource == "api" }.map(\.waitFor) == [["seed"], ["seed"]])
@@ -184,13 +186,16 @@ import Testing
       "resources.api.endpoints.http.port | port 9000 is already used by resources.cache.hostPort",
     ]
     for line in expected {
-      #expect(found.contains { $0.hasPrefix(line) || $0.contains(line) }, "missing: \(line)\nfound:\n\(found.joined(separator: "\n"))")
+      #expect(
+        found.contains { $0.hasPrefix(line) || $0.contains(line) },
+        "missing: \(line)\nfound:\n\(found.joined(separator: "\n"))")
     }
     #expect(found.count == expected.count, "\(found.joined(separator: "\n"))")
   }
 
   @Test func aReadinessCheckOnAnEndpointNeedsOne() {
-    let found = errors(#"{"resources": {"a": {"type": "executable", "command": "sh", "readiness": {"http": "/health"}}}}"#)
+    let found = errors(
+      #"{"resources": {"a": {"type": "executable", "command": "sh", "readiness": {"http": "/health"}}}}"#)
     #expect(found.count == 1)
     #expect(found.first?.hasPrefix("resources.a.readiness.http | an http readiness check needs an endpoint") == true)
   }
@@ -380,7 +385,9 @@ import Testing
     #expect(code == 7)
     #expect(events.index("api failed: it exited with code 7 before it was ready") != nil, "\(events.all)")
     let recorded = try #require(ExecutableState.load(state))
-    #expect(recorded.failure == ExecutableState.Failure(name: "api", reason: "it exited with code 7 before it was ready", exitCode: 7))
+    #expect(
+      recorded.failure
+        == ExecutableState.Failure(name: "api", reason: "it exited with code 7 before it was ready", exitCode: 7))
     #expect(!recorded.ready)
   }
 
@@ -401,7 +408,8 @@ import Testing
   @Test func notReadyInTimeEndsTheRunNamingTheCheck() async throws {
     let port = try LocalPorts.pick()
     let (code, events) = await run([
-      spec("slow", "sleep 20", readiness: .http(path: "/health", endpoint: "http"), timeout: .milliseconds(600),
+      spec(
+        "slow", "sleep 20", readiness: .http(path: "/health", endpoint: "http"), timeout: .milliseconds(600),
         ports: [("http", port)])
     ])
     #expect(code == 1)
@@ -462,7 +470,9 @@ import Testing
     folder.write("src/new/mod.py", "new\n")
     folder.write("src/app.py", "v2\n")
     folder.write("outside.txt", "not watched\n")
-    let paths = try await eventuallyValue(timeout: .seconds(5)) { Set(seen.all) } until: {
+    let paths = try await eventuallyValue(timeout: .seconds(5)) {
+      Set(seen.all)
+    } until: {
       $0.isSuperset(of: ["src/app.py", "src/new/mod.py"])
     }
     #expect(paths.isSuperset(of: ["src/app.py", "src/new/mod.py"]), "\(paths)")

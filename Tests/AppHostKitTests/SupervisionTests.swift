@@ -71,7 +71,8 @@ import Testing
     defer { folder.remove() }
     let link = folder.write("bin/python3", "#!/bin/sh\n")
     chmod(link, 0o755)
-    let text = #"{"resources": {"x": {"type": "executable", "command": "pyhton3"}, "y": {"type": "task", "command": "zz-none"}}}"#
+    let text =
+      #"{"resources": {"x": {"type": "executable", "command": "pyhton3"}, "y": {"type": "task", "command": "zz-none"}}}"#
     var reader = ManifestReader()
     let manifest = try #require(reader.read(try JSONParser.parse(Array(text.utf8))))
     let diagnostics = ManifestValidator.validate(

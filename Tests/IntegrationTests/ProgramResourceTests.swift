@@ -189,7 +189,9 @@ struct ProgramResourceTests {
       #expect(answers == ["replica 0", "replica 1"], "new connections reach both replicas: \(answers)")
       // A message sent to one replica reaches the other through the cache.
       #expect(try await fetch(own[0] + "/send/hello") == "sent")
-      let received = try await eventually(timeout: .seconds(10)) { try await fetch(own[1] + "/received") } until: {
+      let received = try await eventually(timeout: .seconds(10)) {
+        try await fetch(own[1] + "/received")
+      } until: {
         $0.contains("hello via 0")
       }
       #expect(received.contains("hello via 0"), "\(received)")

@@ -265,7 +265,9 @@ package struct ManifestReader {
       return nil
     }
     guard let pathsNode = fields["paths"] else {
-      error(path.appending("paths"), "watch needs \"paths\": the folders or files to watch, such as [\"src\"]", at: node.location)
+      error(
+        path.appending("paths"), "watch needs \"paths\": the folders or files to watch, such as [\"src\"]",
+        at: node.location)
       return nil
     }
     guard let paths = strings(pathsNode, at: path.appending("paths")) else { return nil }

@@ -274,13 +274,15 @@ package struct ManifestValidator {
               "{\(name).\(property.rawValue)}", program: name, program, endpoint: nil, property: property, at: path)
           } else if checked.insert(name).inserted {
             requireResource(
-              name, at: path, accepts: \.isConnectable, role: "a cache or a connectionString (or a program with endpoints)",
+              name, at: path, accepts: \.isConnectable,
+              role: "a cache or a connectionString (or a program with endpoints)",
               context: "the placeholder {\(name).…} names")
           }
         case .endpoint(let name, let endpoint, let property):
           let placeholder = "{\(name).\(endpoint).\(property.rawValue)}"
           if let program = manifest[name]?.executable {
-            checkEndpointPlaceholder(placeholder, program: name, program, endpoint: endpoint, property: property, at: path)
+            checkEndpointPlaceholder(
+              placeholder, program: name, program, endpoint: endpoint, property: property, at: path)
           } else if checked.insert(name).inserted {
             requireResource(
               name, at: path, accepts: { $0 == .executable }, role: "an executable with endpoints",

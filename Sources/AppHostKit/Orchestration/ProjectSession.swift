@@ -68,8 +68,10 @@ package struct ProjectSession: Sendable {
       throw error
     }
     // Ports the engine picked last time are asked for again (`.apphost/ports.json`).
-    session.plan = starting ? PortMemory(state: project.state).preferringRememberedPorts(
-      plan, running: connected.containers, notice: { notice(.note($0)) }) : plan
+    session.plan =
+      starting
+      ? PortMemory(state: project.state).preferringRememberedPorts(
+        plan, running: connected.containers, notice: { notice(.note($0)) }) : plan
     return session
   }
 

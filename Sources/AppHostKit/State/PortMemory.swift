@@ -121,7 +121,11 @@ package enum ProgramPorts {
       for endpoint in executable.endpoints {
         if executable.replicas == 1 {
           let port: Int
-          if let fixed = endpoint.fixedPort { port = fixed } else { port = try choose(endpoint.replicaKey(0), label: endpoint.key) }
+          if let fixed = endpoint.fixedPort {
+            port = fixed
+          } else {
+            port = try choose(endpoint.replicaKey(0), label: endpoint.key)
+          }
           ports[endpoint.replicaKey(0)] = port
           ports[endpoint.key] = port
           continue
@@ -192,7 +196,8 @@ extension ProgramPorts {
           let fixed = executable.replicas == 1 ? endpoint.fixedPort : nil
           if let port = fixed ?? remembered[endpoint.replicaKey(replica)] { ports[endpoint.replicaKey(replica)] = port }
         }
-        let shared = executable.replicas == 1 ? ports[endpoint.replicaKey(0)] : endpoint.fixedPort ?? remembered[endpoint.key]
+        let shared =
+          executable.replicas == 1 ? ports[endpoint.replicaKey(0)] : endpoint.fixedPort ?? remembered[endpoint.key]
         if let shared { ports[endpoint.key] = shared }
       }
     }

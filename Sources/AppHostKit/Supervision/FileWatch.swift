@@ -70,7 +70,9 @@ package final class FileWatch: @unchecked Sendable {
   private var folders: [Int32: String] = [:]
 
   /// `changed` gets the path relative to `base`, and whether the event made the file (created, or moved in).
-  package init(base: String, ignore: IgnoreRules, changed: @escaping @Sendable (_ path: String, _ created: Bool) -> Void) {
+  package init(
+    base: String, ignore: IgnoreRules, changed: @escaping @Sendable (_ path: String, _ created: Bool) -> Void
+  ) {
     self.base = base
     self.rules = ignore
     self.changed = changed

@@ -171,7 +171,8 @@ package enum ReadyBlock {
         guard let port = containerPorts[name] else { continue }
         var address = container.url(hostPort: port) ?? "\(Planner.host):\(port)"
         if !container.kind.isCache {
-          address += container.caches.isEmpty ? "  (no caches to show)" : "  (shows \(container.caches.joined(separator: ", ")))"
+          address +=
+            container.caches.isEmpty ? "  (no caches to show)" : "  (shows \(container.caches.joined(separator: ", ")))"
         }
         rows.append((name, container.kind.rawValue, address))
       } else if let skipped = plan.skipped.first(where: { $0.name == name }) {

@@ -142,7 +142,9 @@ package final class ReplicaProxy: @unchecked Sendable {
       if count <= 0 { break }
       var offset = 0
       while offset < count {
-        let written = buffer.withUnsafeBytes { send(target, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
+        let written = buffer.withUnsafeBytes {
+          send(target, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL))
+        }
         if written < 0 && errno == EINTR { continue }
         if written <= 0 { break outer }
         offset += written
@@ -164,7 +166,9 @@ package final class ReplicaProxies: Sendable {
       let copies = specs.filter { $0.resource == executable.resource }
       for endpoint in executable.endpoints {
         guard let port = copies.first?.sharedPorts[endpoint.name] else { continue }
-        let backends = copies.compactMap { copy in copy.port(of: endpoint.name).map { (name: copy.displayName, port: $0) } }
+        let backends = copies.compactMap { copy in
+          copy.port(of: endpoint.name).map { (name: copy.displayName, port: $0) }
+        }
         proxies.append(ReplicaProxy(endpoint: endpoint.key, port: port, backends: backends))
       }
     }

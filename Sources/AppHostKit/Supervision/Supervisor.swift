@@ -245,7 +245,8 @@ package actor Supervisor {
         let seconds = Double(parts.seconds) + Double(parts.attoseconds) / 1e18
         self.failBeforeReady(
           spec, code: 1,
-          reason: "not ready after \(String(format: "%g", seconds)) s (\(spec.readiness.summary); last check: \(reason))",
+          reason:
+            "not ready after \(String(format: "%g", seconds)) s (\(spec.readiness.summary); last check: \(reason))",
           tail: watch.tail)
       }
     }
