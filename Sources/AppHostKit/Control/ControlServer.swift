@@ -218,13 +218,25 @@ package final class EventHub: @unchecked Sendable {
   /// The last state change of each process.
   private var latest: [String: ControlEvent] = [:]
 
-  package init(processes: [String: (resource: String, replica: Int)] = [:]) {
+  /// Processes whose readiness is a check of their own (they say `ready` when it passes, not when started).
+  private var checked: Set<String> = []
+
+  package init(processes: [String: (resource: String, replica: Int)] = [:], checked: Set<String> = []) {
     self.processes = processes
+    self.checked = checked
   }
 
   /// The processes of a plan's programs, by display name.
   package convenience init(plan: Plan) {
-    self.init(processes: Self.processes(of: plan))
+    self.init(processes: Self.processes(of: plan), checked: Self.checked(plan))
+  }
+
+  private static func checked(_ plan: Plan) -> Set<String> {
+    var names: Set<String> = []
+    for executable in plan.executables where executable.readiness != .started || executable.isTask {
+      for replica in 0..<executable.replicas { names.insert(executable.displayName(replica: replica)) }
+    }
+    return names
   }
 
   private static func processes(of plan: Plan) -> [String: (resource: String, replica: Int)] {
@@ -242,6 +254,7 @@ package final class EventHub: @unchecked Sendable {
     let added = Self.processes(of: plan)
     lock.lock()
     processes.merge(added) { _, new in new }
+    checked.formUnion(Self.checked(plan))
     lock.unlock()
   }
 
@@ -284,6 +297,7 @@ package final class EventHub: @unchecked Sendable {
   package func stateChanges(_ event: RunEvent) -> [ControlEvent] {
     lock.lock()
     let known = processes
+    let withChecks = checked
     lock.unlock()
     func make(_ type: ControlEvent.Kind, _ name: String) -> ControlEvent {
       let process = known[name]
@@ -299,9 +313,11 @@ package final class EventHub: @unchecked Sendable {
       change.endpoint = address
       return [change]
     case .started(let name, let pid):
-      // A program is ready once it started (until programs have readiness checks of their own).
       var starting = make(.starting, name)
       starting.pid = pid
+      // A program without a readiness check (`"readiness": "none"`, the default without endpoints) is
+      // ready once it started; the others say `ready` when their check passes (`.ready`), tasks never.
+      if withChecks.contains(name) { return [starting] }
       var ready = starting
       ready.type = .ready
       return [starting, ready]

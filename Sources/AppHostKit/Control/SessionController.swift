@@ -95,13 +95,23 @@ package actor SessionController: ControlService {
   private static func row(_ process: ExecutableState.Process) -> ControlResource {
     var row = ControlResource(
       name: process.name, resource: process.resource, kind: "program", type: ResourceType.executable.rawValue,
-      state: process.state.rawValue, ready: process.state == .running)
+      state: process.state.rawValue, ready: process.state == .running && process.ready != false)
     row.replica = process.replica
+    if process.task == true {
+      row.type = ResourceType.task.rawValue
+      if process.state == .exited && process.exitCode == 0 {
+        row.state = "completed"
+        row.ready = true
+      }
+    } else if process.state == .running && process.ready == false {
+      row.reason = "not ready yet (its readiness check has not passed)"
+    }
     row.pid = process.state == .running ? process.pid : nil
     row.restarts = process.restarts
     row.exitCode = process.state == .running ? nil : process.exitCode
     switch process.state {
     case .running: break
+    case .exited where row.ready: break
     case .starting: row.reason = "starting"
     case .restarting: row.reason = "restarting by its restart policy after it exited with code \(process.exitCode ?? 0)"
     case .exited: row.reason = "exited with code \(process.exitCode.map(String.init) ?? "?")"
