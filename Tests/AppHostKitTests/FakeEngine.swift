@@ -13,8 +13,11 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
   private var volumeNames: Set<String> = []
   private var calls: [String] = []
   private var failures: [String: AppHostError] = [:]
+  private var onceOnly: Set<String> = []
   private var delays: [String: Duration] = [:]
   private var nextPort = 49_000
+  /// Images on this "machine"; nil: every image is there.
+  private var imageNames: Set<String>? = nil
 
   init(flavor: EngineFlavor = .docker) {
     self.flavor = flavor
@@ -32,10 +35,26 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     locked { failures[[verb, subject].compactMap { $0 }.joined(separator: " ")] = error }
   }
 
+  /// Like `fail`, for the next such call only.
+  func failOnce(_ verb: String, _ subject: String? = nil, with error: AppHostError) {
+    let key = [verb, subject].compactMap { $0 }.joined(separator: " ")
+    locked {
+      failures[key] = error
+      onceOnly.insert(key)
+    }
+  }
+
   /// Makes the call `verb subject` take `duration` first.
   func delay(_ verb: String, _ subject: String? = nil, by duration: Duration) {
     locked { delays[[verb, subject].compactMap { $0 }.joined(separator: " ")] = duration }
   }
+
+  /// Only these images are on the machine (the others must be pulled first).
+  func haveImages(_ images: [String]) {
+    locked { imageNames = Set(images) }
+  }
+
+  var images: [String]? { locked { imageNames?.sorted() } }
 
   /// Puts a container there as if an earlier run had made it.
   func add(_ record: ContainerRecord) {
@@ -61,7 +80,10 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     let (delay, failure) = locked { () -> (Duration?, AppHostError?) in
       calls.append("\(verb) \(subject)")
       let key = "\(verb) \(subject)"
-      return (delays[key] ?? delays[verb], failures[key] ?? failures[verb])
+      let matched = failures[key] != nil ? key : verb
+      let failure = failures[matched]
+      if onceOnly.remove(matched) != nil { failures[matched] = nil }
+      return (delays[key] ?? delays[verb], failure)
     }
     if let delay {
       do { try await Task.sleep(for: delay) } catch { throw .cancelled }
@@ -122,9 +144,26 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     locked { containerRecords[container]?.networks.append(network) }
   }
 
+  func hasImage(_ image: String) async throws(AppHostError) -> Bool {
+    try await call("image-inspect", image)
+    return locked { imageNames?.contains(image) ?? true }
+  }
+
+  func pull(_ image: String, resource: String, progress: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    try await call("pull", image)
+    progress("\(image): pulled")
+    locked { _ = imageNames?.insert(image) }
+  }
+
   func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError) {
     try await call("run", container.containerName)
     try locked { () throws(AppHostError) in
+      if let imageNames, !imageNames.contains(container.image) {
+        throw .imageUnavailable(
+          image: container.image, resource: container.resource, flavor: flavor, reason: "Unable to find image")
+      }
       if containerRecords[container.containerName] != nil {
         throw .engineFailed(command: "run", reason: "the name \(container.containerName) is already in use")
       }

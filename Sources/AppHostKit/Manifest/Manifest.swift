@@ -158,6 +158,8 @@ package struct ContainerSettings: Sendable, Equatable {
   package var hostPort: Int?
   package var lifetime: Lifetime
   package var env: [EnvironmentEntry]
+  /// `resources`: the memory and CPU published Kubernetes containers request and are limited to.
+  package var resources: ComputeResources = ComputeResources()
 
   package init(
     image: String? = nil, tag: String? = nil, hostPort: Int? = nil, lifetime: Lifetime = .session,
@@ -182,6 +184,10 @@ package struct CacheSpec: Sendable, Equatable {
   /// Under the native engine: the server program (a path relative to apphost.json, or a name on PATH)
   /// instead of `redis-server`, `valkey-server` or `garnet-server`.
   package var nativeCommand: String?
+  /// `"configFile"`: a redis.conf given to the server before apphost's own settings.
+  package var configFile: CacheConfigFile? = nil
+  /// `"seed"`: data loaded when the cache starts with an empty dataset.
+  package var seed: CacheSeed? = nil
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),
@@ -268,6 +274,8 @@ package struct ExecutableSpec: Sendable, Equatable {
   package var envFile: String? = nil
   /// `watch`: restart when files under these paths change.
   package var watch: WatchSpec? = nil
+  /// `resources`: the memory and CPU its published Kubernetes container requests and is limited to.
+  package var resources: ComputeResources = ComputeResources()
 
   package init(
     command: String, args: [String] = [], workingDirectory: String? = nil, references: [String] = [],
@@ -336,6 +344,18 @@ package struct ReadinessSpec: Sendable, Equatable {
   }
 
   package static let defaultTimeoutSeconds: Double = 60
+}
+
+/// `"resources": {"memory": "256Mi", "cpu": "250m"}`: Kubernetes quantities, each optional (the publish
+/// default for the kind of resource fills in what is absent). Requests and limits both take these values.
+package struct ComputeResources: Sendable, Equatable {
+  package var memory: String?
+  package var cpu: String?
+
+  package init(memory: String? = nil, cpu: String? = nil) {
+    self.memory = memory
+    self.cpu = cpu
+  }
 }
 
 package struct ConnectionStringSpec: Sendable, Equatable {

@@ -16,16 +16,16 @@ package struct ManifestReader {
   // MARK: Keys of each kind of object
 
   static let topLevelKeys = ["$schema", "name", "engine", "resources"]
-  static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env"]
+  static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env", "resources"]
   static let cacheKeys =
     containerKeys + [
-      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand",
+      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand", "configFile", "seed",
     ]
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
     "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "replicas", "restart", "image",
-    "endpoints", "readiness", "envFile", "watch",
+    "resources", "endpoints", "readiness", "envFile", "watch",
   ]
   /// A task runs once: no endpoints, readiness (its exit is), replicas or restarts.
   static let taskKeys = [
@@ -393,6 +393,9 @@ package struct ManifestReader {
     if let node = fields["env"] {
       settings.env = environment(node, at: path.appending("env"))
     }
+    if let node = fields["resources"] {
+      settings.resources = computeResources(node, at: path.appending("resources"))
+    }
     return settings
   }
 
@@ -426,6 +429,12 @@ package struct ManifestReader {
     }
     if let node = fields["nativeCommand"] {
       spec.nativeCommand = string(node, at: path.appending("nativeCommand"), nonEmpty: true)
+    }
+    if let node = fields["configFile"] {
+      spec.configFile = string(node, at: path.appending("configFile"), nonEmpty: true).map(CacheConfigFile.init)
+    }
+    if let node = fields["seed"] {
+      spec.seed = seed(node, at: path.appending("seed"))
     }
     return spec
   }
@@ -483,10 +492,33 @@ package struct ManifestReader {
     if let node = fields["image"] {
       spec.image = imageName(node, at: path.appending("image"))
     }
+    if let node = fields["resources"] {
+      spec.resources = computeResources(node, at: path.appending("resources"))
+    }
     return spec
   }
 
   // MARK: Values
+
+  /// `"./seed.redis"` or `{"rdb": "./dump.rdb"}` (paths are resolved and read by the loader).
+  private mutating func seed(_ node: JSONNode, at path: JSONPath) -> CacheSeed? {
+    switch node.value {
+    case .string:
+      return string(node, at: path, nonEmpty: true).map { .commands(source: $0, path: "", commands: []) }
+    case .object:
+      guard let fields = objectFields(of: node, at: path, allowed: ["rdb"], owner: "seed") else { return nil }
+      guard let file = fields["rdb"] else {
+        error(
+          path.appending("rdb"), "seed as an object needs \"rdb\": the RDB file to load (\"./dump.rdb\")",
+          at: node.location)
+        return nil
+      }
+      return string(file, at: path.appending("rdb"), nonEmpty: true).map { .rdb(source: $0, path: "") }
+    default:
+      typeMismatch(node, at: path, expected: "a file of commands (\"./seed.redis\") or {\"rdb\": \"./dump.rdb\"}")
+      return nil
+    }
+  }
 
   private mutating func dataVolume(_ node: JSONNode, at path: JSONPath) -> DataVolume? {
     switch node.value {
@@ -583,6 +615,46 @@ package struct ManifestReader {
         node, at: path, expected: "false, true or {\"intervalSeconds\": 60, \"keysChangedThreshold\": 1}")
       return nil
     }
+  }
+
+  /// `{"memory": "256Mi", "cpu": "250m"}`, Kubernetes quantities.
+  private mutating func computeResources(_ node: JSONNode, at path: JSONPath) -> ComputeResources {
+    guard let fields = objectFields(of: node, at: path, allowed: ["memory", "cpu"], owner: "resources") else {
+      return ComputeResources()
+    }
+    var resources = ComputeResources()
+    if let memoryNode = fields["memory"], let memory = string(memoryNode, at: path.appending("memory")) {
+      if memory.wholeMatch(of: /[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?|0\.[0-9]*[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)/)
+        != nil
+      {
+        resources.memory = memory
+      } else {
+        error(
+          path.appending("memory"),
+          "\(quoted(memory)) is not an amount of memory: write a Kubernetes quantity such as \"256Mi\" or \"1Gi\"",
+          at: memoryNode.location)
+      }
+    }
+    if let cpuNode = fields["cpu"] {
+      var text: String?
+      if case .number(let number) = cpuNode.value {
+        text = number.text
+        record(path.appending("cpu"), cpuNode.location)
+      } else {
+        text = string(cpuNode, at: path.appending("cpu"))
+      }
+      if let cpu = text {
+        if cpu.wholeMatch(of: /[1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?/) != nil, cpu != "0", Double(cpu) != 0 {
+          resources.cpu = cpu
+        } else {
+          error(
+            path.appending("cpu"),
+            "\(quoted(cpu)) is not an amount of CPU: write millicores such as \"250m\", or cores such as \"0.5\" or \"2\"",
+            at: cpuNode.location)
+        }
+      }
+    }
+    return resources
   }
 
   /// A string, or `{"env": "VARIABLE"}`.

@@ -64,6 +64,20 @@ package enum ManifestSchema {
           "propertyNames": { "minLength": 1, "pattern": "^[^=]+$" },
           "additionalProperties": { "type": ["string", "number", "boolean"] }
         },
+        "computeResources": {
+          "description": "Memory and CPU the published Kubernetes container requests and is limited to (default: per kind of resource).",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "memory": { "type": "string", "pattern": "^([1-9][0-9]*(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?|0\\.[0-9]*[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T))$" },
+            "cpu": {
+              "oneOf": [
+                { "type": "string", "pattern": "^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$" },
+                { "type": "number", "exclusiveMinimum": 0 }
+              ]
+            }
+          }
+        },
         "fromEnvironment": {
           "description": "Read the value from apphost's environment when it runs.",
           "type": "object",
@@ -95,12 +109,30 @@ package enum ManifestSchema {
             "hostPort": { "$ref": "#/definitions/hostPort" },
             "lifetime": { "$ref": "#/definitions/lifetime" },
             "env": { "$ref": "#/definitions/environment" },
+            "resources": { "$ref": "#/definitions/computeResources" },
             "password": {
               "description": "true (default): generated once and kept in .apphost/; false: none; a string; or {\"env\": \"VAR\"}.",
               "oneOf": [
                 { "type": "boolean" },
                 { "type": "string", "minLength": 1, "pattern": "^[^\\x00-\\x1F\\x7F-\\x9F]*$" },
                 { "$ref": "#/definitions/fromEnvironment" }
+              ]
+            },
+            "configFile": {
+              "description": "A redis.conf given to the server before apphost's own settings (mounted read-only; read in place natively). A requirepass in it is the cache's password.",
+              "type": "string",
+              "minLength": 1
+            },
+            "seed": {
+              "description": "Data loaded only when the cache starts with an empty dataset: a file of commands (one a line, redis-cli syntax) or {\"rdb\": \"./dump.rdb\"}.",
+              "oneOf": [
+                { "type": "string", "minLength": 1 },
+                {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": ["rdb"],
+                  "properties": { "rdb": { "type": "string", "minLength": 1 } }
+                }
               ]
             },
             "dataVolume": { "$ref": "#/definitions/dataVolume" },
@@ -141,6 +173,7 @@ package enum ManifestSchema {
             "hostPort": { "$ref": "#/definitions/hostPort" },
             "lifetime": { "$ref": "#/definitions/lifetime" },
             "env": { "$ref": "#/definitions/environment" },
+            "resources": { "$ref": "#/definitions/computeResources" },
             "caches": { "description": "The caches shown; default: all.", "$ref": "#/definitions/resourceNames" },
             "dataVolume": {
               "description": "Default: true, so settings survive. RedisInsight writes its database there: never read-only.",
@@ -169,6 +202,7 @@ package enum ManifestSchema {
             "hostPort": { "$ref": "#/definitions/hostPort" },
             "lifetime": { "$ref": "#/definitions/lifetime" },
             "env": { "$ref": "#/definitions/environment" },
+            "resources": { "$ref": "#/definitions/computeResources" },
             "caches": { "description": "The caches shown; default: all.", "$ref": "#/definitions/resourceNames" }
           }
         },
@@ -215,7 +249,8 @@ package enum ManifestSchema {
             "image": {
               "description": "The image (with its tag) that runs this program in `apphost publish` outputs; apphost itself runs command.",
               "$ref": "#/definitions/image"
-            }
+            },
+            "resources": { "$ref": "#/definitions/computeResources" }
           }
         },
         "task": {

@@ -14,6 +14,14 @@ package struct Launcher: Sendable {
   package var events: EventSink
   /// Waits until a resource answers (`Probe.waitUntilReady`; unit tests give their own).
   package var readiness: Readiness
+  /// Loads seed commands (`Seeding.seed`; unit tests give their own).
+  package var seeding: Seeder = { port, password, commands, source in
+    await Seeding.seed(port: port, password: password, commands: commands, source: source)
+  }
+
+  package typealias Seeder =
+    @Sendable (_ port: Int, _ password: String?, _ commands: [CacheSeed.Command], _ source: String) async ->
+    Seeding.Outcome
 
   package typealias Readiness =
     @Sendable (
@@ -100,9 +108,13 @@ package struct Launcher: Sendable {
   /// Carries out the steps: removals first, then network and volumes, then every container at once,
   /// each waited for until it answers. When anything fails, what this run made is removed again.
   package func carryOut(_ reconciliation: Reconciliation, options: Options) async throws(AppHostError) -> Outcome {
+    try await engine.preflight(reconciliation.bringUps.filter { !$0.isReuse }.compactMap(\.container))
+    // Missing images first: the readiness clock starts once they are here, so that a slow first pull
+    // does not use up the time the servers have to answer.
+    try await ImagePull(engine: engine, events: events).pull(
+      reconciliation.bringUps.filter(\.makesContainer).compactMap(\.container), onlyMissing: true)
     let started = ContinuousClock.now
     let deadline = started + options.timeout
-    try await engine.preflight(reconciliation.bringUps.filter { !$0.isReuse }.compactMap(\.container))
     for step in reconciliation.steps {
       switch step {
       case .removeLeftover(let record):
@@ -301,6 +313,7 @@ package struct Launcher: Sendable {
       }
       switch outcome {
       case .ready:
+        if !step.isReuse { try await seed(container, port: port) }
         let address = container.url(hostPort: port) ?? "\(Planner.host):\(port)"
         events(.ready(resource: resource, address: address, seconds: (ContinuousClock.now - started).seconds))
         return port
@@ -319,6 +332,28 @@ package struct Launcher: Sendable {
     }
   }
 
+  /// Seed commands, once a cache that has just started answers, into an empty dataset only.
+  private func seed(_ container: ContainerPlan, port: Int) async throws(AppHostError) {
+    guard case .commands(let source, _, let commands) = container.seed else { return }
+    var password: String?
+    if case .resp(let value) = container.health { password = value?.revealed() }
+    switch await seeding(port, password, commands, source) {
+    case .seeded(let count):
+      events(
+        .seed(
+          resource: container.resource, message: "seeded with \(count) command\(count == 1 ? "" : "s") from \(source)"))
+    case .skipped(let keys):
+      events(
+        .seed(
+          resource: container.resource,
+          message: "not seeded: the dataset is not empty (\(keys) key\(keys == 1 ? "" : "s"))"))
+    case .failed(let reason):
+      let failure = ResourceFailure(resource: container.resource, reason: "seeding failed: \(reason)")
+      events(.failed(failure))
+      throw .startFailed([failure])
+    }
+  }
+
   /// A container made before the project had a network joins it (instead of being recreated).
   private func attach(_ record: ContainerRecord, _ container: ContainerPlan) async throws(AppHostError) {
     guard let network = container.network, !record.networks.contains(network) else { return }
@@ -326,6 +361,29 @@ package struct Launcher: Sendable {
   }
 
   private func run(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
+    var attempt = 1
+    while true {
+      do {
+        try await runOnce(container, options: options)
+        return
+      } catch .portInUse(nil, _, let reason) where attempt < Self.portAttempts {
+        // A port the engine picks: podman picks each container's while the others start beside it,
+        // and has given two of them the same one. The container it made is removed; it picks again.
+        attempt += 1
+        Log.debug(
+          "\(container.resource): the engine picked a port in use (\(reason)); trying again (attempt \(attempt))")
+        let engine = self.engine
+        await Log.quietly("remove \(container.containerName) to start it again") { () async throws(AppHostError) in
+          try await engine.remove([container.containerName], grace: nil)
+        }
+      }
+    }
+  }
+
+  /// Starts of a container whose engine-picked port turned out to be taken.
+  static let portAttempts = 3
+
+  private func runOnce(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
     do {
       try await engine.run(container, owner: owner.owner, detached: options.detached)
     } catch .engineFailed(let command, let reason) where reason.contains("already in use") {

@@ -105,6 +105,12 @@ package enum LabelKey {
   package static let detached = "apphost.detached"
   /// On caches that write snapshots: `down` asks them to save first.
   package static let savesBeforeStop = "apphost.save-before-stop"
+
+  /// Every key above: docker's `ps` template asks for each by name (EngineCommands.listContainers), so a
+  /// label apphost reads back must be listed here.
+  package static let all = [
+    project, projectDirectory, resource, lifetime, configHash, ownerPID, ownerStart, detached, savesBeforeStop,
+  ]
 }
 
 package struct NetworkPlan: Sendable, Equatable {
@@ -171,6 +177,10 @@ package struct ServerPlan: Sendable, Equatable {
   package var persistence: ServerCommand.Persistence?
   /// The manifest's `args`, appended to the server's command line.
   package var extraArguments: [String]
+  /// `configFile`: read before apphost's own settings.
+  package var configFile: CacheConfigFile? = nil
+  /// `seed: {"rdb": ...}`: the RDB copied into an empty data folder before the server starts.
+  package var seedRDB: String? = nil
 
   /// What runs: `nativeCommand`, else the server's usual program name.
   package var program: String { command ?? defaultCommand }
@@ -225,6 +235,8 @@ package struct ContainerPlan: Sendable, Equatable {
   /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
   /// free. Not part of `configHash`: a container is not recreated to move it.
   package var preferredPort: Int? = nil
+  /// For caches: the seed data loaded when it starts with an empty dataset.
+  package var seed: CacheSeed? = nil
 
   /// What the container is made from on `flavor`, as `up` says it: the image, or (native) the server's
   /// program.

@@ -277,12 +277,25 @@ private struct Builder {
       // The server writes the folder as its owner: the user on a rootful engine; container root,
       // which is the user, on a rootless one (Garnet's image would otherwise run as uid 1654).
       user = context.rootlessEngine ? "0:0" : "\(context.userID):\(context.groupID)"
+      // Running as root on purpose (container root is the user, or the user is root): Redis 8's
+      // entrypoint would drop to its redis user and re-own the user's folder.
+      if user == "0:0" && cache.server == .redis {
+        environment.set(EnvironmentVariable(ServerCommand.skipDropPrivileges, "1"))
+      }
+    }
+    if let config = cache.configFile {
+      mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
+    }
+    var seedRDB: String?
+    if case .rdb(_, let path) = cache.seed {
+      seedRDB = path
+      mounts.append(Mount(source: .bind(path), target: CacheSeed.containerRDBPath, readOnly: true))
     }
     let persistence = cache.effectivePersistence
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args)
+      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB != nil)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -294,7 +307,8 @@ private struct Builder {
       },
       password: password,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args)
+      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB)
+    plan.seed = cache.seed
     plan.configHash = configHash(plan)
     return plan
   }
@@ -386,6 +400,8 @@ private struct Builder {
     hasher.combine(unattached.runArguments(flavor: .docker, owner: nil))
     hasher.combine(plan.environment.map { "\($0.name)=\($0.value.revealed() ?? "")" })
     if let command = plan.server?.command { hasher.combine("nativeCommand=" + command) }
+    // The file's contents shape the server as much as its flags do.
+    if let config = plan.server?.configFile { hasher.combine("configFile=\(config.path):\(config.digest)") }
     return hasher.hex
   }
 
