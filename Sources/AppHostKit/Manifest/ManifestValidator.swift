@@ -234,7 +234,10 @@ package struct ManifestValidator {
         error(path.appending("workingDirectory"), "\(quoted(folder)) (\(resolved)) is a file, not a folder")
       }
     }
+    // With an `image`, the command may be one that only the image has (`apphost publish` on a machine
+    // without it); `up` still refuses to start a program it cannot find.
     if !executable.command.contains("/"), !executable.command.trimmingCharacters(in: .whitespaces).isEmpty,
+      executable.image == nil,
       findExecutable(executable.command, path: searchPath) == nil
     {
       let hint = didYouMean(executable.command, among: programsOnPath(like: executable.command))
