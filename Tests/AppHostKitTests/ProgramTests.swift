@@ -402,8 +402,9 @@ import Testing
     defer { listener.close() }
     let port = listener.port
     let (code, events) = await run([
-      spec("tcp", "sleep 0.5", readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
-      spec("cmd", "sleep 0.5", readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
+      // Long enough for the checks to run on a loaded machine: a program that ends first was never ready.
+      spec("tcp", "sleep 3", readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
+      spec("cmd", "sleep 3", readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
       spec("after", "true", waitFor: ["tcp", "cmd"]),
     ])
     #expect(code == nil, "\(events.all)")

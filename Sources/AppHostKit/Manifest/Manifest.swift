@@ -264,6 +264,8 @@ package struct ExecutableSpec: Sendable, Equatable {
   package var restart: RestartPolicy
   /// The image to run it as in `apphost publish` outputs (compose services, Kubernetes Deployments).
   package var image: String?
+  /// `resources`: the memory and CPU its published Kubernetes container requests and is limited to.
+  package var resources: ComputeResources = ComputeResources()
   /// `"type": "task"`: runs once; what waits for it starts after it exits with 0.
   package var isTask: Bool = false
   /// The ports it listens on, in manifest order (the first is the one `{NAME.port}` means).
@@ -274,8 +276,6 @@ package struct ExecutableSpec: Sendable, Equatable {
   package var envFile: String? = nil
   /// `watch`: restart when files under these paths change.
   package var watch: WatchSpec? = nil
-  /// `resources`: the memory and CPU its published Kubernetes container requests and is limited to.
-  package var resources: ComputeResources = ComputeResources()
 
   package init(
     command: String, args: [String] = [], workingDirectory: String? = nil, references: [String] = [],
@@ -291,6 +291,18 @@ package struct ExecutableSpec: Sendable, Equatable {
     self.env = env
     self.replicas = replicas
     self.restart = restart
+  }
+}
+
+/// `"resources": {"memory": "256Mi", "cpu": "250m"}`: Kubernetes quantities, each optional (the publish
+/// default for the kind of resource fills in what is absent). Requests and limits both take these values.
+package struct ComputeResources: Sendable, Equatable {
+  package var memory: String?
+  package var cpu: String?
+
+  package init(memory: String? = nil, cpu: String? = nil) {
+    self.memory = memory
+    self.cpu = cpu
   }
 }
 
@@ -344,18 +356,6 @@ package struct ReadinessSpec: Sendable, Equatable {
   }
 
   package static let defaultTimeoutSeconds: Double = 60
-}
-
-/// `"resources": {"memory": "256Mi", "cpu": "250m"}`: Kubernetes quantities, each optional (the publish
-/// default for the kind of resource fills in what is absent). Requests and limits both take these values.
-package struct ComputeResources: Sendable, Equatable {
-  package var memory: String?
-  package var cpu: String?
-
-  package init(memory: String? = nil, cpu: String? = nil) {
-    self.memory = memory
-    self.cpu = cpu
-  }
 }
 
 package struct ConnectionStringSpec: Sendable, Equatable {

@@ -25,7 +25,8 @@ package struct ManifestReader {
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
     "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "replicas", "restart", "image",
-    "resources", "endpoints", "readiness", "envFile", "watch",
+    "resources",
+    "endpoints", "readiness", "envFile", "watch",
   ]
   /// A task runs once: no endpoints, readiness (its exit is), replicas or restarts.
   static let taskKeys = [

@@ -234,10 +234,10 @@ package struct ManifestValidator {
         error(path.appending("workingDirectory"), "\(quoted(folder)) (\(resolved)) is a file, not a folder")
       }
     }
-    // With an `image`, the command may be one that only the image has (`apphost publish` on a machine
-    // without it); `up` still refuses to start a program it cannot find.
-    if !executable.command.contains("/"), !executable.command.trimmingCharacters(in: .whitespaces).isEmpty,
-      executable.image == nil,
+    // With an `image`, the command may be one of the image's (what `publish` carries); `up` still says so
+    // when it is not on this machine's PATH.
+    if executable.image == nil, !executable.command.contains("/"),
+      !executable.command.trimmingCharacters(in: .whitespaces).isEmpty,
       findExecutable(executable.command, path: searchPath) == nil
     {
       let hint = didYouMean(executable.command, among: programsOnPath(like: executable.command))

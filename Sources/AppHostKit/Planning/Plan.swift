@@ -232,11 +232,11 @@ package struct ContainerPlan: Sendable, Equatable {
   package var configHash: String
   /// For caches: the server and its settings, for engines that run it without a container (`native`).
   package var server: ServerPlan? = nil
+  /// For caches: the seed data loaded when it starts with an empty dataset.
+  package var seed: CacheSeed? = nil
   /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
   /// free. Not part of `configHash`: a container is not recreated to move it.
   package var preferredPort: Int? = nil
-  /// For caches: the seed data loaded when it starts with an empty dataset.
-  package var seed: CacheSeed? = nil
 
   /// What the container is made from on `flavor`, as `up` says it: the image, or (native) the server's
   /// program.
