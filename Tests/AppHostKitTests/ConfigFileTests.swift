@@ -32,14 +32,16 @@ import Testing
     let container = try #require(plan.container("cache"))
     #expect(
       container.mounts.contains(
-        Mount(source: .bind(folder.path + "/redis.conf"), target: "/usr/local/etc/apphost/server.conf", readOnly: true)))
+        Mount(source: .bind(folder.path + "/redis.conf"), target: "/usr/local/etc/apphost/server.conf", readOnly: true))
+    )
     let command = try #require(container.command.last)
     // The file first (included), then apphost's password line, then its flags.
     #expect(command.hasPrefix("(umask 077 && { printf 'include %s\\n' /usr/local/etc/apphost/server.conf && printf"))
     #expect(command.hasSuffix("exec docker-entrypoint.sh redis-server - --save '' < /tmp/apphost-redis.conf"))
     #expect(!command.contains("From File 1"))
-    #expect(container.runArguments(flavor: .podman, owner: nil).contains(
-      "\(folder.path)/redis.conf:/usr/local/etc/apphost/server.conf:ro,Z"))
+    #expect(
+      container.runArguments(flavor: .podman, owner: nil).contains(
+        "\(folder.path)/redis.conf:/usr/local/etc/apphost/server.conf:ro,Z"))
   }
 
   @Test func aPasswordInBothPlacesIsRefusedNamingBoth() {
@@ -57,7 +59,8 @@ import Testing
   @Test func settingsApphostOwnsAreRefusedWithTheirLine() {
     let folder = Self.project("port 7000\nmaxmemory 1gb\nsave 900 1\ninclude /etc/other.conf\n")
     defer { folder.remove() }
-    let found = diagnostics(#"{"resources": {"cache": {"type": "redis", "configFile": "redis.conf"}}}"#, folder: folder.path)
+    let found = diagnostics(
+      #"{"resources": {"cache": {"type": "redis", "configFile": "redis.conf"}}}"#, folder: folder.path)
     let messages = found.map(\.message)
     #expect(messages.count == 3)
     #expect(messages.contains { $0.hasPrefix("redis.conf:1: port:") && $0.contains("hostPort") })
@@ -75,7 +78,8 @@ import Testing
     let folder = Self.project(
       "requirepass \"quoted\"\nappendonly yes\nloglevel\nmaxmemory 1gb\nlatency-tracking yes \n")
     defer { folder.remove() }
-    let found = diagnostics(#"{"resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#, folder: folder.path)
+    let found = diagnostics(
+      #"{"resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#, folder: folder.path)
     let messages = found.map(\.message)
     #expect(messages.contains { $0.hasPrefix("redis.conf:1:") && $0.contains("does not unquote") })
     #expect(messages.contains { $0.hasPrefix("redis.conf:2:") && $0.contains("does not import \"appendonly\"") })
@@ -87,21 +91,21 @@ import Testing
   @Test func garnetImportsTheFileThatHoldsThePasswordOrBothInOne() throws {
     let withPassword = Self.project("requirepass Pa ss\nmaxmemory 1gb\n")
     defer { withPassword.remove() }
-    var plan = try plan(
+    var planned = try plan(
       #"{"name": "shop", "resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#,
       folder: withPassword.path)
     // Garnet takes the rest of the line: the password has its space.
-    #expect(plan.endpoint("cache")?.password?.revealed() == "Pa ss")
-    var command = try #require(plan.container("cache")?.command.last)
+    #expect(planned.endpoint("cache")?.password?.revealed() == "Pa ss")
+    var command = try #require(planned.container("cache")?.command.last)
     #expect(
       command == "exec /app/GarnetServer --config-import-path /usr/local/etc/apphost/server.conf "
         + "--config-import-format RedisConf --protected-mode no --auth Password")
     let without = Self.project("maxmemory 1gb\n")
     defer { without.remove() }
-    plan = try plan_(
+    planned = try plan(
       #"{"name": "shop", "resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#,
       folder: without.path)
-    command = try #require(plan.container("cache")?.command.last)
+    command = try #require(planned.container("cache")?.command.last)
     #expect(
       command.hasPrefix(
         #"(umask 077 && { printf 'requirepass %s\n' "$GARNET_PASSWORD" && cat /usr/local/etc/apphost/server.conf; }"#))
@@ -132,6 +136,3 @@ import Testing
     #expect(launch.arguments == ["/usr/bin/redis-server", "/s/cache.conf"])
   }
 }
-
-/// `plan` under another name, for tests whose local variable is called `plan`.
-func plan_(_ text: String, folder: String) throws -> Plan { try plan(text, folder: folder) }

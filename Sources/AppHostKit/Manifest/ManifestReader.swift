@@ -329,7 +329,9 @@ package struct ManifestReader {
     case .object:
       guard let fields = objectFields(of: node, at: path, allowed: ["rdb"], owner: "seed") else { return nil }
       guard let file = fields["rdb"] else {
-        error(path.appending("rdb"), "seed as an object needs \"rdb\": the RDB file to load (\"./dump.rdb\")", at: node.location)
+        error(
+          path.appending("rdb"), "seed as an object needs \"rdb\": the RDB file to load (\"./dump.rdb\")",
+          at: node.location)
         return nil
       }
       return string(file, at: path.appending("rdb"), nonEmpty: true).map { .rdb(source: $0, path: "") }
