@@ -9,16 +9,19 @@ extension AppHost {
     static let configuration = CommandConfiguration(
       abstract: "Write files that run the same caches and UIs on docker compose or Kubernetes.",
       discussion: """
-        compose: docker-compose.yml and .env (the passwords, which the compose file only names):
+        compose: docker-compose.yml, and an env file per service that needs a password (env_file: \
+        passwords never in the compose file, nor on a `podman run` command line):
 
           apphost publish compose -o deploy && docker compose -f deploy/docker-compose.yml up -d
 
-        kubernetes: a Secret per password, a StatefulSet with a PersistentVolumeClaim and a Service per \
-        cache, Deployments and Services for the UIs:
+        kubernetes: a Secret per password, per cache a StatefulSet with a PersistentVolumeClaim, its headless \
+        Service and a client Service, Deployments and Services for the UIs, requests and limits and a \
+        restrictive securityContext on every container, and a kustomization.yaml:
 
-          apphost publish kubernetes -o k8s && kubectl apply -f k8s
+          apphost publish kubernetes -o k8s --namespace shop && kubectl apply -k k8s
 
-        Passwords are the ones apphost uses, volumes keep apphost's names (compose), readiness checks PING \
+        Passwords are the ones apphost uses, volumes keep apphost's names (compose), ports are the ones \
+        apphost uses (a fixed hostPort, or the one it remembered; none otherwise), readiness checks PING \
         after AUTH. Programs become services (Deployments) when they name an "image". The files holding \
         passwords are written with mode 0600 and listed in the folder's .gitignore. Runs nothing.
         """)
@@ -33,16 +36,31 @@ extension AppHost {
     )
     var output: String?
 
+    @Option(
+      help: ArgumentHelp("kubernetes: the namespace of every object (and a Namespace object).", valueName: "name"))
+    var namespace: String?
+
+    func validate() throws {
+      if let namespace {
+        guard target == .kubernetes else { throw ValidationError("--namespace is for `publish kubernetes`") }
+        guard namespace.wholeMatch(of: /[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/) != nil else {
+          throw ValidationError(
+            "the namespace \"\(namespace)\" is not valid: use lower-case letters, digits and '-', starting and ending "
+              + "with a letter or digit, at most 63 characters")
+        }
+      }
+    }
+
     func run() async throws {
       let console = Console()
       let written = try reportingFailures(console) { () throws(AppHostError) -> (String, [PublishedFile]) in
         let environment = ProcessInfo.processInfo.environment
         let project = try Project.load(file: options.file)
         console.warnings(project.loaded)
-        let plan = try project.plan(environment: environment)
         let directory = resolvePath(
           output ?? "publish/\(target.rawValue)", relativeTo: FileManager.default.currentDirectoryPath)
-        let files = Publisher.files(target, plan: plan, manifest: project.loaded.manifest, outputDirectory: directory)
+        let files = try Publisher.files(
+          target, project: project, environment: environment, outputDirectory: directory, namespace: namespace)
         try Publisher.write(files, to: directory)
         return (directory, files)
       }

@@ -90,22 +90,18 @@ import Testing
     #expect(secrets.all.map(\.variable) == ["CACHE_PASSWORD", "CACHE_PASSWORD_URLENCODED"])
     #expect(secrets.all.map(\.value) == ["p@ss/w rd", "p%40ss%2Fw%20rd"])
 
-    let compose = Publisher.files(.compose, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
+    let compose = try Publisher.files(.compose, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
     let composeFile = try #require(compose.first { $0.name == ComposeWriter.fileName }?.text)
     #expect(!composeFile.contains(Value.mask))
-    #expect(
-      composeFile.contains(
-        #"REDIS_URL: "redis://default:${CACHE_PASSWORD_URLENCODED:?set CACHE_PASSWORD_URLENCODED in .env}@cache:6379/0""#
-      ))
-    #expect(
-      composeFile.contains(
-        #"CACHE_URI: "redis://:${CACHE_PASSWORD_URLENCODED:?set CACHE_PASSWORD_URLENCODED in .env}@cache:6379""#))
-    #expect(
-      composeFile.contains(#"REDIS_PASSWORD: "${CACHE_PASSWORD:?set CACHE_PASSWORD in .env}""#))
-    let dotenv = try #require(compose.first { $0.name == ".env" }?.text)
-    #expect(dotenv.contains("CACHE_PASSWORD_URLENCODED=p%40ss%2Fw%20rd\n"))
+    #expect(!composeFile.contains("p@ss") && !composeFile.contains("p%40ss"))
+    #expect(composeFile.contains("    env_file:\n    - \"./w.env\"\n"))
+    let envFile = try #require(compose.first { $0.name == "w.env" })
+    #expect(envFile.secret)
+    #expect(envFile.text.contains("\nREDIS_URL=redis://default:p%40ss%2Fw%20rd@cache:6379/0\n"))
+    #expect(envFile.text.contains("\nCACHE_URI=redis://:p%40ss%2Fw%20rd@cache:6379\n"))
+    #expect(envFile.text.contains("\nREDIS_PASSWORD=p@ss/w rd\n"))
 
-    let kubernetes = Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/k8s")
+    let kubernetes = try Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/k8s")
     let secretFile = try #require(kubernetes.first { $0.name == "secrets.yaml" }?.text)
     #expect(secretFile.contains("  password: \"p@ss/w rd\"\n  password-urlencoded: \"p%40ss%2Fw%20rd\"\n"))
     let program = try #require(kubernetes.first { $0.name == "w.yaml" }?.text)
@@ -125,5 +121,205 @@ import Testing
     #expect(HealthScripts.script(for: plan.container("v")!) == "valkey-cli -p 6379 ping | grep -q PONG")
     #expect(
       HealthScripts.script(for: plan.container("u")!) == "wget -q -O - http://127.0.0.1:5540/api/health | grep -q up")
+  }
+}
+
+@Suite struct PublishComposeTests {
+  func compose(_ manifest: String, options: PublishOptions = PublishOptions()) throws -> [String: PublishedFile] {
+    let plan = try plan(manifest)
+    let files = try Publisher.files(
+      .compose, plan: plan, manifest: try load(manifest).manifest, outputDirectory: "/projects/shop/out",
+      options: options)
+    return Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0) })
+  }
+
+  /// The port apphost uses: the fixed one, else the remembered one, else none (never a random one).
+  @Test func portsAreApphostsOrNone() throws {
+    let manifest = #"""
+      {"resources": {"a": {"type": "redis", "hostPort": 7001}, "b": {"type": "redis"}, "c": {"type": "valkey"}}}
+      """#
+    let files = try compose(manifest, options: PublishOptions(rememberedPorts: ["b": 41234]))
+    let text = try #require(files[ComposeWriter.fileName]?.text)
+    #expect(text.contains("    ports:\n    - \"127.0.0.1:7001:6379\"\n"))
+    #expect(text.contains("    ports:\n    - \"127.0.0.1:41234:6379\"\n"))
+    #expect(!text.contains("127.0.0.1::"))
+    #expect(text.components(separatedBy: "    ports:").count == 3, "c has no port: \(text)")
+    #expect(text.contains("# c: no port published (no \"hostPort\" in apphost.json and none remembered)"))
+  }
+
+  /// `{replica}` differs per copy: one service each, numbered; identical copies are `deploy.replicas`.
+  @Test func replicasAreNumberedServicesOrDeployReplicas() throws {
+    let manifest = #"""
+      {"resources": {"cache": {"type": "redis", "password": false},
+       "w": {"type": "executable", "command": "run", "args": ["--id", "w{replica}"], "image": "x/w:1", "replicas": 3,
+             "references": ["cache"], "env": {"SLOT": "{replica}"}},
+       "same": {"type": "executable", "command": "run", "image": "x/s:1", "replicas": 2},
+       "after": {"type": "executable", "command": "run", "image": "x/a:1", "waitFor": ["w", "cache"]}}}
+      """#
+    let files = try compose(manifest)
+    let text = try #require(files[ComposeWriter.fileName]?.text)
+    for replica in 0..<3 {
+      #expect(
+        text.contains(
+          "  w-\(replica):\n    image: \"x/w:1\"\n    command:\n    - run\n    - \"--id\"\n    - w\(replica)\n"),
+        "\(text)")
+      #expect(text.contains("      SLOT: \"\(replica)\"\n      APPHOST_REPLICA: \"\(replica)\"\n"))
+      #expect(text.contains("      w-\(replica):\n        condition: service_started\n"))
+    }
+    #expect(!text.contains("  w:\n"))
+    #expect(text.contains("  same:\n    image: \"x/s:1\"\n    command:\n    - run\n    deploy:\n      replicas: 2\n"))
+    #expect(text.contains("# same: 2 identical copies (deploy.replicas); compose cannot number them"))
+    #expect(text.contains("  after:\n") && text.contains("      APPHOST_REPLICA: \"0\"\n"))
+    #expect(text.contains("      cache:\n        condition: service_healthy\n"))
+  }
+
+  @Test(
+    arguments: [
+      ("plain", nil), ("with space inside", nil), ("a=b#c", nil), ("\"quoted", "a quote at its start"),
+      ("'quoted", "a quote at its start"), (" lead", "a blank at its start or end"),
+      ("trail ", "a blank at its start or end"), ("x${Y}", "\"${\""), ("a #b", "\" #\""),
+    ] as [(String, String?)])
+  func envFileValuesBothToolsReadAlike(value: String, problem: String?) {
+    #expect(ComposeWriter.envFileProblem(value) == problem)
+  }
+
+  @Test func aPasswordAnEnvFileWouldMisreadIsRefused() throws {
+    #expect {
+      try compose(#"{"resources": {"cache": {"type": "redis", "password": "'starts-with-quote"}}}"#)
+    } throws: { error in
+      (error as? AppHostError)?.errorDescription?.contains("cannot publish cache: the value of REDIS_PASSWORD") == true
+    }
+  }
+
+  @Test func aPasswordInAProgramsArgumentsIsRefused() throws {
+    let manifest = #"""
+      {"resources": {"cache": {"type": "redis"},
+       "w": {"type": "executable", "command": "run", "args": ["{cache.password}"], "image": "x/w:1"}}}
+      """#
+    #expect(throws: AppHostError.self) { try compose(manifest) }
+  }
+
+  @Test func theHeaderNamesOverriddenImagesAndWhatIsNotCarried() throws {
+    let manifest = #"""
+      {"resources": {"cache": {"type": "redis"}, "api": {"type": "executable", "command": "python3", "args": ["a.py"]}}}
+      """#
+    let options = PublishOptions(
+      imageRegistry: "mirror.local", originalImages: ["cache": "docker.io/library/redis:8.6"])
+    let text = try #require(try compose(manifest, options: options)[ComposeWriter.fileName]?.text)
+    #expect(
+      text.contains(
+        "# Images: APPHOST_IMAGE_REGISTRY=mirror.local replaced the registry of these images; unset it and publish "
+      ))
+    #expect(text.contains("#   api (python3 a.py): give it an \"image\" in apphost.json to make it a service"))
+  }
+}
+
+@Suite struct PublishKubernetesTests {
+  func kubernetes(_ manifest: String, options: PublishOptions = PublishOptions()) throws -> [String: String] {
+    let plan = try plan(manifest)
+    let files = try Publisher.files(
+      .kubernetes, plan: plan, manifest: try load(manifest).manifest, outputDirectory: "/projects/shop/k8s",
+      options: options)
+    return Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
+  }
+
+  /// An env name the program sets itself is not defined a second time for the secret a URL needs; a
+  /// variable that is the secret itself is what the URLs refer to.
+  @Test func everyEnvNameOnce() throws {
+    let direct = try #require(
+      try kubernetes(
+        #"{"resources": {"c": {"type": "redis"}, "w": {"type": "executable", "command": "run", "image": "x/w:1", "references": ["c"]}}}"#
+      )["w.yaml"])
+    #expect(direct.contains("value: \"redis://default:$(C_PASSWORD)@c:6379/0\""))
+    #expect(direct.components(separatedBy: "- name: C_PASSWORD\n").count == 2)
+    let manifest = #"""
+      {"resources": {"cache": {"type": "redis"},
+       "w": {"type": "executable", "command": "run", "image": "x/w:1", "references": ["cache"],
+             "env": {"CACHE_PASSWORD": "not-the-secret", "REDIS_PASSWORD": "nor-this"}}}}
+      """#
+    let text = try #require(try kubernetes(manifest)["w.yaml"])
+    let names = text.split(separator: "\n").filter { $0.hasPrefix("        - name: ") }
+    #expect(Set(names).count == names.count, "\(names)")
+    // The secret the URLs need is defined under a name the program does not use.
+    #expect(text.contains("        - name: CACHE_PASSWORD_\n          valueFrom:"))
+    #expect(text.contains("value: \"redis://default:$(CACHE_PASSWORD_)@cache:6379/0\""))
+    #expect(text.contains("        - name: CACHE_PASSWORD\n          value: not-the-secret\n"))
+    #expect(!text.contains("        - name: REDIS_PASSWORD\n          valueFrom:"))
+  }
+
+  @Test func resourcesHaveDefaultsAndTheManifestOverridesThem() throws {
+    let manifest = #"""
+      {"resources": {"cache": {"type": "redis", "resources": {"memory": "1Gi"}},
+       "g": {"type": "garnet", "resources": {"memory": "2Gi", "cpu": 2}},
+       "ui": {"type": "rediscommander"}}}
+      """#
+    let files = try kubernetes(manifest)
+    let limits = { (memory: String, cpu: String) in
+      "        resources:\n          requests:\n            memory: \(memory)\n            cpu: \(cpu)\n"
+        + "          limits:\n            memory: \(memory)\n            cpu: \(cpu)\n"
+    }
+    #expect(try #require(files["cache.yaml"]).contains(limits("1Gi", "250m")))
+    #expect(try #require(files["g.yaml"]).contains(limits("2Gi", "\"2\"")))
+    #expect(try #require(files["ui.yaml"]).contains(limits("128Mi", "100m")))
+  }
+
+  @Test(arguments: [
+    (#"{"memory": "lots"}"#, "resources.memory", "is not an amount of memory"),
+    (#"{"cpu": "0"}"#, "resources.cpu", "is not an amount of CPU"),
+    (#"{"cpu": "1.5m"}"#, "resources.cpu", "is not an amount of CPU"),
+    (#"{"disk": "1Gi"}"#, "resources.disk", "disk"),
+  ])
+  func badResourcesAreManifestErrors(resources: String, path: String, message: String) throws {
+    let found = diagnostics(#"{"resources": {"cache": {"type": "redis", "resources": \#(resources)}}}"#)
+    #expect(
+      found.contains { $0.path.description.hasSuffix(path) && $0.message.contains(message) }, "\(found)")
+  }
+
+  @Test func securityContextFollowsWhatEachImageAllows() throws {
+    let files = try kubernetes(
+      #"{"resources": {"r": {"type": "redis"}, "g": {"type": "garnet", "dataVolume": true}, "i": {"type": "redisinsight"}}}"#
+    )
+    let redis = try #require(files["r.yaml"])
+    #expect(
+      redis.contains(
+        "        runAsNonRoot: true\n        runAsUser: 999\n        runAsGroup: 999\n        fsGroup: 999\n"))
+    #expect(redis.contains("readOnlyRootFilesystem: true"))
+    // Read-only root: /data and /tmp are volumes.
+    #expect(
+      redis.contains(
+        "        - name: data\n          mountPath: /data\n        - name: tmp\n          mountPath: /tmp\n"))
+    #expect(redis.contains("      - name: data\n        emptyDir: {}\n"))
+    let garnet = try #require(files["g.yaml"])
+    #expect(garnet.contains("runAsUser: 1654") && garnet.contains("readOnlyRootFilesystem: true"))
+    #expect(!garnet.contains("emptyDir: {}"), "its /data is the claim")
+    let insight = try #require(files["i.yaml"])
+    #expect(insight.contains("runAsUser: 1000") && insight.contains("readOnlyRootFilesystem: false"))
+    for text in [redis, garnet, insight] {
+      #expect(text.contains("allowPrivilegeEscalation: false"))
+      #expect(text.contains("          capabilities:\n            drop:\n            - ALL\n"))
+    }
+  }
+
+  @Test func theNamespaceIsOnEveryObjectAndInTheKustomization() throws {
+    let files = try kubernetes(
+      #"{"resources": {"cache": {"type": "redis"}, "ui": {"type": "redisinsight"}}}"#,
+      options: PublishOptions(namespace: "shop"))
+    let kustomization = try #require(files["kustomization.yaml"])
+    #expect(
+      kustomization.contains(
+        "kind: Kustomization\nnamespace: shop\nresources:\n- namespace.yaml\n- secrets.yaml\n- cache.yaml\n- ui.yaml\n"
+      ))
+    #expect(try #require(files["namespace.yaml"]).contains("kind: Namespace\nmetadata:\n  name: shop\n"))
+    for name in ["secrets.yaml", "cache.yaml", "ui.yaml"] {
+      let text = try #require(files[name])
+      #expect(
+        text.components(separatedBy: "\nkind: ").count - 1 == text.components(separatedBy: "  namespace: shop\n").count
+          - 1,
+        "\(name)")
+    }
+    let cache = try #require(files["cache.yaml"])
+    #expect(cache.contains("  serviceName: cache-headless\n"))
+    #expect(cache.contains("  name: cache-headless\n") && cache.contains("  clusterIP: None\n"))
+    #expect(cache.contains("kind: Service\nmetadata:\n  name: cache\n"))
   }
 }

@@ -14,8 +14,9 @@ import Testing
     "insight": {"type": "redisinsight"},
     "commander": {"type": "rediscommander", "caches": ["cache", "g"]},
     "api": {"type": "executable", "command": "python3", "args": ["app.py"], "references": ["cache"]},
-    "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo $REDIS_URL; sleep 1000"],
-               "references": ["cache", "g"], "image": "\(registry)/library/redis:8.6"}
+    "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo \\"$REDIS_URL replica $N\\"; sleep 1000"],
+               "references": ["cache", "g"], "image": "\(registry)/library/redis:8.6", "replicas": 2,
+               "env": {"N": "{replica}"}}
     """
 
   func passwords(_ folder: TemporaryFolder) throws -> [String: String] {
@@ -44,85 +45,175 @@ import Testing
     let one = files(in: folder.path + "/out-1")
     #expect(one == files(in: folder.path + "/out-2"), "the same input gives the same bytes")
 
-    let secretFile = target == "compose" ? ".env" : "secrets.yaml"
+    let secretFiles =
+      target == "compose"
+      ? ["cache.env", "commander.env", "g.env", "insight.env", "worker-0.env", "worker-1.env"] : ["secrets.yaml"]
+    #expect(one.keys.filter { $0.hasSuffix(".env") || $0 == "secrets.yaml" }.sorted() == secretFiles)
     let secrets = try passwords(folder)
     #expect(secrets.keys.sorted() == ["cache", "g"])
-    for (name, text) in one {
-      for password in secrets.values {
-        #expect(text.contains(password) == (name == secretFile), "\(name) and a password")
-      }
+    for (name, text) in one where !secretFiles.contains(name) {
+      for password in secrets.values { #expect(!text.contains(password), "\(name) holds a password") }
     }
-    #expect(one[".gitignore"] == "# Written by apphost publish: these files hold passwords.\n\(secretFile)\n")
-    let mode = try FileManager.default.attributesOfItem(atPath: "\(folder.path)/out-1/\(secretFile)")[.posixPermissions]
-    #expect(mode as? Int == 0o600)
+    for password in secrets.values {
+      #expect(secretFiles.contains { one[$0]?.contains(password) == true }, "a password in no secret file")
+    }
+    let ignored = try #require(one[".gitignore"]).split(separator: "\n")
+    #expect(ignored.first == "# Written by apphost publish: these files hold passwords.")
+    #expect(ignored.dropFirst().map(String.init).sorted() == secretFiles)
+    for name in secretFiles {
+      let mode = try FileManager.default.attributesOfItem(atPath: "\(folder.path)/out-1/\(name)")[.posixPermissions]
+      #expect(mode as? Int == 0o600, "\(name)")
+    }
+    // The header names the image registry override and the program that is not carried.
+    let main = try #require(one[target == "compose" ? "docker-compose.yml" : "kustomization.yaml"])
+    #expect(
+      main.contains("#   cache: \(Self.registry)/library/redis:8.6 (instead of docker.io/library/redis:8.6)")
+        == (ProcessInfo.processInfo.environment["APPHOST_IMAGE_REGISTRY"]?.isEmpty == false), "\(main)")
+    #expect(main.contains("#   api (python3 app.py): give it an \"image\""), "\(main)")
   }
 
+  /// Every file and the kustomize build of the folder validate strictly; every container has requests,
+  /// limits and a securityContext that forbids privilege escalation, and each env name once.
   @Test func kubernetesManifestsValidate() async throws {
     let folder = TemporaryFolder("apphost-k8s")
     defer { folder.remove() }
     folder.write("apphost.json", #"{"name": "pub", "resources": {\#(Self.manifest)}}"#)
-    let result = try await apphost("publish", "kubernetes", "-o", "k8s", in: folder.path)
+    let result = try await apphost("publish", "kubernetes", "-o", "k8s", "--namespace", "shop", in: folder.path)
     #expect(result.status == 0, "\(result)")
     let names = files(in: folder.path + "/k8s").keys.filter { $0.hasSuffix(".yaml") }.sorted()
     #expect(
       names == [
-        "cache.yaml", "commander.yaml", "g.yaml", "insight.yaml", "secrets.yaml", "sessions.yaml", "worker.yaml",
+        "cache.yaml", "commander.yaml", "g.yaml", "insight.yaml", "kustomization.yaml", "namespace.yaml",
+        "secrets.yaml", "sessions.yaml", "worker.yaml",
       ])
-    let validation = try await execute(
-      "kubernetes-validate", ["--strict", "--kubernetes-version", "1.37.0"] + names.map { "k8s/\($0)" }, in: folder.path
-    )
+    let validate = ["--strict", "--kubernetes-version", "1.37.0"]
+    let validation = try await execute("kubernetes-validate", validate + names.map { "k8s/\($0)" }, in: folder.path)
     #expect(validation.status == 0, "\(validation)")
     let passed = validation.output.split(separator: "\n").filter { $0.contains(" passed for resource ") }
-    #expect(passed.count == 14, "\(validation.output)")
-    let cache = try #require(folder.read("k8s/cache.yaml"))
+    // A Namespace, 2 Secrets, 3 caches x (StatefulSet + 2 Services), 2 UIs x (Deployment + Service) and a PVC,
+    // the worker's StatefulSet and headless Service.
+    let objects = 19
+    #expect(passed.count == objects, "\(validation.output)")
+
+    let built = try await execute("kubectl", ["kustomize", "k8s"], in: folder.path)
+    try #require(built.status == 0, "\(built)")
+    folder.write("built.yaml", built.output)
+    let builtValidation = try await execute("kubernetes-validate", validate + ["built.yaml"], in: folder.path)
+    #expect(builtValidation.status == 0, "\(builtValidation)")
     #expect(
-      cache.contains("kind: StatefulSet") && cache.contains("volumeClaimTemplates:") && cache.contains("kind: Service"))
+      builtValidation.output.split(separator: "\n").filter { $0.contains(" passed for resource ") }.count
+        == passed.count)
+    let check = try await execute("python3", ["-c", Self.podCheck, "built.yaml"], in: folder.path)
+    #expect(check.status == 0, "\(check)")
+    #expect(check.output.contains("checked 6 containers"), "\(check)")
+
+    let cache = try #require(folder.read("k8s/cache.yaml"))
+    #expect(cache.contains("serviceName: cache-headless") && cache.contains("clusterIP: None"))
+    #expect(cache.contains("namespace: shop"))
     #expect(cache.contains(#"REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli -p 6379 ping | grep -q PONG"#))
-    #expect(try #require(folder.read("k8s/README.txt")).contains("api is run by apphost"))
+    let worker = try #require(folder.read("k8s/worker.yaml"))
+    #expect(worker.contains("fieldPath: \"metadata.labels['apps.kubernetes.io/pod-index']\""))
+    #expect(worker.contains("value: \"$(APPHOST_REPLICA)\""), "{replica} is the pod's index: \(worker)")
   }
 
-  /// The compose output runs on docker: healthy caches, apphost's passwords, and the data apphost's
-  /// volumes hold.
-  @Test(.enabled(if: TestEngines.all.contains("docker"), "needs the docker test engine"))
-  func composeOutputRunsWithTheSamePasswordsAndData() async throws {
-    try await EngineProject.run(engine: "docker", "compose") { project in
-      project.manifest(Self.manifest)
+  /// Run over `kubectl kustomize`'s output: every Deployment, StatefulSet and Job container has memory
+  /// and CPU requests and limits, a securityContext with allowPrivilegeEscalation false and every
+  /// capability dropped, a pod seccomp profile, and no env name twice.
+  static let podCheck = #"""
+    import sys, yaml
+    failures, count = [], 0
+    for doc in yaml.safe_load_all(open(sys.argv[1])):
+        if not doc or doc["kind"] not in ("Deployment", "StatefulSet", "Job"):
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        if pod.get("securityContext", {}).get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            failures.append(doc["metadata"]["name"] + ": no seccomp profile")
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            count += 1
+            name = doc["metadata"]["name"] + "/" + c["name"]
+            r = c.get("resources", {})
+            for kind in ("requests", "limits"):
+                for what in ("memory", "cpu"):
+                    if not r.get(kind, {}).get(what):
+                        failures.append(name + ": no " + kind + "." + what)
+            s = c.get("securityContext")
+            if not s or s.get("allowPrivilegeEscalation") is not False or s.get("capabilities", {}).get("drop") != ["ALL"] or "readOnlyRootFilesystem" not in s:
+                failures.append(name + ": securityContext " + repr(s))
+            env = [e["name"] for e in c.get("env", [])]
+            if len(env) != len(set(env)):
+                failures.append(name + ": env twice: " + repr(sorted(n for n in env if env.count(n) > 1)))
+    print("checked %d containers" % count)
+    for f in failures:
+        print(f)
+    sys.exit(1 if failures else 0)
+    """#
+
+  /// The compose tools and the engine each runs on.
+  static let composeTools: [(tool: String, engine: String)] = [
+    ("docker-compose", "docker"), ("podman-compose", "podman"),
+  ]
+  .filter { TestEngines.all.contains($0.engine) }
+
+  /// The compose output runs to healthy on docker-compose and on podman-compose: healthy caches and UIs by
+  /// their own healthchecks, apphost's passwords, the data apphost's volumes hold, the ports apphost uses,
+  /// each replica its own number, and no password in any process's arguments meanwhile (podman-compose
+  /// would have put interpolated values on `podman run -e NAME=value`).
+  @Test(arguments: Self.composeTools)
+  func composeOutputRunsToHealthy(tool: String, engine: String) async throws {
+    try await EngineProject.run(engine: engine, "compose") { project in
+      let cachePort = try TCPListener.unassignedPort()
+      var garnetPort = try TCPListener.unassignedPort()
+      while garnetPort == cachePort { garnetPort = try TCPListener.unassignedPort() }
+      project.manifest(
+        Self.manifest.replacing(
+          #""cache": {"type": "redis", "dataVolume": true}"#,
+          with: #""cache": {"type": "redis", "dataVolume": true, "hostPort": \#(cachePort)}"#
+        ).replacing(
+          #""g": {"type": "garnet", "dataVolume": true}"#,
+          with: #""g": {"type": "garnet", "dataVolume": true, "hostPort": \#(garnetPort)}"#))
       try await project.succeed("up", "-d", "cache", "g")
-      let cache = try await project.environment("cache")
-      let garnet = try await project.environment("g")
+      let secrets = try passwords(project.folder)
       _ = try await project.redis(
-        port: cache["CACHE_PORT"], password: cache["CACHE_PASSWORD"], "SET", "written", "by apphost")
-      _ = try await project.redis(port: garnet["G_PORT"], password: garnet["G_PASSWORD"], "SET", "written", "in garnet")
+        port: String(cachePort), password: secrets["cache"], "SET", "written", "by apphost")
+      _ = try await project.redis(port: String(garnetPort), password: secrets["g"], "SET", "written", "in garnet")
       try await project.succeed("down")
 
       try await project.succeed("publish", "compose", "-o", "deploy")
-      let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name]
-      let config = try await execute("docker-compose", compose + ["config", "--quiet"], in: project.path)
-      #expect(config.status == 0, "\(config)")
+      let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
+      if tool == "docker-compose" {
+        let config = try await execute(tool, compose + ["config", "--quiet"], in: project.path)
+        #expect(config.status == 0, "\(config)")
+      }
       // Whatever happens, the compose project goes (it is not apphost's to remove).
       // The health checks run inside the containers: the /proc watch sees their arguments.
       let watch = ArgumentWatch()
       var failure: (any Error)?
       do {
-        try await checkComposeProject(project, compose: compose)
+        try await checkComposeProject(project, tool: tool, compose: compose, ports: [cachePort, garnetPort])
       } catch {
         failure = error
       }
       let report = await watch.stop()
       do {
-        let down = try await execute("docker-compose", compose + ["down", "--volumes"], in: project.path)
+        let down = try await execute(tool, compose + ["down", "--volumes"], in: project.path)
         #expect(down.status == 0, "\(down)")
       } catch {
-        Issue.record(error, "docker-compose down")
+        Issue.record(error, "\(tool) down")
       }
       if let failure { throw failure }
       #expect(report.unreadable == nil, "\(report.unreadable ?? "")")
-      let passwords = Array(try passwords(project.folder).values)
+      let passwords = Array(secrets.values)
       #expect(report.leaks(of: passwords).isEmpty, "\(report.leaks(of: passwords))")
-      // Garnet's image has bash (the stand-in too): its check took the bash branch, and it was seen.
-      #expect(
-        report.commandLines.contains { $0.line.hasPrefix("bash -c exec 3<>/dev/tcp/127.0.0.1/6379") },
-        "no Garnet health check through bash was seen")
+      if engine == "podman" {
+        #expect(
+          report.commandLines.contains { $0.line.hasPrefix("podman run --name=") },
+          "the watch saw no `podman run` of podman-compose")
+      } else {
+        // Garnet's image has bash (the stand-in too): its check took the bash branch, and it was seen.
+        #expect(
+          report.commandLines.contains { $0.line.hasPrefix("bash -c exec 3<>/dev/tcp/127.0.0.1/6379") },
+          "no Garnet health check through bash was seen")
+      }
     }
   }
 
@@ -155,7 +246,11 @@ import Testing
       try #require(tools.status == 0, "\(tools)")
       let nc = try await execute(engine, ["exec", "-e", "PATH=/tmp/nobash", container, "/bin/sh", "-xc", script])
       #expect(nc.status == 0, "\(nc)")
-      #expect(nc.errors.contains("nc -w 2 127.0.0.1 6379"), "the nc branch did not run: \(nc)")
+      // `sh -x` traces both sides of the pipe at once, and their lines can interleave ("+ + nc -w 2
+      // 127.0.0.1grep 6379"): the else branch's printf (traced whole, before the pipe starts) tells it too.
+      #expect(
+        nc.errors.contains("nc -w 2 127.0.0.1 6379") || nc.errors.contains("+ printf '*2\\r\\n$4\\r\\nAUTH"),
+        "the nc branch did not run: \(nc)")
       #expect(!nc.errors.contains("bash -c 'exec"), "\(nc)")
       let ncWrong = try await execute(
         engine, ["exec", "-e", "PATH=/tmp/nobash", "-e", "GARNET_PASSWORD=wrong", container, "/bin/sh", "-c", script])
@@ -163,37 +258,69 @@ import Testing
     }
   }
 
-  private func checkComposeProject(_ project: EngineProject, compose: [String]) async throws {
-    let up = try await execute("docker-compose", compose + ["up", "-d"], in: project.path)
+  /// The container of a compose service (both tools label it as docker compose does).
+  private func container(_ engine: String, project: String, service: String) async throws -> String {
+    let result = try await execute(
+      engine,
+      [
+        "ps", "-a", "--filter", "label=com.docker.compose.project=\(project)", "--filter",
+        "label=com.docker.compose.service=\(service)", "--format", "{{.ID}}",
+      ])
+    return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  private func checkComposeProject(_ project: EngineProject, tool: String, compose: [String], ports: [Int])
+    async throws
+  {
+    let engine = project.engine
+    let composeProject = compose[3]
+    let up = try await execute(tool, compose + ["up", "-d"], in: project.path)
     try #require(up.status == 0, "\(up)")
-    // Every container healthy by its own healthcheck (PING after AUTH, the UIs' health URLs).
+    // Every container healthy by its own healthcheck (PING after AUTH, the UIs' health URLs). Podman runs
+    // healthchecks from systemd timers, which this machine lacks: there the test runs each check itself
+    // (`podman healthcheck run`, the same command from the same definition).
     let services = ["cache", "sessions", "g", "insight", "commander"]
     let deadline = ContinuousClock.now + .seconds(90)
     var states: [String: String] = [:]
     while ContinuousClock.now < deadline {
-      for service in services {
-        let id = try await execute("docker-compose", compose + ["ps", "-q", service], in: project.path).output
-          .trimmingCharacters(in: .whitespacesAndNewlines)
-        states[service] = try await execute("docker", ["inspect", "--format", "{{.State.Health.Status}}", id]).output
-          .trimmingCharacters(in: .whitespacesAndNewlines)
+      for service in services where states[service] != "healthy" {
+        let id = try await container(engine, project: composeProject, service: service)
+        if engine == "docker" {
+          states[service] = try await execute("docker", ["inspect", "--format", "{{.State.Health.Status}}", id])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+          let check = try await execute("podman", ["healthcheck", "run", id])
+          states[service] = check.status == 0 ? "healthy" : "\(check.output)\(check.errors)"
+        }
       }
-      if states.values.allSatisfy({ $0 == "healthy" }) { break }
+      if states.count == services.count && states.values.allSatisfy({ $0 == "healthy" }) { break }
       try await Task.sleep(for: .milliseconds(500))
     }
-    #expect(states.values.allSatisfy { $0 == "healthy" }, "\(states)")
+    #expect(states.count == services.count && states.values.allSatisfy { $0 == "healthy" }, "\(states)")
 
-    // apphost's passwords, apphost's data.
+    // apphost's passwords, apphost's data, apphost's ports.
     let secrets = try passwords(project.folder)
-    let env = try #require(project.folder.read("deploy/.env"))
-    #expect(env.contains("CACHE_PASSWORD=\(secrets["cache"]!)"))
-    for (service, expected) in [("cache", "by apphost"), ("g", "in garnet")] {
-      let address = try await execute("docker-compose", compose + ["port", service, "6379"], in: project.path).output
-      let port = String(address.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").last ?? "")
+    let env = try #require(project.folder.read("deploy/cache.env"))
+    #expect(env.contains("\nREDIS_PASSWORD=\(secrets["cache"]!)\n"))
+    for (service, expected, port) in [("cache", "by apphost", ports[0]), ("g", "in garnet", ports[1])] {
       #expect(
-        try await project.redis(port: port, password: secrets[service], "GET", "written") == expected, "\(service)")
-      #expect(try await project.redis(port: port, password: "wrong", "GET", "written").contains("WRONGPASS"))
+        try await project.redis(port: String(port), password: secrets[service], "GET", "written") == expected,
+        "\(service)")
+      #expect(try await project.redis(port: String(port), password: "wrong", "GET", "written").contains("WRONGPASS"))
     }
-    let worker = try await execute("docker-compose", compose + ["logs", "--no-color", "worker"], in: project.path)
-    #expect(worker.output.contains("redis://default:\(secrets["cache"]!)@cache:6379/0"), "\(worker)")
+    // Each replica its own number, and the connection URL with the password from its env file.
+    for replica in 0..<2 {
+      let id = try await container(engine, project: composeProject, service: "worker-\(replica)")
+      var logs = ""
+      for _ in 0..<40 {
+        logs = try await execute(engine, ["logs", id]).output
+        if !logs.isEmpty { break }
+        try await Task.sleep(for: .milliseconds(250))
+      }
+      #expect(logs.contains("redis://default:\(secrets["cache"]!)@cache:6379/0 replica \(replica)"), "\(logs)")
+    }
+    // What `ps` shows holds no password.
+    let ps = try await execute(engine, ["ps", "--no-trunc", "--format", "{{.Command}}"])
+    for password in secrets.values { #expect(!ps.output.contains(password), "\(engine) ps shows a password") }
   }
 }

@@ -1,16 +1,31 @@
-/// `apphost publish kubernetes`: plain manifests for `kubectl apply -f DIR`. Per cache a Secret with its
-/// password, a StatefulSet (its /data on a PersistentVolumeClaim) and a Service named after it, so that
-/// everything reaches it at `NAME:6379` as on apphost's network; Deployments and Services for the UIs and
-/// for programs that name an image. Readiness probes run the same checks as apphost: PING after AUTH.
+/// `apphost publish kubernetes`: manifests for `kubectl apply -k DIR` (a kustomization.yaml lists them).
+/// Per cache a Secret with its password, a StatefulSet (its /data on a PersistentVolumeClaim), the headless
+/// Service the StatefulSet names and a client Service named after the cache, so that everything reaches it
+/// at `NAME:6379` as on apphost's network; Deployments and Services for the UIs and for programs that
+/// name an image. Every container has requests and limits (`resources` in the manifest, else a default per
+/// kind) and a restrictive securityContext; readiness probes run the same checks as apphost: PING after AUTH.
 struct KubernetesWriter {
   let plan: Plan
   let manifest: Manifest
   let secrets: PublishedSecrets
+  let options: PublishOptions
 
   static let storage = "1Gi"
+  static let kustomization = "kustomization.yaml"
 
-  func files() -> [PublishedFile] {
+  func files() throws(AppHostError) -> [PublishedFile] {
     var files: [PublishedFile] = []
+    if let namespace = options.namespace {
+      files.append(
+        PublishedFile(
+          name: "namespace.yaml",
+          text: documents([
+            .map([
+              ("apiVersion", .string("v1")), ("kind", .string("Namespace")),
+              ("metadata", .map([("name", .string(namespace)), ("labels", metadataLabels(nil))])),
+            ])
+          ])))
+    }
     // One Secret per resource: its password, and the percent-encoded form when URIs need one.
     var resources: [String] = []
     for secret in secrets.all where !resources.contains(secret.resource) { resources.append(secret.resource) }
@@ -28,164 +43,170 @@ struct KubernetesWriter {
           secret: true))
     }
     for container in plan.containers {
-      var objects: [YAML] = []
-      let labels = self.labels(container.resource)
-      let volume = container.mounts.first
-      if container.kind.isCache {
-        var spec: [(String, YAML)] = [
-          ("serviceName", .string(container.resource)), ("replicas", .integer(1)),
-          ("selector", .map([("matchLabels", labels)])),
-          ("template", podTemplate(container, claim: volume != nil ? "data" : nil)),
-        ]
-        if volume != nil {
-          spec.append(
-            (
-              "volumeClaimTemplates",
-              .list([
-                .map([
-                  ("metadata", .map([("name", .string("data")), ("labels", labels)])),
-                  ("spec", claimSpec),
-                ])
-              ])
-            ))
-        }
-        objects.append(
-          object(
-            kind: "StatefulSet", apiVersion: "apps/v1", name: container.resource, component: container.resource,
-            extra: [("spec", .map(spec))]))
-      } else {
-        if volume != nil {
-          objects.append(
-            object(
-              kind: "PersistentVolumeClaim", apiVersion: "v1", name: "\(container.resource)-data",
-              component: container.resource, extra: [("spec", claimSpec)]))
-        }
-        objects.append(
-          object(
-            kind: "Deployment", apiVersion: "apps/v1", name: container.resource, component: container.resource,
-            extra: [
-              (
-                "spec",
-                .map([
-                  ("replicas", .integer(1)), ("selector", .map([("matchLabels", labels)])),
-                  ("strategy", .map([("type", .string("Recreate"))])),
-                  ("template", podTemplate(container, claim: volume != nil ? "\(container.resource)-data" : nil)),
-                ])
-              )
-            ]))
-      }
-      objects.append(service(container.resource, port: container.containerPort))
-      files.append(PublishedFile(name: "\(container.resource).yaml", text: documents(objects)))
+      files.append(PublishedFile(name: "\(container.resource).yaml", text: documents(objects(for: container))))
     }
     var notes: [String] = []
     for executable in plan.executables {
-      guard let image = executable.image, let spec = manifest[executable.resource]?.executable else {
-        notes.append(
-          "\(executable.resource) is run by apphost, not in the cluster: give it an \"image\" in apphost.json to "
-            + "make it a Deployment.")
-        continue
-      }
-      let environment = Planner.executableEnvironment(spec, endpoints: plan.networkEndpoints)
-      let arguments = spec.args.map { Planner.resolveTemplate($0, endpoints: plan.networkEndpoints) }
-      var containerSpec: [(String, YAML)] = [
-        ("name", .string(executable.resource)), ("image", .string(image)),
-        ("command", .list(([Value.text(spec.command)] + arguments).map { .string(render($0)) })),
-      ]
-      let env = environmentList(environment)
-      if !env.isEmpty { containerSpec.append(("env", .list(env))) }
-      let labels = self.labels(executable.resource)
-      let deployment = object(
-        kind: "Deployment", apiVersion: "apps/v1", name: executable.resource, component: executable.resource,
-        extra: [
-          (
-            "spec",
-            .map([
-              ("replicas", .integer(executable.replicas)), ("selector", .map([("matchLabels", labels)])),
-              (
-                "template",
-                .map([
-                  ("metadata", .map([("labels", labels)])),
-                  (
-                    "spec",
-                    .map([
-                      ("restartPolicy", .string("Always")),
-                      ("containers", .list([.map(containerSpec)])),
-                    ])
-                  ),
-                ])
-              ),
-            ])
-          )
-        ])
-      files.append(PublishedFile(name: "\(executable.resource).yaml", text: documents([deployment])))
+      guard let image = executable.image, let spec = manifest[executable.resource]?.executable else { continue }
+      let objects = try objects(for: executable, spec: spec, image: image, notes: &notes)
+      files.append(PublishedFile(name: "\(executable.resource).yaml", text: documents(objects)))
     }
-    if !notes.isEmpty {
-      files.append(
-        PublishedFile(
-          name: "README.txt", text: (["Programs of \(plan.project):"] + notes).joined(separator: "\n") + "\n"))
-    }
+    files.append(PublishedFile(name: Self.kustomization, text: kustomization(files.map(\.name), notes: notes)))
     return files
   }
 
-  // MARK: Pieces
-
-  func labels(_ resource: String) -> YAML {
-    .map([
-      ("app.kubernetes.io/name", .string(resource)), ("app.kubernetes.io/part-of", .string(plan.project)),
-    ])
-  }
-
-  func object(kind: String, apiVersion: String, name: String, component: String, extra: [(String, YAML)]) -> YAML {
-    let metadataLabels = [
-      YAMLEntry("app.kubernetes.io/managed-by", .string("apphost")),
-      YAMLEntry("app.kubernetes.io/name", .string(component)),
-      YAMLEntry("app.kubernetes.io/part-of", .string(plan.project)),
+  /// `kubectl apply -k .` takes the folder: every file, in the namespace when one was given.
+  func kustomization(_ names: [String], notes: [String]) -> String {
+    var entries: [(String, YAML)] = [
+      ("apiVersion", .string("kustomize.config.k8s.io/v1beta1")), ("kind", .string("Kustomization")),
     ]
-    return .map(
+    if let namespace = options.namespace { entries.append(("namespace", .string(namespace))) }
+    entries.append(("resources", .list(names.map { .string($0) })))
+    let header =
       [
-        ("apiVersion", .string(apiVersion)), ("kind", .string(kind)),
-        ("metadata", .map([YAMLEntry("name", .string(name)), YAMLEntry("labels", .map(metadataLabels))])),
-      ] + extra)
+        "Written by `apphost publish kubernetes` from \(plan.manifestPath).",
+        "Apply it with `kubectl apply -k .` in this folder"
+          + (options.namespace.map { " (everything goes into the namespace \($0))" } ?? "") + ".",
+        "secrets.yaml holds the passwords (mode 0600, listed in .gitignore): keep it private.",
+        "Requests and limits: \"resources\": {\"memory\": \"256Mi\", \"cpu\": \"250m\"} on a resource in apphost.json "
+          + "overrides the defaults.",
+      ] + Publisher.notes(plan: plan, options: options, target: .kubernetes) + notes
+    return YAML.map(entries).document(comment: header)
   }
 
-  func secretName(_ secret: PublishedSecrets.Secret) -> String {
-    "\(plan.project)-\(secret.resource)-password"
-  }
+  // MARK: Caches and UIs
 
-  /// One volume per cache, written by one pod at a time.
-  var claimSpec: YAML {
-    .map([
-      ("accessModes", .list([.string("ReadWriteOnce")])),
-      ("resources", .map([("requests", .map([("storage", .string(Self.storage))]))])),
-    ])
-  }
-
-  func service(_ name: String, port: Int) -> YAML {
-    object(
-      kind: "Service", apiVersion: "v1", name: name, component: name,
-      extra: [
-        (
-          "spec",
-          .map([
-            ("selector", labels(name)),
+  func objects(for container: ContainerPlan) -> [YAML] {
+    var objects: [YAML] = []
+    let labels = self.labels(container.resource)
+    let volume = container.dataMount
+    if container.kind.isCache {
+      var spec: [(String, YAML)] = [
+        ("serviceName", .string(headlessName(container.resource))), ("replicas", .integer(1)),
+        ("selector", .map([("matchLabels", labels)])),
+        ("template", podTemplate(container, claim: volume != nil ? "data" : nil)),
+      ]
+      if volume != nil {
+        spec.append(
+          (
+            "volumeClaimTemplates",
+            .list([
+              .map([
+                ("metadata", .map([("name", .string("data")), ("labels", labels)])),
+                ("spec", claimSpec),
+              ])
+            ])
+          ))
+      }
+      objects.append(
+        object(
+          kind: "StatefulSet", apiVersion: "apps/v1", name: container.resource, component: container.resource,
+          extra: [("spec", .map(spec))]))
+      objects.append(service(container.resource, port: container.containerPort, headless: true))
+    } else {
+      if volume != nil {
+        objects.append(
+          object(
+            kind: "PersistentVolumeClaim", apiVersion: "v1", name: "\(container.resource)-data",
+            component: container.resource, extra: [("spec", claimSpec)]))
+      }
+      objects.append(
+        object(
+          kind: "Deployment", apiVersion: "apps/v1", name: container.resource, component: container.resource,
+          extra: [
             (
-              "ports",
-              .list([.map([("name", .string("main")), ("port", .integer(port)), ("targetPort", .integer(port))])])
-            ),
-          ])
-        )
-      ])
+              "spec",
+              .map([
+                ("replicas", .integer(1)), ("selector", .map([("matchLabels", labels)])),
+                ("strategy", .map([("type", .string("Recreate"))])),
+                ("template", podTemplate(container, claim: volume != nil ? "\(container.resource)-data" : nil)),
+              ])
+            )
+          ]))
+    }
+    objects.append(service(container.resource, port: container.containerPort))
+    return objects
+  }
+
+  /// What each image allows: the user it runs as (non-root in all five), and whether its root file
+  /// system can be read-only. The servers write only /data and the private password file under /tmp
+  /// (both given as volumes); RedisInsight and Redis Commander write into their own folders at start.
+  struct Security: Equatable {
+    var user: Int?
+    var readOnlyRoot: Bool
+  }
+
+  static func security(_ kind: ContainerKind) -> Security {
+    switch kind {
+    // redis and valkey: uid 999 of the official images (their entrypoint drops to it; apphost's
+    // /bin/sh entrypoint runs the server directly, so the pod says it).
+    case .redis, .valkey: Security(user: 999, readOnlyRoot: true)
+    case .garnet: Security(user: 1654, readOnlyRoot: true)
+    case .redisinsight: Security(user: 1000, readOnlyRoot: false)
+    case .rediscommander: Security(user: 1000, readOnlyRoot: false)
+    }
+  }
+
+  /// Requests and limits by default, per kind; the manifest's `resources` override each value.
+  static func defaultResources(_ kind: ContainerKind?) -> (memory: String, cpu: String) {
+    switch kind {
+    case .redis, .valkey: ("256Mi", "250m")
+    case .garnet: ("512Mi", "500m")
+    case .redisinsight: ("512Mi", "250m")
+    case .rediscommander: ("128Mi", "100m")
+    case nil: ("256Mi", "250m")
+    }
+  }
+
+  func resources(_ resource: String, kind: ContainerKind?) -> YAML {
+    let given: ComputeResources
+    switch manifest[resource]?.spec {
+    case .cache(let cache): given = cache.container.resources
+    case .redisInsight(let insight): given = insight.container.resources
+    case .redisCommander(let commander): given = commander.container.resources
+    case .executable(let executable): given = executable.resources
+    default: given = ComputeResources()
+    }
+    let defaults = Self.defaultResources(kind)
+    let values = YAML.map([
+      ("memory", .string(given.memory ?? defaults.memory)), ("cpu", .string(given.cpu ?? defaults.cpu)),
+    ])
+    return .map([("requests", values), ("limits", values)])
+  }
+
+  func containerSecurity(readOnlyRoot: Bool, nonRoot: Bool) -> YAML {
+    var entries: [(String, YAML)] = [
+      ("allowPrivilegeEscalation", .boolean(false)),
+      ("capabilities", .map([("drop", .list([.string("ALL")]))])),
+      ("readOnlyRootFilesystem", .boolean(readOnlyRoot)),
+    ]
+    if nonRoot { entries.append(("runAsNonRoot", .boolean(true))) }
+    return .map(entries)
+  }
+
+  func podSecurity(user: Int?) -> YAML {
+    var entries: [(String, YAML)] = []
+    if let user {
+      entries += [
+        ("runAsNonRoot", .boolean(true)), ("runAsUser", .integer(user)), ("runAsGroup", .integer(user)),
+        // The volumes are made writable for the server's group.
+        ("fsGroup", .integer(user)),
+      ]
+    }
+    entries.append(("seccompProfile", .map([("type", .string("RuntimeDefault"))])))
+    return .map(entries)
   }
 
   func podTemplate(_ container: ContainerPlan, claim: String?) -> YAML {
+    let security = Self.security(container.kind)
     var spec: [(String, YAML)] = [
       ("name", .string(container.resource)), ("image", .string(container.image)),
     ]
     if let entrypoint = container.entrypoint {
       spec.append(("command", .list([.string(entrypoint)])))
-      spec.append(("args", .list(container.command.map { .string($0) })))
+      spec.append(("args", .list(container.command.map { .string($0.replacing("$(", with: "$$(")) })))
     }
-    let env = environmentList(container.environment)
+    let env = environmentList(container.environment, replica: .single)
     if !env.isEmpty { spec.append(("env", .list(env))) }
     spec.append(
       ("ports", .list([.map([("name", .string("main")), ("containerPort", .integer(container.containerPort))])])))
@@ -210,71 +231,251 @@ struct KubernetesWriter {
           ("initialDelaySeconds", .integer(15)), ("periodSeconds", .integer(10)),
         ])
       ))
+    spec.append(("resources", resources(container.resource, kind: container.kind)))
+    spec.append(("securityContext", containerSecurity(readOnlyRoot: security.readOnlyRoot, nonRoot: true)))
+    // What must stay writable under a read-only root: /data (a claim, else an emptyDir for the servers)
+    // and /tmp (the servers' private password file).
+    var mounts: [YAML] = []
+    var volumes: [YAML] = []
     if claim != nil {
-      spec.append(
-        (
-          "volumeMounts",
-          .list([
-            .map(
-              [("name", .string("data")), ("mountPath", .string("/data"))]
-                + (container.mounts.first?.readOnly == true ? [("readOnly", .boolean(true))] : []))
-          ])
-        ))
+      mounts.append(
+        .map(
+          [("name", .string("data")), ("mountPath", .string("/data"))]
+            + (container.dataMount?.readOnly == true ? [("readOnly", .boolean(true))] : [])))
+    } else if security.readOnlyRoot {
+      mounts.append(.map([("name", .string("data")), ("mountPath", .string("/data"))]))
+      volumes.append(.map([("name", .string("data")), ("emptyDir", .map([YAMLEntry]()))]))
     }
-    var podSpec: [(String, YAML)] = []
-    // Images that run as a non-root user need their data volume writable by that user's group.
-    switch container.kind {
-    case .garnet: podSpec.append(("securityContext", .map([("fsGroup", .integer(1654))])))
-    case .redisinsight: podSpec.append(("securityContext", .map([("fsGroup", .integer(1000))])))
-    default: break
+    if security.readOnlyRoot {
+      mounts.append(.map([("name", .string("tmp")), ("mountPath", .string("/tmp"))]))
+      volumes.append(.map([("name", .string("tmp")), ("emptyDir", .map([("medium", .string("Memory"))]))]))
     }
-    podSpec.append(("containers", .list([.map(spec)])))
     if let claim, claim != "data" {
-      podSpec.append(
-        (
-          "volumes",
-          .list([.map([("name", .string("data")), ("persistentVolumeClaim", .map([("claimName", .string(claim))]))])])
-        ))
+      volumes.insert(
+        .map([("name", .string("data")), ("persistentVolumeClaim", .map([("claimName", .string(claim))]))]), at: 0)
     }
+    if !mounts.isEmpty { spec.append(("volumeMounts", .list(mounts))) }
+    var podSpec: [(String, YAML)] = [
+      ("securityContext", podSecurity(user: security.user)),
+      ("automountServiceAccountToken", .boolean(false)),
+      ("containers", .list([.map(spec)])),
+    ]
+    if !volumes.isEmpty { podSpec.append(("volumes", .list(volumes))) }
     return .map([("metadata", .map([("labels", labels(container.resource))])), ("spec", .map(podSpec))])
   }
 
-  /// Environment entries: a value that is one secret comes from its Secret; a value with a secret inside
-  /// refers to it as `$(VARIABLE)`, defined first from the Secret.
-  func environmentList(_ variables: [EnvironmentVariable]) -> [YAML] {
+  // MARK: Programs
+
+  /// How replicas are numbered: one copy (`APPHOST_REPLICA` 0), a StatefulSet whose pod index is
+  /// `APPHOST_REPLICA` (copies differ by `{replica}`), or identical copies of a Deployment.
+  enum Numbering {
+    case single, podIndex, identical
+  }
+
+  func objects(for executable: ExecutablePlan, spec: ExecutableSpec, image: String, notes: inout [String])
+    throws(AppHostError) -> [YAML]
+  {
+    var environment = Planner.executableEnvironment(spec, endpoints: plan.networkEndpoints)
+    let arguments = spec.args.map { Planner.resolveTemplate($0, endpoints: plan.networkEndpoints) }
+    if arguments.contains(where: \.containsSecret) {
+      throw .cannotPublish(
+        resource: executable.resource,
+        reason: "an argument holds a password ({NAME.password} or a URI), which would show in the process list "
+          + "of every node; pass it through \"env\" instead")
+    }
+    let numbering: Numbering
+    if executable.replicas == 1 {
+      numbering = .single
+    } else if (environment.map(\.value) + arguments).contains(where: \.usesReplica) {
+      numbering = .podIndex
+    } else {
+      numbering = .identical
+      notes.append(
+        "\(executable.resource): \(executable.replicas) identical copies (a Deployment); they are not numbered, so "
+          + "APPHOST_REPLICA is not set.")
+    }
+    var env: [YAML] = []
+    switch numbering {
+    case .single:
+      if environment["APPHOST_REPLICA"] == nil { environment.append(EnvironmentVariable("APPHOST_REPLICA", "0")) }
+    case .podIndex:
+      // The pod's index label (Kubernetes 1.28 and later) numbers the StatefulSet's pods 0..N-1.
+      if environment["APPHOST_REPLICA"] == nil {
+        env.append(
+          .map([
+            ("name", .string("APPHOST_REPLICA")),
+            (
+              "valueFrom",
+              .map([("fieldRef", .map([("fieldPath", .string("metadata.labels['apps.kubernetes.io/pod-index']"))]))])
+            ),
+          ]))
+      }
+    case .identical:
+      break
+    }
+    env += environmentList(environment, replica: numbering)
+    var containerSpec: [(String, YAML)] = [
+      ("name", .string(executable.resource)), ("image", .string(image)),
+      ("command", .list(([Value.text(spec.command)] + arguments).map { .string(render($0, replica: numbering)) })),
+    ]
+    if !env.isEmpty { containerSpec.append(("env", .list(env))) }
+    containerSpec.append(("resources", resources(executable.resource, kind: nil)))
+    // The program's image is the user's: whether it can run as non-root is not known here.
+    containerSpec.append(("securityContext", containerSecurity(readOnlyRoot: false, nonRoot: false)))
+    let labels = self.labels(executable.resource)
+    let template: YAML = .map([
+      ("metadata", .map([("labels", labels)])),
+      (
+        "spec",
+        .map([
+          ("securityContext", podSecurity(user: nil)),
+          ("automountServiceAccountToken", .boolean(false)),
+          ("restartPolicy", .string("Always")),
+          ("containers", .list([.map(containerSpec)])),
+        ])
+      ),
+    ])
+    if numbering == .podIndex {
+      return [
+        object(
+          kind: "StatefulSet", apiVersion: "apps/v1", name: executable.resource, component: executable.resource,
+          extra: [
+            (
+              "spec",
+              .map([
+                ("serviceName", .string(headlessName(executable.resource))),
+                ("replicas", .integer(executable.replicas)), ("podManagementPolicy", .string("Parallel")),
+                ("selector", .map([("matchLabels", labels)])), ("template", template),
+              ])
+            )
+          ]),
+        service(executable.resource, port: nil, headless: true),
+      ]
+    }
+    return [
+      object(
+        kind: "Deployment", apiVersion: "apps/v1", name: executable.resource, component: executable.resource,
+        extra: [
+          (
+            "spec",
+            .map([
+              ("replicas", .integer(executable.replicas)), ("selector", .map([("matchLabels", labels)])),
+              ("template", template),
+            ])
+          )
+        ])
+    ]
+  }
+
+  // MARK: Pieces
+
+  func labels(_ resource: String) -> YAML {
+    .map([
+      ("app.kubernetes.io/name", .string(resource)), ("app.kubernetes.io/part-of", .string(plan.project)),
+    ])
+  }
+
+  func metadataLabels(_ component: String?) -> YAML {
+    var labels = [YAMLEntry("app.kubernetes.io/managed-by", .string("apphost"))]
+    if let component { labels.append(YAMLEntry("app.kubernetes.io/name", .string(component))) }
+    labels.append(YAMLEntry("app.kubernetes.io/part-of", .string(plan.project)))
+    return .map(labels)
+  }
+
+  func object(kind: String, apiVersion: String, name: String, component: String, extra: [(String, YAML)]) -> YAML {
+    var metadata = [YAMLEntry("name", .string(name))]
+    if let namespace = options.namespace { metadata.append(YAMLEntry("namespace", .string(namespace))) }
+    metadata.append(YAMLEntry("labels", metadataLabels(component)))
+    return .map(
+      [("apiVersion", .string(apiVersion)), ("kind", .string(kind)), ("metadata", .map(metadata))] + extra)
+  }
+
+  func secretName(_ secret: PublishedSecrets.Secret) -> String {
+    "\(plan.project)-\(secret.resource)-password"
+  }
+
+  func headlessName(_ resource: String) -> String { "\(resource)-headless" }
+
+  /// One volume per cache, written by one pod at a time.
+  var claimSpec: YAML {
+    .map([
+      ("accessModes", .list([.string("ReadWriteOnce")])),
+      ("resources", .map([("requests", .map([("storage", .string(Self.storage))]))])),
+    ])
+  }
+
+  /// The client Service `NAME` (what others connect to), or the headless `NAME-headless` a StatefulSet
+  /// names: every pod's own address, ready or not (a StatefulSet's pods find each other through it).
+  func service(_ name: String, port: Int?, headless: Bool = false) -> YAML {
+    var spec: [(String, YAML)] = []
+    if headless { spec += [("clusterIP", .string("None")), ("publishNotReadyAddresses", .boolean(true))] }
+    spec.append(("selector", labels(name)))
+    if let port {
+      spec.append(
+        (
+          "ports",
+          .list([.map([("name", .string("main")), ("port", .integer(port)), ("targetPort", .integer(port))])])
+        ))
+    }
+    return object(
+      kind: "Service", apiVersion: "v1", name: headless ? headlessName(name) : name, component: name,
+      extra: [("spec", .map(spec))])
+  }
+
+  /// Environment entries, each name once: a value that is one secret comes from its Secret; a value with
+  /// a secret inside refers to it as `$(VARIABLE)`, defined earlier from the Secret — by an entry of the
+  /// list itself when one is that secret, else by one of a name the list does not use.
+  func environmentList(_ variables: [EnvironmentVariable], replica: Numbering) -> [YAML] {
+    let names = Set(variables.map(\.name))
+    var direct: [YAML] = []
     var definitions: [YAML] = []
-    var defined: Set<String> = []
+    var defined: [String: String] = [:]  // secret variable -> the entry that holds it
+    for variable in variables {
+      guard variable.value.parts.count == 1, case .secret(let value) = variable.value.parts[0],
+        let secret = secrets.variable(for: value)
+      else { continue }
+      direct.append(.map([("name", .string(variable.name)), ("valueFrom", secretReference(secret))]))
+      if defined[secret.variable] == nil { defined[secret.variable] = variable.name }
+    }
     var entries: [YAML] = []
     for variable in variables {
       if variable.value.parts.count == 1, case .secret(let value) = variable.value.parts[0],
-        let secret = secrets.variable(for: value)
+        secrets.variable(for: value) != nil
       {
-        entries.append(.map([("name", .string(variable.name)), ("valueFrom", secretReference(secret))]))
         continue
       }
       for case .secret(let value) in variable.value.parts {
-        if let secret = secrets.variable(for: value), defined.insert(secret.variable).inserted {
-          definitions.append(.map([("name", .string(secret.variable)), ("valueFrom", secretReference(secret))]))
-        }
+        guard let secret = secrets.variable(for: value), defined[secret.variable] == nil else { continue }
+        var name = secret.variable
+        while names.contains(name) { name += "_" }
+        defined[secret.variable] = name
+        definitions.append(.map([("name", .string(name)), ("valueFrom", secretReference(secret))]))
       }
-      entries.append(.map([("name", .string(variable.name)), ("value", .string(render(variable.value)))]))
+      entries.append(
+        .map([
+          ("name", .string(variable.name)),
+          ("value", .string(render(variable.value, replica: replica, defined: defined))),
+        ]))
     }
-    return definitions + entries
+    return direct + definitions + entries
   }
 
   func secretReference(_ secret: PublishedSecrets.Secret) -> YAML {
     .map([("secretKeyRef", .map([("name", .string(secretName(secret))), ("key", .string(secret.key))]))])
   }
 
-  /// A value for an env entry: `$(` escaped, secrets as `$(VARIABLE)`.
-  func render(_ value: Value) -> String {
+  /// A value for an env entry or an argument: `$(` escaped, secrets as `$(VARIABLE)`, `{replica}` as the
+  /// pod's index.
+  func render(_ value: Value, replica: Numbering, defined: [String: String] = [:]) -> String {
     var text = ""
     for part in value.parts {
       switch part {
       case .text(let literal): text += literal.replacing("$(", with: "$$(")
-      case .secret(let secret): text += secrets.variable(for: secret).map { "$(\($0.variable))" } ?? Value.mask
+      case .secret(let secret):
+        text +=
+          secrets.variable(for: secret).map { "$(\(defined[$0.variable] ?? $0.variable))" } ?? Value.mask
       case .hostPort: text += String(Planner.cachePort)
-      case .replica: text += "0"
+      case .replica: text += replica == .podIndex ? "$(APPHOST_REPLICA)" : "0"
       }
     }
     return text
@@ -282,9 +483,15 @@ struct KubernetesWriter {
 
   func documents(_ objects: [YAML], comment: [String] = []) -> String {
     let header =
-      ["Written by `apphost publish kubernetes` from \(plan.manifestPath); apply with `kubectl apply -f .`"] + comment
+      ["Written by `apphost publish kubernetes` from \(plan.manifestPath); apply the folder with `kubectl apply -k .`"]
+      + comment
     return objects.enumerated().map { index, object in
       object.document(comment: index == 0 ? header : [])
     }.joined(separator: "---\n")
   }
+}
+
+extension ContainerPlan {
+  /// The volume or bind mount at /data (a claim in the cluster).
+  var dataMount: Mount? { mounts.first { $0.target == "/data" } }
 }

@@ -84,17 +84,66 @@ extension Plan {
   }
 }
 
+/// What a publish run is told besides the plan: the Kubernetes namespace, the ports apphost remembered for
+/// resources without a fixed one, and the images `APPHOST_IMAGE_REGISTRY` replaced.
+package struct PublishOptions: Sendable, Equatable {
+  /// `--namespace`: every object's namespace, a Namespace object and kustomize's `namespace`.
+  package var namespace: String?
+  /// Ports apphost (or the engine) picked and remembered, by key: `cache`, `api.http`, `api.http/1`.
+  package var rememberedPorts: [String: Int]
+  /// `APPHOST_IMAGE_REGISTRY` when it was set.
+  package var imageRegistry: String?
+  /// The image each resource would have without `APPHOST_IMAGE_REGISTRY`, when it differs.
+  package var originalImages: [String: String]
+
+  package init(
+    namespace: String? = nil, rememberedPorts: [String: Int] = [:], imageRegistry: String? = nil,
+    originalImages: [String: String] = [:]
+  ) {
+    self.namespace = namespace
+    self.rememberedPorts = rememberedPorts
+    self.imageRegistry = imageRegistry
+    self.originalImages = originalImages
+  }
+}
+
 package enum Publisher {
-  package static func files(_ target: PublishTarget, plan: Plan, manifest: Manifest, outputDirectory: String)
-    -> [PublishedFile]
-  {
+  /// Plans `project` as `up` would and writes the target's files: the image registry override is found
+  /// by planning a second time without it, so the header can name the images it replaced.
+  package static func files(
+    _ target: PublishTarget, project: Project, environment: [String: String], outputDirectory: String,
+    namespace: String? = nil
+  ) throws(AppHostError) -> [PublishedFile] {
+    let plan = try project.plan(environment: environment)
+    var options = PublishOptions(namespace: namespace)
+    if let registry = environment[PlanContext.imageRegistryVariable], !registry.isEmpty {
+      options.imageRegistry = registry
+      var usual = environment
+      usual[PlanContext.imageRegistryVariable] = nil
+      let original = try project.plan(environment: usual)
+      for container in plan.containers {
+        if let before = original.container(container.resource)?.image, before != container.image {
+          options.originalImages[container.resource] = before
+        }
+      }
+    }
+    return try files(
+      target, plan: plan, manifest: project.loaded.manifest, outputDirectory: outputDirectory, options: options)
+  }
+
+  package static func files(
+    _ target: PublishTarget, plan: Plan, manifest: Manifest, outputDirectory: String,
+    options: PublishOptions = PublishOptions()
+  ) throws(AppHostError) -> [PublishedFile] {
     let secrets = PublishedSecrets(plan: plan, manifest: manifest)
     var files: [PublishedFile]
     switch target {
     case .compose:
-      files = ComposeWriter(plan: plan, manifest: manifest, secrets: secrets, outputDirectory: outputDirectory).files()
+      files = try ComposeWriter(
+        plan: plan, manifest: manifest, secrets: secrets, outputDirectory: outputDirectory, options: options
+      ).files()
     case .kubernetes:
-      files = KubernetesWriter(plan: plan, manifest: manifest, secrets: secrets).files()
+      files = try KubernetesWriter(plan: plan, manifest: manifest, secrets: secrets, options: options).files()
     }
     let ignored = files.filter(\.secret).map(\.name)
     if !ignored.isEmpty {
@@ -104,6 +153,33 @@ package enum Publisher {
           text: "# Written by apphost publish: these files hold passwords.\n" + ignored.joined(separator: "\n") + "\n"))
     }
     return files
+  }
+
+  /// Header lines every output carries: the images `APPHOST_IMAGE_REGISTRY` replaced, and the programs
+  /// that could not be carried (no image).
+  static func notes(plan: Plan, options: PublishOptions, target: PublishTarget) -> [String] {
+    var lines: [String] = []
+    if let registry = options.imageRegistry, !options.originalImages.isEmpty {
+      lines.append(
+        "Images: APPHOST_IMAGE_REGISTRY=\(registry) replaced the registry of these images; unset it and publish "
+          + "again for the usual ones:")
+      for container in plan.containers {
+        guard let original = options.originalImages[container.resource] else { continue }
+        lines.append("  \(container.resource): \(container.image) (instead of \(original))")
+      }
+    }
+    let missing = plan.executables.filter { $0.image == nil }
+    if !missing.isEmpty {
+      let made = target == .compose ? "a service" : "a Deployment"
+      lines.append("Not carried (programs without an \"image\", which apphost runs as processes of this machine):")
+      for executable in missing {
+        let command = shellCommandLine([executable.command] + executable.arguments.map { $0.masked() })
+        lines.append(
+          "  \(executable.resource) (\(command)): give it an \"image\" in apphost.json to make it \(made), or "
+            + "run it beside these with the variables of `apphost env \(executable.resource)`.")
+      }
+    }
+    return lines
   }
 
   /// Writes the files into `directory` (created if needed), secret ones with mode 0600.
@@ -118,6 +194,11 @@ package enum Publisher {
       try writeFileAtomically(path, contents: Array(file.text.utf8), mode: file.secret ? 0o600 : 0o644)
     }
   }
+}
+
+extension Value {
+  /// True when the value differs between replicas (`{replica}`).
+  var usesReplica: Bool { parts.contains { $0 == .replica } }
 }
 
 /// A path as seen from `base`: relative when both share a parent folder, else absolute.

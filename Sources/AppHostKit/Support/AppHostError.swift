@@ -42,6 +42,10 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   case stateUnwritable(path: String, reason: String)
   case stateCorrupt(path: String, reason: String)
 
+  // apphost publish
+  /// A value the published files cannot carry as it is (a password an env_file would misread).
+  case cannotPublish(resource: String, reason: String)
+
   package enum Kind: Sendable {
     /// Invalid input the user wrote: exit 65.
     case invalidManifest
@@ -63,7 +67,7 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
       .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
-      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused:
+      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .cannotPublish:
       .runtime
     }
   }
@@ -158,6 +162,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       return "cannot write \(path): \(reason); check that the project folder is writable"
     case .stateCorrupt(let path, let reason):
       return "\(path) is damaged (\(reason)); move it away and run again (generated passwords will change)"
+    case .cannotPublish(let resource, let reason):
+      return "cannot publish \(resource): \(reason)"
     }
   }
 }
