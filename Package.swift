@@ -21,14 +21,25 @@ let package = Package(
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
   ],
   targets: [
     .executableTarget(
       name: "apphost",
       dependencies: [
         "AppHostKit",
+        "AppHostMCP",
         "AppHostBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    // `apphost mcp`: the Model Context Protocol server, in a library of its own so that the SDK is
+    // compiled once and the core does not depend on it (DECISIONS.md, 2026-12-02).
+    .target(
+      name: "AppHostMCP",
+      dependencies: [
+        "AppHostKit",
+        .product(name: "MCP", package: "swift-sdk"),
       ]
     ),
     .target(
@@ -49,7 +60,7 @@ let package = Package(
     ),
     .testTarget(
       name: "AppHostKitTests",
-      dependencies: ["AppHostKit", "TestSupport"]
+      dependencies: ["AppHostKit", "AppHostMCP", "TestSupport"]
     ),
     .testTarget(
       name: "IntegrationTests",

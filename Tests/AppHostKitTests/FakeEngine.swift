@@ -170,6 +170,10 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     ["log line of \(name)"]
   }
 
+  func logs(_ name: String, tail: Int?, since: Date) async throws(AppHostError) -> [String] {
+    ["log line of \(name) since \(EngineCommands.timestamp(since))"]
+  }
+
   func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError) {
     onLine("log line of \(name)")
   }

@@ -221,6 +221,11 @@ package struct CLIEngine: ContainerEngine {
     return lines(output.output + output.errors)
   }
 
+  package func logs(_ name: String, tail: Int?, since: Date) async throws(AppHostError) -> [String] {
+    let output = try await invoke(EngineCommands.logs(name, tail: tail, follow: false, since: since))
+    return lines(output.output + output.errors)
+  }
+
   package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
     async throws(AppHostError)
   {

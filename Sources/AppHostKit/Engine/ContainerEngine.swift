@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one seam to docker or podman: the verbs the orchestration needs. `CLIEngine` carries them out by
 /// running the engine's command line; the arguments and the parsing of what comes back are pure
 /// functions in `EngineCommands`.
@@ -36,6 +38,8 @@ package protocol ContainerEngine: Sendable {
 
   /// The last `tail` lines of a container's output (stdout and stderr).
   func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String]
+  /// The last `tail` lines of what a container wrote at or after `since` (`apphost mcp`'s logs tool).
+  func logs(_ name: String, tail: Int?, since: Date) async throws(AppHostError) -> [String]
   /// Streams a container's output line by line until it stops or the task is cancelled.
   func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError)
 

@@ -48,8 +48,18 @@ package enum EngineCommands {
     ["stop", "--time", String(max(0, grace.components.seconds))] + names
   }
 
-  package static func logs(_ name: String, tail: Int?, follow: Bool) -> [String] {
-    ["logs"] + (follow ? ["--follow"] : []) + (tail.map { ["--tail", String($0)] } ?? []) + [name]
+  package static func logs(_ name: String, tail: Int?, follow: Bool, since: Date? = nil) -> [String] {
+    ["logs"] + (follow ? ["--follow"] : []) + (since.map { ["--since", timestamp($0)] } ?? [])
+      + (tail.map { ["--tail", String($0)] } ?? []) + [name]
+  }
+
+  /// A time as docker and podman take it for `--since`: RFC 3339 in UTC, whole seconds (rounded down,
+  /// so that nothing written in the same second is missed).
+  package static func timestamp(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.string(from: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
   }
 
   // MARK: Output

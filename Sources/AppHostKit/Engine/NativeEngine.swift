@@ -211,6 +211,20 @@ package struct NativeEngine: ContainerEngine {
     return Array(lines.suffix(tail))
   }
 
+  /// The lines the server wrote at or after `since`, as the times Redis and Valkey begin their lines
+  /// with tell (`12345:M 02 Dec 2026 03:45:12.123 * ...`); a line without one has the time of the line
+  /// before it. A log whose lines carry no time (Garnet's) counts as written when the file last was:
+  /// all of it when that is after `since`, nothing otherwise.
+  package func logs(_ name: String, tail: Int?, since: Date) async throws(AppHostError) -> [String] {
+    guard let record = load(name), let data = FileManager.default.contents(atPath: record.logFile) else { return [] }
+    let attributes = try? FileManager.default.attributesOfItem(atPath: record.logFile)
+    if let modified = attributes?[.modificationDate] as? Date, modified < since { return [] }
+    let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+    let selected = NativeLogTime.lines(lines, since: since)
+    guard let tail else { return selected }
+    return Array(selected.suffix(tail))
+  }
+
   /// Prints the log's last `tail` lines (all without a tail), then new lines as the server writes them,
   /// until it has ended and everything is read, or the task is cancelled.
   package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
@@ -526,4 +540,37 @@ private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer
   pointers.append(nil)
   defer { for pointer in pointers { free(pointer) } }
   return body(pointers)
+}
+
+/// The times at the start of Redis's and Valkey's log lines (`PID:ROLE DD Mon YYYY HH:MM:SS.mmm`, in the
+/// server's local time, which is apphost's).
+package enum NativeLogTime {
+  package static func time(of line: String, timeZone: TimeZone = .current) -> Date? {
+    guard let match = line.prefixMatch(of: #/\d+:[A-Z] (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})\s/#)
+    else { return nil }
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    guard let month = months.firstIndex(of: String(match.2)) else { return nil }
+    var components = DateComponents()
+    components.timeZone = timeZone
+    components.day = Int(match.1)
+    components.month = month + 1
+    components.year = Int(match.3)
+    components.hour = Int(match.4)
+    components.minute = Int(match.5)
+    components.second = Int(match.6)
+    components.nanosecond = (Int(match.7) ?? 0) * 1_000_000
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = timeZone
+    return calendar.date(from: components)
+  }
+
+  /// The lines at or after `since`; a line without a time has its predecessor's, and lines before the
+  /// first time are kept (the caller has checked that the file was written after `since`).
+  package static func lines(_ lines: [String], since: Date, timeZone: TimeZone = .current) -> [String] {
+    var current: Date?
+    return lines.filter { line in
+      if let time = time(of: line, timeZone: timeZone) { current = time }
+      return current.map { $0 >= since } ?? true
+    }
+  }
 }
