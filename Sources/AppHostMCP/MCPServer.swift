@@ -75,8 +75,10 @@ package enum MCPServer {
       text = error.description
       failed = true
     }
-    // Last: whatever a cache or a file said, no secret of the project leaves, and nothing over the bound.
-    text = await redactor(context).redact(text)
+    // Last: whatever a cache or a file said, no secret of the project leaves (unless the call asked for
+    // them, where a tool allows that), and nothing over the bound.
+    let revealing = spec.revealsOnRequest && (try? arguments.bool("reveal")) == true && !failed
+    if !revealing { text = await redactor(context).redact(text) }
     text = Bounds.cut(text, maxBytes: Bounds.reply)
     return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: failed)
   }

@@ -70,7 +70,7 @@ enum ProjectTools {
         object[variable.name] = .string(shown)
       }
       return Bounds.cut(json(.object(object)), maxBytes: 64 * 1024)
-    })
+    }, revealsOnRequest: true)
 
   static let logs = ToolSpec(
     tool: Tool(

@@ -55,30 +55,36 @@ enum Bounds {
   /// The most any one reply carries.
   static let reply = 256 * 1024
 
-  /// `text` cut to at most `maxBytes` bytes of UTF-8 (at a character boundary), with a note saying how
-  /// much was left out and how to see more.
+  /// `text` cut to at most `maxBytes` bytes of UTF-8 (at a character boundary), a note saying how much
+  /// was left out and how to see more included.
   static func cut(_ text: String, maxBytes: Int, hint: String = "") -> String {
     let bytes = text.utf8.count
     guard bytes > maxBytes else { return text }
-    var kept = Substring(text)
-    var size = bytes
-    // Drop characters from the end until it fits (fast for ASCII; exact for the rest).
-    let surplus = bytes - maxBytes
-    kept = kept.dropLast(min(kept.count, surplus))
-    size = kept.utf8.count
-    while size > maxBytes, !kept.isEmpty {
-      kept = kept.dropLast()
-      size = kept.utf8.count
+    func note(_ size: Int) -> String {
+      "\n[truncated: \(size) of \(bytes) bytes shown\(hint.isEmpty ? "" : "; \(hint)")]"
     }
-    return String(kept) + "\n[truncated: \(size) of \(bytes) bytes shown\(hint.isEmpty ? "" : "; \(hint)")]"
+    // The note's length with the largest number it can hold.
+    let kept = prefix(text, maxBytes: max(0, maxBytes - note(bytes).utf8.count))
+    return String(kept) + note(kept.utf8.count)
   }
 
   /// `text` cut to its first `maxBytes` bytes, for a single value inside a reply (a key name, an argument).
   static func clip(_ text: String, maxBytes: Int) -> String {
     guard text.utf8.count > maxBytes else { return text }
-    var kept = Substring(text).prefix(maxBytes)
-    while kept.utf8.count > maxBytes { kept = kept.dropLast() }
-    return kept + "…(\(text.utf8.count) bytes)"
+    return prefix(text, maxBytes: maxBytes) + "…(\(text.utf8.count) bytes)"
+  }
+
+  /// The longest run of whole characters from the start of `text` within `maxBytes` bytes of UTF-8.
+  static func prefix(_ text: String, maxBytes: Int) -> Substring {
+    var size = 0
+    var end = text.startIndex
+    while end < text.endIndex {
+      let next = text.index(after: end)
+      size += text.utf8.distance(from: end, to: next)
+      if size > maxBytes { break }
+      end = next
+    }
+    return text[..<end]
   }
 
   /// An integer argument, clamped to `range`; `fallback` when absent.

@@ -57,6 +57,9 @@ struct ToolArguments: Sendable {
 struct ToolSpec: Sendable {
   var tool: Tool
   var run: @Sendable (ToolArguments, ProjectContext) async throws(ToolError) -> String
+  /// Whether a call may ask, with `reveal: true`, for secrets as they are (`environment` only): then its
+  /// reply is not redacted.
+  var revealsOnRequest = false
 
   var properties: [String] { tool.inputSchema.objectValue?["properties"]?.objectValue.map { Array($0.keys) } ?? [] }
 }
