@@ -14,7 +14,8 @@ let package = Package(
   name: "apphost",
   platforms: [.macOS(.v13)],
   products: [
-    .executable(name: "apphost", targets: ["apphost"])
+    .executable(name: "apphost", targets: ["apphost"]),
+    .executable(name: "apphost-mcp", targets: ["apphost-mcp"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,13 +29,22 @@ let package = Package(
       name: "apphost",
       dependencies: [
         "AppHostKit",
-        "AppHostMCP",
         "AppHostBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    // `apphost mcp`: the Model Context Protocol server, in a library of its own so that the SDK is
-    // compiled once and the core does not depend on it (DECISIONS.md, 2026-12-02).
+    // `apphost mcp` runs this helper: the MCP SDK brings FoundationNetworking (libcurl and some 30
+    // libraries), which would make every other command start 7 ms slower if `apphost` linked it
+    // (DECISIONS.md, 2026-12-02).
+    .executableTarget(
+      name: "apphost-mcp",
+      dependencies: [
+        "AppHostMCP",
+        "AppHostKit",
+        "AppHostBuildInfo",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
     .target(
       name: "AppHostMCP",
       dependencies: [
@@ -64,7 +74,7 @@ let package = Package(
     ),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["apphost", "AppHostKit", "TestSupport"]
+      dependencies: ["apphost", "apphost-mcp", "AppHostKit", "TestSupport"]
     ),
   ]
 )

@@ -237,17 +237,21 @@ enum CacheTools {
           if pairs {
             let limited = Array(items.prefix(elements * 2))
             object["elements"] = .array(
-              stride(from: 0, to: limited.count - 1, by: 2).map { .array([shown(limited[$0]), shown(limited[$0 + 1])]) })
+              stride(from: 0, to: limited.count - 1, by: 2).map {
+                .array([shown(limited[$0]), shown(limited[$0 + 1])])
+              })
             object["truncated"] = .bool(size > limited.count / 2)
           } else if type == "stream" {
-            object["elements"] = .array(items.prefix(elements).map { .string(Bounds.clip(RESP.render($0), maxBytes: maxBytes)) })
+            object["elements"] = .array(
+              items.prefix(elements).map { .string(Bounds.clip(RESP.render($0), maxBytes: maxBytes)) })
             object["truncated"] = .bool(size > min(items.count, elements))
           } else {
             object["elements"] = .array(items.prefix(elements).map(shown))
             object["truncated"] = .bool(size > min(items.count, elements))
           }
         default:
-          object["note"] = .string("a \(type) value; cache_get reads strings, hashes, lists, sets, sorted sets and streams")
+          object["note"] = .string(
+            "a \(type) value; cache_get reads strings, hashes, lists, sets, sorted sets and streams")
         }
         return Bounds.cut(json(.object(object)), maxBytes: 128 * 1024)
       }
@@ -378,7 +382,8 @@ enum CacheTools {
   static func printable(_ bytes: [UInt8]) -> String {
     if let text = String(validating: bytes, as: UTF8.self), !text.contains(where: { $0 == "\0" }) { return text }
     return bytes.map { byte in
-      (0x20...0x7E).contains(byte) && byte != 0x5C ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16).leftPadded(to: 2)
+      (0x20...0x7E).contains(byte) && byte != 0x5C
+        ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16).leftPadded(to: 2)
     }.joined()
   }
 

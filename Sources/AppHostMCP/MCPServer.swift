@@ -55,7 +55,8 @@ package enum MCPServer {
     -> CallTool.Result
   {
     guard let spec = byName[parameters.name] else {
-      var message = "unknown tool \(quoted(parameters.name)); the tools are " + byName.keys.sorted().joined(separator: ", ")
+      var message =
+        "unknown tool \(quoted(parameters.name)); the tools are " + byName.keys.sorted().joined(separator: ", ")
       if parameters.name == "cache_command" { message += " (cache_command needs `apphost mcp --allow-write`)" }
       return CallTool.Result(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
     }

@@ -13,7 +13,9 @@ struct Redactor: Sendable {
     var forms = Set<String>()
     for secret in secrets where secret.utf8.count >= 3 {
       forms.insert(secret)
-      if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) {
+      if let encoded = secret.addingPercentEncoding(
+        withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~")))
+      {
         forms.insert(encoded)
       }
     }

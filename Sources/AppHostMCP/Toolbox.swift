@@ -46,7 +46,9 @@ struct ToolArguments: Sendable {
     guard let items = value.arrayValue else { throw ToolError("\(name) must be a list of strings, not \(value)") }
     var texts: [String] = []
     for item in items {
-      guard let text = item.stringValue else { throw ToolError("\(name) must be a list of strings; \(item) is not one") }
+      guard let text = item.stringValue else {
+        throw ToolError("\(name) must be a list of strings; \(item) is not one")
+      }
       texts.append(text)
     }
     return texts

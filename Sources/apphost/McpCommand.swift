@@ -1,5 +1,4 @@
 import AppHostKit
-import AppHostMCP
 import ArgumentParser
 import Foundation
 
@@ -23,8 +22,39 @@ extension AppHost {
     var allowWrite = false
 
     func run() async throws {
-      let options = MCPOptions(file: self.options.file, engine: self.options.engine, allowWrite: allowWrite)
-      try await MCPServer.run(options, version: BuildVersion.description)
+      let console = Console()
+      guard let helper = Self.helper() else {
+        console.error(
+          "apphost: apphost-mcp, the server behind `apphost mcp`, is not installed beside \(Self.ownPath() ?? "apphost") "
+            + "(nor in ../libexec/apphost/); scripts/install installs both, `swift build` builds both")
+        throw ExitCode(69)
+      }
+      var arguments = [helper, "--file", options.file]
+      if let engine = options.engine { arguments += ["--engine", engine.rawValue] }
+      if allowWrite { arguments.append("--allow-write") }
+      if VerboseOption.requested(in: CommandLine.arguments) { arguments.append("--verbose") }
+      // Replaces this process: the agent's pipes are the helper's, and no apphost stays in between.
+      let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+      execv(helper, argv)
+      console.error("apphost: cannot run \(helper): \(String(cString: strerror(errno)))")
+      throw ExitCode(69)
+    }
+
+    /// `apphost-mcp` beside this binary (a build folder, `bin/` of an install), else in
+    /// `../libexec/apphost/` (where scripts/install puts it, off PATH).
+    static func helper() -> String? {
+      guard let own = ownPath() else { return nil }
+      let folder = (own as NSString).deletingLastPathComponent
+      let candidates = [
+        (folder as NSString).appendingPathComponent("apphost-mcp"),
+        ((folder as NSString).appendingPathComponent("../libexec/apphost/apphost-mcp") as NSString).standardizingPath,
+      ]
+      return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// This binary's path, links resolved.
+    static func ownPath() -> String? {
+      try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     }
   }
 }

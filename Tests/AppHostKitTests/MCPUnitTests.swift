@@ -10,7 +10,9 @@ import Testing
   @Test func everySecretAndItsPercentEncodedFormIsMasked() {
     let redactor = Redactor(secrets: ["p@ss:w/rd", "s3cret", "ab"])
     #expect(redactor.redact("AUTH p@ss:w/rd") == "AUTH ********")
-    #expect(redactor.redact("redis://default:p%40ss%3Aw%2Frd@127.0.0.1:6379/0") == "redis://default:********@127.0.0.1:6379/0")
+    #expect(
+      redactor.redact("redis://default:p%40ss%3Aw%2Frd@127.0.0.1:6379/0") == "redis://default:********@127.0.0.1:6379/0"
+    )
     #expect(redactor.redact("s3cret and s3cret") == "******** and ********")
     // Too short to be told from ordinary text: left alone.
     #expect(redactor.redact("abc") == "abc")
@@ -24,10 +26,19 @@ import Testing
   @Test(arguments: [
     (["AUTH", "pw"], ["AUTH", "********"]),
     (["auth", "user", "pw"], ["auth", "********", "********"]),
-    (["HELLO", "3", "AUTH", "default", "pw", "SETNAME", "x"], ["HELLO", "3", "AUTH", "********", "********", "SETNAME", "x"]),
-    (["CONFIG", "SET", "maxmemory", "1mb", "requirepass", "pw"], ["CONFIG", "SET", "maxmemory", "1mb", "requirepass", "********"]),
+    (
+      ["HELLO", "3", "AUTH", "default", "pw", "SETNAME", "x"],
+      ["HELLO", "3", "AUTH", "********", "********", "SETNAME", "x"]
+    ),
+    (
+      ["CONFIG", "SET", "maxmemory", "1mb", "requirepass", "pw"],
+      ["CONFIG", "SET", "maxmemory", "1mb", "requirepass", "********"]
+    ),
     (["MIGRATE", "h", "1", "k", "0", "5", "AUTH", "pw"], ["MIGRATE", "h", "1", "k", "0", "5", "AUTH", "********"]),
-    (["MIGRATE", "h", "1", "k", "0", "5", "AUTH2", "u", "pw"], ["MIGRATE", "h", "1", "k", "0", "5", "AUTH2", "********", "********"]),
+    (
+      ["MIGRATE", "h", "1", "k", "0", "5", "AUTH2", "u", "pw"],
+      ["MIGRATE", "h", "1", "k", "0", "5", "AUTH2", "********", "********"]
+    ),
     (["ACL", "SETUSER", "bob", "on", ">pw", "~*"], ["ACL", "SETUSER", "bob", "on", "********", "~*"]),
     (["SET", "AUTH", "x"], ["SET", "AUTH", "x"]),
     (["AUTH"], ["AUTH"]),
@@ -51,7 +62,9 @@ import Testing
     let cut = Bounds.cut(text, maxBytes: 100, hint: "ask for less")
     #expect(cut.utf8.count <= 100)
     let kept = cut.prefix { $0 == "a" }.count
-    #expect(kept > 40 && cut == String(repeating: "a", count: kept) + "\n[truncated: \(kept) of 1000 bytes shown; ask for less]")
+    #expect(
+      kept > 40
+        && cut == String(repeating: "a", count: kept) + "\n[truncated: \(kept) of 1000 bytes shown; ask for less]")
     #expect(Bounds.cut("short", maxBytes: 100) == "short")
   }
 
@@ -115,7 +128,8 @@ import Testing
     let specs = MCPServer.tools(options)
     let byName = Dictionary(uniqueKeysWithValues: specs.map { ($0.tool.name, $0) })
     let context = ProjectContext(options: options)
-    let unknown = await MCPServer.call(.init(name: "logs", arguments: ["name": "a", "tail": 3]), byName: byName, context: context)
+    let unknown = await MCPServer.call(
+      .init(name: "logs", arguments: ["name": "a", "tail": 3]), byName: byName, context: context)
     #expect(unknown.isError == true)
     #expect(text(unknown) == #"logs has no argument "tail"; its arguments are lines, maxBytes, name, since"#)
     let writes = await MCPServer.call(.init(name: "cache_command", arguments: [:]), byName: byName, context: context)

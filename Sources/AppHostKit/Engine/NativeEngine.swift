@@ -546,7 +546,8 @@ private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer
 /// server's local time, which is apphost's).
 package enum NativeLogTime {
   package static func time(of line: String, timeZone: TimeZone = .current) -> Date? {
-    guard let match = line.prefixMatch(of: #/\d+:[A-Z] (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})\s/#)
+    guard
+      let match = line.prefixMatch(of: #/\d+:[A-Z] (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})\s/#)
     else { return nil }
     let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     guard let month = months.firstIndex(of: String(match.2)) else { return nil }
