@@ -25,17 +25,24 @@ extension AppHost {
         return (session, try ProcessSpec.specs(plan: session.plan, ports: ports, selection: selection))
       }
       // Program output goes to their own log files; this log keeps what happened to them.
+      let hub = EventHub(plan: session.plan)
+      let events: EventSink = { event in
+        hub.publish(event)
+        if case .logLines = event { return }
+        console.output("\(Date().formatted(.iso8601)) \(describe(event))")
+      }
       let supervisor = Supervisor(
-        specs: specs,
-        events: { event in
-          if case .logLines = event { return }
-          console.output("\(Date().formatted(.iso8601)) \(describe(event))")
-        }, logDirectory: ExecutableState.logDirectory(session.project.state), state: session.project.state,
-        owner: .current, detached: true)
+        specs: specs, events: events, logDirectory: ExecutableState.logDirectory(session.project.state),
+        state: session.project.state, owner: .current, detached: true)
       signals.onSignal { _, count in
         Task { await supervisor.stop(immediately: count > 1) }
       }
+      // `apphost restart/stop/start/events` reach the programs (and the project's containers) here.
+      let control = SessionControl.serve(
+        plan: session.plan, engine: session.engine, supervisor: supervisor, state: session.project.state, hub: hub,
+        events: events)
       _ = await supervisor.run()
+      control.server?.close()
     }
   }
 }

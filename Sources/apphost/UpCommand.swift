@@ -35,12 +35,19 @@ extension AppHost {
     @Flag(help: "Print what up would do now (create, reuse, recreate and why, remove), changing nothing.")
     var dryRun = false
 
+    @Flag(
+      help: ArgumentHelp(
+        "Every state change as one JSON object a line on standard output (as `apphost events`); the usual "
+          + "lines go to standard error."))
+    var json = false
+
     func validate() throws {
       guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     func run() async throws {
-      let console = Console()
+      // With --json, standard output carries the events only.
+      let console = Console(outputToStandardError: json)
       if dryRun {
         try await printDryRun(console)
         return
@@ -76,7 +83,15 @@ extension AppHost {
           } ?? [name]
         })
       printer(.connected(session.engine.flavor, project: session.plan.project))
-      let launcher = session.launcher(events: { printer($0) })
+      // Every state change also goes to the control socket's subscribers (`apphost events`).
+      let hub = EventHub(plan: session.plan)
+      if json {
+        let events = Console()
+        hub.subscribe { event in events.output(String(decoding: ControlCoding.line(event).dropLast(), as: UTF8.self)) }
+      }
+      let launcher = session.launcher(events: {
+        printer($0); hub.publish($0)
+      })
       var launchOptions = Launcher.Options(selection: resources, detached: detach, timeout: .seconds(timeout))
       launchOptions.networkCreated = session.networkCreated
       let containers = session.containers
@@ -111,9 +126,12 @@ extension AppHost {
         "apphost: \(outcome.ports.count) resource\(outcome.ports.count == 1 ? "" : "s") ready"
           + (specs.isEmpty ? "" : ", starting \(specs.count) program\(specs.count == 1 ? "" : "s")")
           + "; Ctrl-C stops " + (outcome.ports.count + specs.count == 1 ? "it" : "them"))
-      let foreground = Foreground(
+      var foreground = Foreground(
         engine: session.engine, plan: session.plan, outcome: outcome, processes: specs, state: state,
-        events: { printer($0) })
+        events: {
+          printer($0); hub.publish($0)
+        })
+      foreground.hub = hub
       let code = await foreground.run(signals: signals)
       throw ExitCode(code)
     }

@@ -145,6 +145,14 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     }
   }
 
+  func stop(_ name: String, grace: Duration) async throws(AppHostError) {
+    try await call("stop", name)
+    locked {
+      containerRecords[name]?.state = .exited
+      containerRecords[name]?.exitCode = 0
+    }
+  }
+
   func start(_ name: String) async throws(AppHostError) {
     try await call("start", name)
     locked { containerRecords[name]?.state = .running }

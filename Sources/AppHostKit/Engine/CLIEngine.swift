@@ -199,6 +199,10 @@ package struct CLIEngine: ContainerEngine {
     try await succeed(["start", name])
   }
 
+  package func stop(_ name: String, grace: Duration) async throws(AppHostError) {
+    try await succeed(EngineCommands.stop([name], grace: grace))
+  }
+
   package func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int {
     let output = try await succeed(EngineCommands.port(name, containerPort: containerPort))
     guard let port = EngineCommands.parsePort(output.output) else {

@@ -32,6 +32,9 @@ package protocol ContainerEngine: Sendable {
   func start(_ name: String) async throws(AppHostError)
   /// The port on 127.0.0.1 published for `containerPort`.
   func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int
+  /// Stops a container (SIGTERM, then SIGKILL after `grace`) and keeps it, to be started again with
+  /// `start` (the control socket's `stop` and `restart`).
+  func stop(_ name: String, grace: Duration) async throws(AppHostError)
   /// Stops (SIGTERM, then SIGKILL after `grace`) and removes containers with their anonymous volumes;
   /// missing ones are fine.
   func remove(_ names: [String], grace: Duration?) async throws(AppHostError)

@@ -166,6 +166,24 @@ package struct NativeEngine: ContainerEngine {
     try spawn(&record, truncatingLog: false)
   }
 
+  /// Stops the server (SIGTERM, SIGKILL after `grace`) and keeps its record, to be started again.
+  package func stop(_ name: String, grace: Duration) async throws(AppHostError) {
+    guard var record = loadAdopting(name) else {
+      throw .engineFailed(command: "native stop \(name)", reason: "apphost has no record of \(name)")
+    }
+    guard record.identity.isAlive else { return }
+    let identity = record.identity
+    await GracefulStop.stop([record.pid], grace: grace) { pids in identity.isAlive ? pids : [] }
+    let deadline = ContinuousClock.now + .seconds(5)
+    var code: Int?
+    while code == nil && identity.isAlive && ContinuousClock.now < deadline {
+      code = Self.reap(record.pid)
+      if code == nil { try? await Task.sleep(for: GracefulStop.interval) }
+    }
+    record.exitCode = code ?? Self.reap(record.pid) ?? 0
+    try save(record)
+  }
+
   package func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int {
     guard let record = load(name) else {
       throw .engineOutput(command: "native port \(name)", reason: "apphost has no record of \(name)")

@@ -71,8 +71,11 @@ package enum StatusReport {
           if (process.state == .running || process.state == .starting) && !live {
             row.state = "exited"
             row.note = "ended while no apphost watched it"
-          } else if process.state == .exited || process.state == .stopped {
+          } else if process.state == .exited {
             row.state = "exited (\(process.exitCode.map(String.init) ?? "?"))"
+          } else if process.state == .stopped {
+            // Stopped by request (`apphost stop`): kept stopped until `apphost start`.
+            row.state = "stopped"
           }
           if live {
             row.pid = process.pid

@@ -9,18 +9,27 @@ import Foundation
 /// Output goes to the event sink as whole lines and, when a log folder is given, to one file per process.
 package actor Supervisor {
   package let specs: [ProcessSpec]
-  private let events: EventSink
+  let events: EventSink
   private let logDirectory: String?
   private let state: StateDirectory?
-  private var record: ExecutableState
-  private var running: [String: Int32] = [:]
-  private var stopping: Bool = false
+  private(set) var record: ExecutableState
+  var running: [String: Int32] = [:]
+  private(set) var stopping: Bool = false
   /// Who waits for the next change of a process's state (a stage waiting for its programs to start).
   private var changeWaiters: [CheckedContinuation<Void, Never>] = []
   /// The pauses before restarts, cut short by `stop`.
-  private var pauses: [String: Task<Void, Never>] = [:]
+  var pauses: [String: Task<Void, Never>] = [:]
   /// One file per process (`.apphost/logs/NAME.log`), written as output arrives.
   private let logFiles: [String: LogFile]
+  /// Control requests (`Supervisor+Control.swift`): processes stopped until started again, processes to
+  /// start again at once when they end, how often each has been started, and supervision loops that
+  /// run (a program that ended for good has none until it is started again).
+  var held: Set<String> = []
+  var restartAtOnce: Set<String> = []
+  var starts: [String: Int] = [:]
+  var supervising: Set<String> = []
+  var restartedLoops: [Task<Int32?, Never>] = []
+  var finished = false
 
   /// The first pause before a restart; it doubles up to `maximumBackoff`, and starts again from here
   /// once a process ran for `stableAfter`.
@@ -74,6 +83,12 @@ package actor Supervisor {
         firstFailure = failure
       }
     }
+    // Programs started again through the control socket after they had ended for good.
+    while !restartedLoops.isEmpty {
+      let failure = await restartedLoops.removeFirst().value
+      if firstFailure == nil { firstFailure = failure }
+    }
+    finished = true
     return firstFailure
   }
 
@@ -81,6 +96,11 @@ package actor Supervisor {
   package func stop(immediately: Bool) {
     stopping = true
     for pause in pauses.values { pause.cancel() }
+    // Those waiting to be restarted are stopped now (those running say so when they have ended).
+    for spec in specs where pauses[spec.displayName] != nil && running[spec.displayName] == nil {
+      update(spec) { $0.state = .stopped }
+      events(.stopped(resource: spec.displayName, code: nil))
+    }
     announceChange()
     for name in running.keys.sorted() { events(.stopping(resource: name)) }
     let groups = running.values.map { -$0 }
@@ -98,9 +118,14 @@ package actor Supervisor {
   }
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
-  private func supervise(_ spec: ProcessSpec) async -> Int32? {
+  func supervise(_ spec: ProcessSpec) async -> Int32? {
+    supervising.insert(spec.displayName)
+    defer { supervising.remove(spec.displayName) }
     var backoff = RestartBackoff()
     while !stopping {
+      // Stopped through the control socket: waits for a start.
+      while held.contains(spec.displayName) && !stopping { await nextChange() }
+      if stopping { break }
       let began = ContinuousClock.now
       let status: Int32
       do {
@@ -117,12 +142,17 @@ package actor Supervisor {
         return 126
       }
       running[spec.displayName] = nil
-      if stopping {
+      if stopping || held.contains(spec.displayName) || restartAtOnce.contains(spec.displayName) {
         update(spec) {
           $0.state = .stopped
           $0.exitCode = status
         }
-        return nil
+        events(.stopped(resource: spec.displayName, code: status))
+        if stopping { return nil }
+        // Asked for: a restart starts it again at once, whatever its policy; a stop waits above.
+        restartAtOnce.remove(spec.displayName)
+        backoff = RestartBackoff()
+        continue
       }
       update(spec) {
         $0.state = .exited
@@ -146,11 +176,11 @@ package actor Supervisor {
   }
 
   /// Suspends until a process's state changes (or `stop`).
-  private func nextChange() async {
+  func nextChange() async {
     await withCheckedContinuation { changeWaiters.append($0) }
   }
 
-  private func announceChange() {
+  func announceChange() {
     let waiters = changeWaiters
     changeWaiters = []
     for waiter in waiters { waiter.resume() }
@@ -158,6 +188,7 @@ package actor Supervisor {
 
   private func started(_ spec: ProcessSpec, pid: Int32) {
     running[spec.displayName] = pid
+    starts[spec.displayName, default: 0] += 1
     if stopping { kill(-pid, SIGTERM) }
     let identity = ProcessIdentity(pid: pid, startTime: ProcessIdentity.startTime(of: pid) ?? "")
     update(spec) {
@@ -169,7 +200,7 @@ package actor Supervisor {
     events(.started(resource: spec.displayName, pid: pid))
   }
 
-  private func update(_ spec: ProcessSpec, _ change: (inout ExecutableState.Process) -> Void) {
+  func update(_ spec: ProcessSpec, _ change: (inout ExecutableState.Process) -> Void) {
     guard let index = record.processes.firstIndex(where: { $0.name == spec.displayName }) else { return }
     change(&record.processes[index])
     persist()
