@@ -105,14 +105,14 @@ async def read_only_session():
             check(PASSWORD not in (init.instructions or ""), "instructions carry no secret")
 
             tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+            steering = {"restart", "stop", "start"}
             expected = {"resources", "environment", "logs", "wait", "cache_info", "cache_stats", "cache_scan",
-                        "cache_get", "cache_slowlog", "cache_monitor"}
+                        "cache_get", "cache_slowlog", "cache_monitor"} | steering
             check(set(tools) == expected, "tools without --allow-write", str(sorted(tools)))
             for tool in tools.values():
-                check("at most" in tool.description or "bytes" in tool.description,
-                      f"{tool.name}'s description states its bound", tool.description)
-                check(tool.annotations is not None and tool.annotations.read_only_hint is True,
-                      f"{tool.name} is marked read-only")
+                check("at most" in tool.description, f"{tool.name}'s description states its bound", tool.description)
+                check(tool.annotations is not None and tool.annotations.read_only_hint is (tool.name not in steering),
+                      f"{tool.name} is marked read-only, or as changing what runs")
 
             # resources
             rows = json.loads(await call(session, "resources"))
@@ -233,6 +233,33 @@ async def read_only_session():
             # cache_command is not offered
             text = await call(session, "cache_command", {"command": ["FLUSHALL"]}, error=True)
             check("--allow-write" in text, "cache_command without --allow-write: refused, naming the flag", text)
+
+            # restart, stop, start through the control socket
+            before = {row["name"]: row for row in json.loads(await call(session, "resources"))}
+            done = json.loads(await call(session, "restart", {"names": ["api"]}))
+            check(done == {"restarted": ["api"]}, "restart api", str(done))
+            after = {row["name"]: row for row in json.loads(await call(session, "resources"))}
+            check(after["api"]["state"] == "running" and after["api"]["pid"] != before["api"]["pid"],
+                  "restart: the program runs with a new pid", f"{before['api']} -> {after['api']}")
+            check(after["cache"].get("pid") == before["cache"].get("pid") and after["cache"]["health"] == "healthy",
+                  "restart api: the cache is left alone", str(after["cache"]))
+            done = json.loads(await call(session, "stop", {"names": ["api"]}))
+            check(done == {"stopped": ["api"]}, "stop api", str(done))
+            stopped = {row["name"]: row for row in json.loads(await call(session, "resources"))}
+            check(stopped["api"]["state"] != "running", "stop: the program no longer runs", str(stopped["api"]))
+            text = await call(session, "wait", {"names": ["api"], "timeout": 1}, error=True)
+            check("not ready" in text and "api" in text, "wait on a stopped program: an error naming it", text)
+            done = json.loads(await call(session, "start", {"names": ["api"]}))
+            check(done == {"started": ["api"]}, "start api", str(done))
+            started = {row["name"]: row for row in json.loads(await call(session, "resources"))}
+            check(started["api"]["state"] == "running", "start: the program runs again", str(started["api"]))
+            done = json.loads(await call(session, "restart", {"names": ["cache"]}))
+            check(done == {"restarted": ["cache"]}, "restart cache", str(done))
+            waited = json.loads(await call(session, "wait", {"names": ["cache"], "timeout": 30}))
+            check(waited["ready"] is True, "the restarted cache answers", str(waited))
+            text = await call(session, "restart", {"names": ["nosuch"]}, error=True)
+            check("nosuch" in text, "restart of an unknown resource: an error naming it", text)
+            await call(session, "stop", {"names": []}, error=True)
 
             # MCP resources
             listed = {resource.uri for resource in (await session.list_resources()).resources}

@@ -7,15 +7,16 @@ import MCP
 package enum MCPServer {
   /// Every tool this server offers with these options (`cache_command` only with `--allow-write`).
   static func tools(_ options: MCPOptions) -> [ToolSpec] {
-    ProjectTools.all + CacheTools.all(allowWrite: options.allowWrite)
+    ProjectTools.all + ControlTools.all + CacheTools.all(allowWrite: options.allowWrite)
   }
 
   static let instructions = """
     apphost runs a project's caches (Redis, Valkey, Garnet), their admin UIs and the developer's own \
     programs, described in apphost.json. Start with `resources` to see what runs and where; `logs` and \
-    `environment` explain a program; the cache_* tools look inside a cache (INFO, key counts and memory, \
-    a sample of keys, one key, the slow log, a short MONITOR). Every tool is read-only unless its \
-    description says it writes. Passwords never appear in replies (shown as ********).
+    `environment` explain a program; `restart`, `stop` and `start` steer resources; the cache_* tools \
+    look inside a cache (INFO, key counts and memory, a sample of keys, one key, the slow log, a short \
+    MONITOR). Every tool is read-only unless its description says it changes something. Passwords never \
+    appear in replies (shown as ********).
     """
 
   /// Serves until standard input ends.

@@ -147,7 +147,8 @@ import Testing
     let readOnly = MCPServer.tools(MCPOptions(file: "apphost.json", engine: nil, allowWrite: false)).map(\.tool)
     let writing = MCPServer.tools(MCPOptions(file: "apphost.json", engine: nil, allowWrite: true)).map(\.tool)
     #expect(!readOnly.contains { $0.name == "cache_command" })
-    #expect(readOnly.allSatisfy { $0.annotations.readOnlyHint == true })
+    let steering: Set = ["restart", "stop", "start"]
+    #expect(readOnly.allSatisfy { $0.annotations.readOnlyHint == !steering.contains($0.name) })
     #expect(writing.contains { $0.name == "cache_command" && $0.annotations.readOnlyHint == false })
     // Every description states its bound.
     #expect(writing.allSatisfy { ($0.description ?? "").contains("at most") })
