@@ -20,6 +20,12 @@ loop; docker-compose names its containers as the raw peer does):
      docker-compose up attached to the same five services: the whole process tree (apphost's
      `docker logs --follow` children included, the user's programs not), PSS and RSS summed
 
+  7  everyday commands, with the five persistent resources of scenario 3 running: apphost ps / the
+     engine's own `ps` for the same containers; a no-op apphost up -d / that engine ps; apphost --version
+     (time and peak RSS) / `ENGINE --version`
+
+`--engine all` runs every scenario on docker, then on podman, in one run.
+
 Targets are ratios to a peer measured in the same run; --check exits 1 when one is missed.
 """
 import argparse
@@ -175,27 +181,28 @@ class Bench:
         """Medians, and each tool's ratio: apphost's to each peer, or (with `baseline`) each other tool's
         to the baseline."""
         medians = {tool: statistics.median(values) for tool, values in results.items()}
-        ours = medians["apphost"]
+        ours = medians.get("apphost")
         print(f"\n{scenario}")
         for tool, median in medians.items():
-            if baseline and tool not in ("apphost", baseline):
+            if baseline and tool not in ("apphost", baseline) or ours is None and tool != baseline:
                 ratio = f"  {tool}/{baseline} = {median / medians[baseline]:.2f}x"
             else:
-                ratio = "" if tool == "apphost" else f"  apphost/{tool} = {ours / median:.2f}x"
+                ratio = "" if tool == "apphost" or ours is None else f"  apphost/{tool} = {ours / median:.2f}x"
             print(f"  {tool:<22} median {median * 1000:8.1f} ms  (runs: {', '.join(f'{v * 1000:.0f}' for v in results[tool])}){ratio}")
         self.check_targets(scenario, medians, targets)
 
     def check_targets(self, scenario, medians, targets):
         """Each target is (what it says, peer, the largest ratio apphost/peer that meets it): a ratio to a
         peer measured in this run, never an absolute figure."""
-        for text, peer, largest in targets:
+        for text, peer, largest, *tool in targets:
+            ours = tool[0] if tool else "apphost"
             if peer not in medians:
                 print(f"  target: {text}: not measured here (no {peer} on {self.engine})")
                 self.targets.append((scenario, text, None))
                 continue
-            ratio = medians["apphost"] / medians[peer]
+            ratio = medians[ours] / medians[peer]
             met = ratio <= largest
-            print(f"  target: {text}: apphost/{peer} = {ratio:.2f}x, {'met' if met else 'MISSED'} (at most {largest:.2f}x)")
+            print(f"  target: {text}: {ours}/{peer} = {ratio:.2f}x, {'met' if met else 'MISSED'} (at most {largest:.2f}x)")
             self.targets.append((scenario, text, met))
 
     def cold(self, label, name, resources, compose_peer=True):
@@ -315,6 +322,44 @@ class Bench:
         self.check_targets("6. peak memory (PSS of the process tree)", medians,
                            [("no more memory than docker-compose attached to the same five", "docker-compose", 1.0)])
 
+    def scenario7(self):
+        resources = {name: (kind, "persistent") for name, (kind, _) in self.FIVE.items()}
+        folder = self.project("bench-everyday", resources)
+        self.clean(folder, "bench-everyday")
+        self.timed([self.apphost, "up", "-d"], cwd=folder)
+        engine_ps = [self.engine, "ps", "--all", "--filter", "label=apphost.project=bench-everyday"]
+        # Warm both (the first up -d after a start learns that the network is there).
+        for args in ([self.apphost, "up", "-d"], [self.apphost, "ps"], engine_ps):
+            self.timed(args, cwd=folder)
+        runs = max(self.runs, 15)
+        results = {"apphost ps": [], "apphost up -d (no-op)": [], f"{self.engine} ps": []}
+        for _ in range(runs):
+            results["apphost ps"].append(self.timed([self.apphost, "ps"], cwd=folder))
+            results[f"{self.engine} ps"].append(self.timed(engine_ps, cwd=folder))
+            results["apphost up -d (no-op)"].append(self.timed([self.apphost, "up", "-d"], cwd=folder))
+        self.clean(folder, "bench-everyday")
+        self.report("7a. everyday commands (five persistent resources running)", results,
+                    [("apphost ps within 1.5x of the engine's ps", f"{self.engine} ps", 1.5, "apphost ps"),
+                     ("no-op up -d within 2x of one engine ps", f"{self.engine} ps", 2.0, "apphost up -d (no-op)")],
+                    baseline=f"{self.engine} ps")
+        version = {"apphost --version": [], f"{self.engine} --version": []}
+        memory = {"apphost --version": [], f"{self.engine} --version": []}
+        for _ in range(runs):
+            for tool, args in (("apphost --version", [self.apphost, "--version"]),
+                               (f"{self.engine} --version", [self.engine, "--version"])):
+                elapsed, rss = timed_with_rss(args, self.env)
+                version[tool].append(elapsed)
+                memory[tool].append(rss)
+        self.report("7b. --version", version, baseline=f"{self.engine} --version")
+        for tool, values in memory.items():
+            print(f"  {tool:<24} peak RSS {statistics.median(values) / 1024:.1f} MiB (median)")
+        medians = {tool: statistics.median(values) for tool, values in version.items()}
+        print(f"  apphost --version: {medians['apphost --version'] * 1000:.1f} ms, "
+              f"{statistics.median(memory['apphost --version']) / 1024:.1f} MiB (targets: 10 ms, 12 MiB)")
+        self.targets.append(("7b. --version", "in 10 ms", medians["apphost --version"] <= 0.010))
+        self.targets.append(("7b. --version", "in 12 MiB",
+                             statistics.median(memory["apphost --version"]) <= 12 * 1024))
+
     def peak_while_running(self, args, folder, seconds=8):
         """Runs a foreground command for a while, stops it with Ctrl-C; returns the peak over samples of
         the PSS and RSS (KiB) summed over the command and every process under it, except the programs
@@ -338,6 +383,18 @@ class Bench:
         process.wait(timeout=60)
         self.clean(folder, os.path.basename(folder))
         return peak
+
+
+def timed_with_rss(args, env):
+    """Wall time (s) and peak RSS (KiB) of one command, from wait4's rusage."""
+    start = time.monotonic()
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.monotonic() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args)} (exit {process.returncode})")
+    return elapsed, usage.ru_maxrss
 
 
 def process_tree(root):
@@ -397,27 +454,32 @@ def shell_quote(word):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--engine", default=os.environ.get("APPHOST_ENGINE", "docker"), choices=["docker", "podman"])
+    parser.add_argument("--engine", default=os.environ.get("APPHOST_ENGINE", "docker"),
+                        choices=["docker", "podman", "all"])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--apphost", default=os.environ.get("APPHOST_BIN", ".build/release/apphost"))
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a target is missed (a target whose peer is not measured is not a miss)")
-    parser.add_argument("scenarios", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6])
+    parser.add_argument("scenarios", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6, 7])
     args = parser.parse_args()
     apphost = os.path.abspath(args.apphost)
     root = tempfile.mkdtemp(prefix="apphost-bench-")
-    bench = Bench(args.engine, apphost, args.runs, root)
+    engines = ["docker", "podman"] if args.engine == "all" else [args.engine]
+    targets = []
     version = run([apphost, "--version"]).stdout.strip()
-    print(f"apphost {version}, engine {args.engine}, {args.runs} runs per tool, alternating; "
-          f"images {REGISTRY or 'from their registries'}")
     try:
-        for number in args.scenarios:
-            getattr(bench, f"scenario{number}")()
+        for engine in engines:
+            bench = Bench(engine, apphost, args.runs, root)
+            print(f"\n=== apphost {version}, engine {engine}, {args.runs} runs per tool, alternating; "
+                  f"images {REGISTRY or 'from their registries'}")
+            for number in args.scenarios:
+                getattr(bench, f"scenario{number}")()
+            targets += [(f"{engine} {scenario}", text, met) for scenario, text, met in bench.targets]
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    missed = [(scenario, text) for scenario, text, met in bench.targets if met is False]
-    met = sum(1 for _, _, ok in bench.targets if ok)
-    unmeasured = sum(1 for _, _, ok in bench.targets if ok is None)
+    missed = [(scenario, text) for scenario, text, met in targets if met is False]
+    met = sum(1 for _, _, ok in targets if ok)
+    unmeasured = sum(1 for _, _, ok in targets if ok is None)
     print(f"\ntargets: {met} met, {len(missed)} missed, {unmeasured} not measured")
     for scenario, text in missed:
         print(f"  MISSED: {scenario.split('.')[0]}: {text}")

@@ -67,6 +67,7 @@ extension AppHost {
         let teardown = Teardown(engine: engine, events: { printer($0) })
         try await teardown.down(
           project: project.name, directory: project.directory, containers: containers, volumes: volumes)
+        state.remember(networkSeen: false)
         let ours = containers.filter { $0.projectDirectory == project.directory }
         if ours.isEmpty && stopped.isEmpty { console.output("apphost: nothing of \(project.name) was running") }
       }

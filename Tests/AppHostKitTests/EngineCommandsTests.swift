@@ -23,6 +23,42 @@ import Testing
     #expect(record.image == "localhost/apphost-fixtures/library/redis:8.6")
   }
 
+  /// Real `ps` output (listContainers' format) of docker 20.10 and podman 4.3: a running cache and a
+  /// container that exited with 3, in a project folder whose path has a comma.
+  @Test(arguments: [EngineFlavor.docker, .podman])
+  func parsesListOutput(engine: EngineFlavor) throws {
+    let file = engine == .docker ? "ps-docker.txt" : "ps-podman.json"
+    let text = try String(contentsOfFile: "\(Paths.repository)/Tests/Fixtures/engine/\(file)", encoding: .utf8)
+    let records = try EngineCommands.parseList(engine, text)
+    #expect(records.count == 2)
+    let cache = try #require(records.first { $0.name == "p1-cache" })
+    #expect(cache.id.count == 64)
+    #expect(cache.state == .running)
+    #expect(cache.resource == "cache")
+    #expect(cache.projectDirectory == "/tmp/a,b")
+    #expect(cache.configHash == "abc")
+    #expect(cache.ports[6379] == (engine == .docker ? 32773 : 45705))
+    #expect(cache.image == "localhost/apphost-fixtures/library/redis:8.6")
+    #expect(!cache.networks.isEmpty)
+    let gone = try #require(records.first { $0.name == "p1-gone" })
+    #expect(gone.state == .exited)
+    #expect(gone.exitCode == 3)
+    #expect(gone.ports.isEmpty)
+    #expect(gone.labels[LabelKey.lifetime] == nil)
+  }
+
+  @Test func dockerListFieldsAreRead() throws {
+    #expect(EngineCommands.exitCode(status: "Exited (137) 2 seconds ago") == 137)
+    #expect(EngineCommands.exitCode(status: "Up 3 minutes (healthy)") == 0)
+    #expect(
+      EngineCommands.dockerPorts("0.0.0.0:1->6379/tcp, 127.0.0.1:2->6379/tcp, [::1]:3->5540/tcp, 8081/tcp")
+        == [6379: 2, 5540: 3])
+    #expect(throws: AppHostError.self) { try EngineCommands.parseList(.docker, "[\"too few\"]") }
+    #expect(throws: AppHostError.self) { try EngineCommands.parseList(.podman, "not json") }
+    #expect(try EngineCommands.parseList(.docker, "\n").isEmpty)
+    #expect(try EngineCommands.parseList(.podman, "[]").isEmpty)
+  }
+
   @Test func emptyInspectOutputIsNoContainers() throws {
     #expect(try EngineCommands.parseInspect("").isEmpty)
     #expect(try EngineCommands.parseInspect("[]\n").isEmpty)
@@ -70,8 +106,8 @@ import Testing
 
   @Test func commandLines() {
     #expect(
-      EngineCommands.listContainers(project: "shop") == [
-        "ps", "--all", "--quiet", "--no-trunc", "--filter", "label=apphost.project=shop",
+      EngineCommands.listContainers(.podman, project: "shop") == [
+        "ps", "--all", "--no-trunc", "--filter", "label=apphost.project=shop", "--format", "json",
       ])
     #expect(EngineCommands.remove(["a", "b"]) == ["rm", "--force", "--volumes", "a", "b"])
     #expect(EngineCommands.stop(["a"], grace: .seconds(10)) == ["stop", "--time", "10", "a"])

@@ -13,6 +13,7 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
   private var volumeNames: Set<String> = []
   private var calls: [String] = []
   private var failures: [String: AppHostError] = [:]
+  private var onceOnly: Set<String> = []
   private var delays: [String: Duration] = [:]
   private var nextPort = 49_000
 
@@ -30,6 +31,15 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
   /// Makes the call `verb subject` (or every call of `verb` when `subject` is nil) fail with `error`.
   func fail(_ verb: String, _ subject: String? = nil, with error: AppHostError) {
     locked { failures[[verb, subject].compactMap { $0 }.joined(separator: " ")] = error }
+  }
+
+  /// Like `fail`, for the next such call only.
+  func failOnce(_ verb: String, _ subject: String? = nil, with error: AppHostError) {
+    let key = [verb, subject].compactMap { $0 }.joined(separator: " ")
+    locked {
+      failures[key] = error
+      onceOnly.insert(key)
+    }
   }
 
   /// Makes the call `verb subject` take `duration` first.
@@ -61,7 +71,10 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     let (delay, failure) = locked { () -> (Duration?, AppHostError?) in
       calls.append("\(verb) \(subject)")
       let key = "\(verb) \(subject)"
-      return (delays[key] ?? delays[verb], failures[key] ?? failures[verb])
+      let matched = failures[key] != nil ? key : verb
+      let failure = failures[matched]
+      if onceOnly.remove(matched) != nil { failures[matched] = nil }
+      return (delays[key] ?? delays[verb], failure)
     }
     if let delay {
       do { try await Task.sleep(for: delay) } catch { throw .cancelled }

@@ -50,6 +50,24 @@ import Testing
     #expect(outcome.created.isEmpty)
   }
 
+  /// Podman has given two containers started side by side the same port: the one that lost is made
+  /// again and gets another. A port the manifest fixed is not tried again (it stays taken).
+  @Test func aContainerWhoseEnginePickedPortIsTakenIsMadeAgain() async throws {
+    let plan = try plan(ReconciliationTests.cachesOnly)
+    let engine = FakeEngine(flavor: .podman)
+    engine.failOnce(
+      "run", "shop-cache", with: .portInUse(port: nil, resource: "cache", reason: "address already in use"))
+    let outcome = try await Self.start(Self.launcher(plan, engine), engine)
+    #expect(engine.journal.filter { $0 == "run shop-cache" }.count == 2)
+    #expect(engine.journal.contains("rm shop-cache"))
+    #expect(outcome.ports["cache"] != nil)
+
+    let fixed = FakeEngine(flavor: .podman)
+    fixed.fail("run", "shop-cache", with: .portInUse(port: 6379, resource: "cache", reason: "address already in use"))
+    await #expect(throws: AppHostError.self) { try await Self.start(Self.launcher(plan, fixed), fixed) }
+    #expect(fixed.journal.filter { $0 == "run shop-cache" }.count == 1)
+  }
+
   @Test func aChangedCacheIsRecreatedAndItsVolumeKept() async throws {
     let engine = FakeEngine()
     _ = try await Self.start(Self.launcher(try plan(ReconciliationTests.cachesOnly), engine), engine)

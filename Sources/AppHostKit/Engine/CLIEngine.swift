@@ -119,8 +119,8 @@ package struct CLIEngine: ContainerEngine {
   }
 
   package func containers(project: String) async throws(AppHostError) -> [ContainerRecord] {
-    let ids = lines(try await succeed(EngineCommands.listContainers(project: project)).output)
-    return try await inspect(ids)
+    try EngineCommands.parseList(
+      flavor, try await succeed(EngineCommands.listContainers(flavor, project: project)).output)
   }
 
   package func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord] {

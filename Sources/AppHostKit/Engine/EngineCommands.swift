@@ -7,9 +7,23 @@ package enum EngineCommands {
     ["--filter", "label=\(LabelKey.project)=\(project)"]
   }
 
-  package static func listContainers(project: String) -> [String] {
-    ["ps", "--all", "--quiet", "--no-trunc"] + projectFilter(project)
+  /// One `ps` that says everything apphost reads of the project's containers (what `container inspect`
+  /// would, but in one engine call instead of two): podman prints JSON, docker a line per container
+  /// from a template that names apphost's labels one by one (its `.Labels` is one comma-joined string).
+  package static func listContainers(_ flavor: EngineFlavor, project: String) -> [String] {
+    ["ps", "--all", "--no-trunc"] + projectFilter(project) + ["--format", listFormat(flavor)]
   }
+
+  static func listFormat(_ flavor: EngineFlavor) -> String {
+    switch flavor {
+    case .podman: return "json"
+    case .docker, .native:
+      let fields = dockerListFields.map { "{{json \($0)}}" } + LabelKey.all.map { "{{json (.Label \"\($0)\")}}" }
+      return "[" + fields.joined(separator: ",") + "]"
+    }
+  }
+
+  private static let dockerListFields = [".ID", ".Names", ".State", ".Status", ".Image", ".Ports", ".Networks"]
 
   package static func inspect(_ names: [String]) -> [String] {
     ["container", "inspect"] + names
@@ -77,6 +91,107 @@ package enum EngineCommands {
     let lines = output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
     let line = lines.first { $0.hasPrefix("127.0.0.1:") } ?? lines.first
     return line.flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
+  }
+
+  /// The output of `listContainers`.
+  package static func parseList(_ flavor: EngineFlavor, _ output: String) throws(AppHostError) -> [ContainerRecord] {
+    let trimmed = output.trimmingCharacters(in: .whitespacesAndNewlines)
+    if trimmed.isEmpty { return [] }
+    do {
+      switch flavor {
+      case .podman:
+        return try JSONDecoder().decode([PodmanListed].self, from: Data(trimmed.utf8)).map(\.record)
+      case .docker, .native:
+        return try trimmed.split(whereSeparator: \.isNewline).map { line in
+          try dockerRecord(JSONDecoder().decode([String].self, from: Data(line.utf8)))
+        }
+      }
+    } catch let error as AppHostError {
+      throw error
+    } catch {
+      throw .engineOutput(command: "ps", reason: "\(error)")
+    }
+  }
+
+  /// A line of docker's `ps` template: the fields of `dockerListFields`, then `LabelKey.all`'s values.
+  private static func dockerRecord(_ fields: [String]) throws -> ContainerRecord {
+    guard fields.count == dockerListFields.count + LabelKey.all.count else {
+      throw AppHostError.engineOutput(
+        command: "ps", reason: "expected \(dockerListFields.count + LabelKey.all.count) fields, got \(fields.count)")
+    }
+    var labels: [String: String] = [:]
+    for (key, value) in zip(LabelKey.all, fields.dropFirst(dockerListFields.count)) where !value.isEmpty {
+      labels[key] = value
+    }
+    let state = ContainerState(engineWord: fields[2])
+    return ContainerRecord(
+      id: fields[0], name: fields[1].split(separator: ",").first.map(String.init) ?? fields[1], labels: labels,
+      environment: [:], state: state, exitCode: state == .exited ? exitCode(status: fields[3]) : 0,
+      ports: dockerPorts(fields[5]), image: fields[4],
+      networks: fields[6].split(separator: ",").map(String.init).sorted())
+  }
+
+  /// `Exited (137) 2 seconds ago` -> 137.
+  static func exitCode(status: String) -> Int {
+    guard let open = status.firstIndex(of: "("), let close = status[open...].firstIndex(of: ")") else { return 0 }
+    return Int(status[status.index(after: open)..<close]) ?? 0
+  }
+
+  /// `127.0.0.1:32771->6379/tcp, [::1]:32771->6379/tcp, 8080/tcp` -> [6379: 32771], 127.0.0.1 first.
+  static func dockerPorts(_ text: String) -> [Int: Int] {
+    var ports: [Int: Int] = [:]
+    var loopback: Set<Int> = []
+    for entry in text.split(separator: ",") {
+      let parts = entry.trimmingCharacters(in: .whitespaces).components(separatedBy: "->")
+      guard parts.count == 2, let containerPort = Int(parts[1].split(separator: "/").first ?? ""),
+        let colon = parts[0].lastIndex(of: ":"), let hostPort = Int(parts[0][parts[0].index(after: colon)...])
+      else { continue }
+      let isLoopback = parts[0].hasPrefix("127.0.0.1:")
+      if isLoopback || (ports[containerPort] == nil && !loopback.contains(containerPort)) {
+        ports[containerPort] = hostPort
+        if isLoopback { loopback.insert(containerPort) }
+      }
+    }
+    return ports
+  }
+
+  /// An element of podman's `ps --format json`.
+  private struct PodmanListed: Decodable {
+    var id: String
+    var names: [String]
+    var state: String
+    var exitCode: Int?
+    var image: String?
+    var labels: [String: String]?
+    var ports: [Port]?
+    var networks: [String]?
+
+    enum CodingKeys: String, CodingKey {
+      case id = "Id", names = "Names", state = "State", exitCode = "ExitCode", image = "Image", labels = "Labels"
+      case ports = "Ports", networks = "Networks"
+    }
+
+    struct Port: Decodable {
+      var hostIP: String?
+      var containerPort: Int
+      var hostPort: Int
+
+      enum CodingKeys: String, CodingKey {
+        case hostIP = "host_ip", containerPort = "container_port", hostPort = "host_port"
+      }
+    }
+
+    var record: ContainerRecord {
+      var mapped: [Int: Int] = [:]
+      for port in (ports ?? []).sorted(by: { ($0.hostIP == "127.0.0.1" ? 0 : 1) < ($1.hostIP == "127.0.0.1" ? 0 : 1) })
+      where mapped[port.containerPort] == nil {
+        mapped[port.containerPort] = port.hostPort
+      }
+      return ContainerRecord(
+        id: id, name: names.first ?? id, labels: labels ?? [:], environment: [:],
+        state: ContainerState(engineWord: state), exitCode: exitCode ?? 0, ports: mapped, image: image ?? "",
+        networks: (networks ?? []).sorted())
+    }
   }
 
   /// `docker/podman container inspect` JSON: an array of containers.

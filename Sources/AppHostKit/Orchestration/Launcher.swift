@@ -326,6 +326,29 @@ package struct Launcher: Sendable {
   }
 
   private func run(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
+    var attempt = 1
+    while true {
+      do {
+        try await runOnce(container, options: options)
+        return
+      } catch .portInUse(nil, _, let reason) where attempt < Self.portAttempts {
+        // A port the engine picks: podman picks each container's while the others start beside it,
+        // and has given two of them the same one. The container it made is removed; it picks again.
+        attempt += 1
+        Log.debug(
+          "\(container.resource): the engine picked a port in use (\(reason)); trying again (attempt \(attempt))")
+        let engine = self.engine
+        await Log.quietly("remove \(container.containerName) to start it again") { () async throws(AppHostError) in
+          try await engine.remove([container.containerName], grace: nil)
+        }
+      }
+    }
+  }
+
+  /// Starts of a container whose engine-picked port turned out to be taken.
+  static let portAttempts = 3
+
+  private func runOnce(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
     do {
       try await engine.run(container, owner: owner.owner, detached: options.detached)
     } catch .engineFailed(let command, let reason) where reason.contains("already in use") {

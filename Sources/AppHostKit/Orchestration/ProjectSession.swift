@@ -37,14 +37,23 @@ package struct ProjectSession: Sendable {
       flag: flag, environment: environment, manifest: project.loaded.manifest.engine)
     let preferred = requested ?? project.state.lastEngine
     var plan = try project.plan(environment: environment, nativeEngine: preferred == .native)
-    let network = starting ? plan.network : nil
+    // Created while the engine lists, unless the project's containers were last seen on it.
+    let network = starting && !project.state.networkSeen ? plan.network : nil
     // What a killed apphost left in flight finishes before the project is looked at.
     if starting { await OrphanScan.settleEngineCommands(projectDirectory: project.directory) }
     let connected = try await EngineSelection.connect(
       flag: requested, environment: environment, project: project.name, directory: project.directory,
       preferred: project.state.lastEngine, creating: network)
     let engine = connected.engine
-    if starting { project.state.remember(engine: engine.flavor) }
+    if starting {
+      project.state.remember(engine: engine.flavor)
+      if let name = plan.network?.name {
+        project.state.remember(
+          networkSeen: connected.containers.contains {
+            $0.projectDirectory == project.directory && $0.networks.contains(name)
+          })
+      }
+    }
     if let fallback = connected.fallback { notice(.note(fallback)) }
     var session = ProjectSession(
       project: project, plan: plan, engine: engine, containers: connected.containers, environment: environment,

@@ -17,7 +17,9 @@ package struct Teardown: Sendable {
     guard !records.isEmpty else { return }
     var unsaved: [String] = []
     if save {
-      let needSaving = records.filter { $0.isRunning && $0.labels[LabelKey.savesBeforeStop] == "true" }
+      let savers = records.filter { $0.isRunning && $0.labels[LabelKey.savesBeforeStop] == "true" }
+      // A listing does not carry the containers' environment, where their passwords are: inspect them.
+      let needSaving = savers.isEmpty ? [] : ((try? await engine.inspect(savers.map(\.name))) ?? savers)
       let events = self.events
       unsaved = await withTaskGroup(of: String?.self) { group in
         for record in needSaving {

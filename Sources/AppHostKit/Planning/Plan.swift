@@ -105,6 +105,12 @@ package enum LabelKey {
   package static let detached = "apphost.detached"
   /// On caches that write snapshots: `down` asks them to save first.
   package static let savesBeforeStop = "apphost.save-before-stop"
+
+  /// Every key above: docker's `ps` template asks for each by name (EngineCommands.listContainers), so a
+  /// label apphost reads back must be listed here.
+  package static let all = [
+    project, projectDirectory, resource, lifetime, configHash, ownerPID, ownerStart, detached, savesBeforeStop,
+  ]
 }
 
 package struct NetworkPlan: Sendable, Equatable {

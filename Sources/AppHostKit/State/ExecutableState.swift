@@ -118,20 +118,33 @@ package enum OrphanScan {
     package var arguments: [String]
 
     /// A docker or podman command apphost was running when it died.
-    package var isEngineCommand: Bool { command == "docker" || command == "podman" }
+    package static let engineCommands: Set<String> = ["docker", "podman"]
+    package var isEngineCommand: Bool { Self.engineCommands.contains(command) }
     /// `docker logs --follow`: it would never end by itself.
     package var isFollowing: Bool { isEngineCommand && arguments.contains("--follow") }
   }
 
   /// Processes marked (by `variable`) for `projectDirectory` whose owner is gone.
-  package static func orphans(projectDirectory: String, variable: String = variable) -> [Orphan] {
+  /// `commands`: only processes running one of these (their `/proc/PID/comm`), read before the far
+  /// larger environment; every `up` scans for engine commands this way, among all of the machine's
+  /// processes. Processes of other users are skipped: apphost's marks are on its own children.
+  package static func orphans(projectDirectory: String, variable: String = variable, commands: Set<String>? = nil)
+    -> [Orphan]
+  {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     let prefix = Array("\(variable)=".utf8)
+    let user = geteuid()
     var found: [Orphan] = []
     for entry in entries {
-      guard let pid = Int32(entry), pid != getpid(),
-        let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
-      else { continue }
+      guard let pid = Int32(entry), pid != getpid() else { continue }
+      var info = stat()
+      guard stat("/proc/\(entry)", &info) == 0, info.st_uid == user else { continue }
+      if let commands {
+        guard let comm = FileManager.default.contents(atPath: "/proc/\(entry)/comm"),
+          commands.contains(String(decoding: comm, as: UTF8.self).trimmingCharacters(in: .newlines))
+        else { continue }
+      }
+      guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
       for field in data.split(separator: 0) where field.starts(with: prefix) {
         let parts = String(decoding: field.dropFirst(prefix.count), as: UTF8.self)
           .split(separator: "/", maxSplits: 2).map(String.init)
@@ -153,7 +166,8 @@ package enum OrphanScan {
   /// then is killed.
   package static func settleEngineCommands(projectDirectory: String, timeout: Duration = .seconds(60)) async {
     func inFlight() -> [Orphan] {
-      orphans(projectDirectory: projectDirectory, variable: engineVariable).filter(\.isEngineCommand)
+      orphans(projectDirectory: projectDirectory, variable: engineVariable, commands: Orphan.engineCommands)
+        .filter(\.isEngineCommand)
     }
     var commands = inFlight()
     for command in commands where command.isFollowing { kill(command.pid, SIGKILL) }

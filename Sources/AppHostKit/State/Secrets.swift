@@ -47,6 +47,24 @@ package struct StateDirectory: Sendable {
     }
   }
 
+  /// Whether the last command that looked found the project's containers on its network: then the next
+  /// `up` lists first and creates the network only if a step needs it (a no-op `up` is one engine call);
+  /// otherwise it creates the network while listing (a cold start does not wait for the listing). Only
+  /// a hint for speed: the launcher creates the network whenever a step needs it.
+  package var networkHintPath: String { (path as NSString).appendingPathComponent("network-seen") }
+
+  package var networkSeen: Bool { FileManager.default.fileExists(atPath: networkHintPath) }
+
+  package func remember(networkSeen seen: Bool) {
+    guard seen != networkSeen else { return }
+    if seen {
+      try? create()
+      try? writeFileAtomically(networkHintPath, contents: [], mode: 0o600)
+    } else {
+      try? FileManager.default.removeItem(atPath: networkHintPath)
+    }
+  }
+
   /// Creates the folder (mode 0700) with a `.gitignore` that keeps all of it out of git.
   package func create() throws(AppHostError) {
     var isDirectory: ObjCBool = false
