@@ -37,7 +37,7 @@ extension AppHost {
       }
       // Into this process's environment (never its arguments: passwords among them), inherited below.
       for (key, value) in environment { setenv(key, value, 1) }
-      if let folder { FileManager.default.changeCurrentDirectoryPath(folder) }
+      if let folder { _ = FileManager.default.changeCurrentDirectoryPath(folder) }
       // The command takes this process's place: its terminal, its signals, its exit code.
       let words = argv.map { strdup($0) } + [nil]
       execvp(argv[0], words)

@@ -9,8 +9,9 @@ extension AppHost {
       abstract: "Serve the project to coding agents over the Model Context Protocol (stdio).",
       discussion: """
         Speaks MCP on standard input and output until standard input ends; an agent starts it (see the \
-        README for the configuration snippet). Tools: resources, environment, logs, wait, and cache_info, \
-        cache_stats, cache_scan, cache_get, cache_slowlog, cache_monitor (read-only). With --allow-write, \
+        README for the configuration snippet). Tools: resources, environment, logs, wait, restart, stop, \
+        start, and cache_info, cache_stats, cache_scan, cache_get, cache_slowlog, cache_monitor (read-only). \
+        With --allow-write, \
         also cache_command, which sends any command to a cache. Resources: the manifest, the resolved plan \
         (config --json) and the manifest reference. Passwords never appear in replies; every reply is \
         bounded in size.

@@ -27,7 +27,8 @@ struct InstallTests {
     var binary: String { prefix + "/bin/apphost" }
 
     static let files = [
-      "bin/apphost", "libexec/apphost/apphost-mcp", "share/bash-completion/completions/apphost", "share/zsh/site-functions/_apphost",
+      "bin/apphost", "libexec/apphost/apphost-mcp", "share/bash-completion/completions/apphost",
+      "share/zsh/site-functions/_apphost",
       "share/fish/vendor_completions.d/apphost.fish", "share/man/man1/apphost.1",
     ]
 
@@ -52,7 +53,9 @@ struct InstallTests {
     let prefix = installation.prefix
     for file in Installation.files {
       let attributes = try FileManager.default.attributesOfItem(atPath: prefix + "/" + file)
-      #expect((attributes[.posixPermissions] as? Int) == (file.hasPrefix("bin/") || file.hasPrefix("libexec/") ? 0o755 : 0o644), "\(file)")
+      #expect(
+        (attributes[.posixPermissions] as? Int)
+          == (file.hasPrefix("bin/") || file.hasPrefix("libexec/") ? 0o755 : 0o644), "\(file)")
     }
     let manifest = try String(contentsOfFile: prefix + "/share/apphost/installed-files", encoding: .utf8)
     let listedFiles = manifest.split(separator: "\n").filter { !$0.hasSuffix("/") }.map(String.init)
