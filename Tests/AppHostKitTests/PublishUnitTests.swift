@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AppHostKit
@@ -321,5 +322,31 @@ import Testing
     #expect(cache.contains("  serviceName: cache-headless\n"))
     #expect(cache.contains("  name: cache-headless\n") && cache.contains("  clusterIP: None\n"))
     #expect(cache.contains("kind: Service\nmetadata:\n  name: cache\n"))
+  }
+}
+
+/// A cache's configFile reaches the cluster as a Secret mounted where the server reads it; seed commands,
+/// which apphost sends itself, are named in the header as not carried.
+@Suite struct PublishServerFilesTests {
+  @Test func configFileIsASecretAndSeedCommandsAreNamed() throws {
+    let folder = TemporaryFolder("apphost-publish-files")
+    defer { folder.remove() }
+    _ = folder.write("redis.conf", "maxmemory 100mb\n")
+    _ = folder.write("seed.redis", "SET a 1\n")
+    let manifest = #"{"resources": {"cache": {"type": "redis", "configFile": "./redis.conf", "seed": "./seed.redis"}}}"#
+    let loaded = try ManifestLoader.load(
+      bytes: Array(manifest.utf8), path: folder.path + "/apphost.json", projectDirectory: folder.path)
+    let plan = try Planner.plan(loaded, context: PlanContext(generatedPasswords: ["cache": "Pw1"]))
+    let files = try Publisher.files(
+      .kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: folder.path + "/k8s")
+    let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
+    let secrets = try #require(byName["secrets.yaml"])
+    #expect(secrets.contains("  server.conf: \"\(Data("maxmemory 100mb\n".utf8).base64EncodedString())\"\n"))
+    let cache = try #require(byName["cache.yaml"])
+    #expect(
+      cache.contains(
+        "        - name: files\n          mountPath: /usr/local/etc/apphost/server.conf\n          subPath: server.conf\n"))
+    #expect(cache.contains("          secretName: \(plan.project)-cache-files\n"))
+    #expect(try #require(byName["kustomization.yaml"]).contains("# cache: its seed ./seed.redis (commands apphost sends"))
   }
 }

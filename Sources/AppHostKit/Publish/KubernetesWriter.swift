@@ -1,3 +1,5 @@
+import Foundation
+
 /// `apphost publish kubernetes`: manifests for `kubectl apply -k DIR` (a kustomization.yaml lists them).
 /// Per cache a Secret with its password, a StatefulSet (its /data on a PersistentVolumeClaim), the headless
 /// Service the StatefulSet names and a client Service named after the cache, so that everything reaches it
@@ -29,17 +31,30 @@ struct KubernetesWriter {
     // One Secret per resource: its password, and the percent-encoded form when URIs need one.
     var resources: [String] = []
     for secret in secrets.all where !resources.contains(secret.resource) { resources.append(secret.resource) }
-    let secretObjects = resources.map { resource -> YAML in
+    var secretObjects = resources.map { resource -> YAML in
       let entries = secrets.all.filter { $0.resource == resource }
       return object(
         kind: "Secret", apiVersion: "v1", name: secretName(entries[0]), component: resource,
         extra: [("type", .string("Opaque")), ("stringData", .map(entries.map { ($0.key, .string($0.value)) }))])
     }
+    // Files the servers read (configFile, a seed RDB): a Secret each (a configuration may hold requirepass).
+    for container in plan.containers {
+      let files = try fileMounts(container)
+      guard !files.isEmpty else { continue }
+      secretObjects.append(
+        object(
+          kind: "Secret", apiVersion: "v1", name: filesSecretName(container.resource), component: container.resource,
+          extra: [
+            ("type", .string("Opaque")),
+            ("data", .map(files.map { ($0.key, .string($0.contents.base64EncodedString())) })),
+          ]))
+    }
     if !secretObjects.isEmpty {
       files.append(
         PublishedFile(
           name: "secrets.yaml",
-          text: documents(secretObjects, comment: ["The passwords of \(plan.project): keep this file private."]),
+          text: documents(
+            secretObjects, comment: ["The passwords (and server files) of \(plan.project): keep this file private."]),
           secret: true))
     }
     for container in plan.containers {
@@ -250,6 +265,24 @@ struct KubernetesWriter {
       mounts.append(.map([("name", .string("tmp")), ("mountPath", .string("/tmp"))]))
       volumes.append(.map([("name", .string("tmp")), ("emptyDir", .map([("medium", .string("Memory"))]))]))
     }
+    let files = (try? fileMounts(container)) ?? []
+    for file in files {
+      mounts.append(
+        .map([
+          ("name", .string("files")), ("mountPath", .string(file.target)), ("subPath", .string(file.key)),
+          ("readOnly", .boolean(true)),
+        ]))
+    }
+    if !files.isEmpty {
+      volumes.append(
+        .map([
+          ("name", .string("files")),
+          (
+            "secret",
+            .map([("secretName", .string(filesSecretName(container.resource))), ("defaultMode", .integer(0o440))])
+          ),
+        ]))
+    }
     if let claim, claim != "data" {
       volumes.insert(
         .map([("name", .string("data")), ("persistentVolumeClaim", .map([("claimName", .string(claim))]))]), at: 0)
@@ -395,6 +428,36 @@ struct KubernetesWriter {
   }
 
   func headlessName(_ resource: String) -> String { "\(resource)-headless" }
+
+  func filesSecretName(_ resource: String) -> String { "\(plan.project)-\(resource)-files" }
+
+  /// A file a container reads besides /data (configFile, a seed RDB): its key in the Secret, where it is
+  /// mounted, and its bytes.
+  struct FileMount {
+    var key: String
+    var target: String
+    var contents: Data
+  }
+
+  /// Secrets hold at most 1 MiB.
+  static let secretLimit = 1 << 20
+
+  func fileMounts(_ container: ContainerPlan) throws(AppHostError) -> [FileMount] {
+    var files: [FileMount] = []
+    for mount in container.mounts where mount.target != "/data" {
+      guard case .bind(let path) = mount.source else { continue }
+      guard let contents = FileManager.default.contents(atPath: path) else {
+        throw .cannotPublish(resource: container.resource, reason: "\(path) cannot be read")
+      }
+      guard contents.count <= Self.secretLimit else {
+        throw .cannotPublish(
+          resource: container.resource,
+          reason: "\(path) is \(contents.count) bytes; a Kubernetes Secret holds at most 1 MiB")
+      }
+      files.append(FileMount(key: (mount.target as NSString).lastPathComponent, target: mount.target, contents: contents))
+    }
+    return files
+  }
 
   /// One volume per cache, written by one pod at a time.
   var claimSpec: YAML {

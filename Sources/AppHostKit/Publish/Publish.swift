@@ -168,6 +168,13 @@ package enum Publisher {
         lines.append("  \(container.resource): \(container.image) (instead of \(original))")
       }
     }
+    for container in plan.containers {
+      if case .commands(let source, _, _) = container.seed {
+        lines.append(
+          "\(container.resource): its seed \(source) (commands apphost sends once it starts) is not carried: send "
+            + "them yourself once it runs (redis-cli reads them from its standard input).")
+      }
+    }
     let missing = plan.executables.filter { $0.image == nil }
     if !missing.isEmpty {
       let made = target == .compose ? "a service" : "a Deployment"
