@@ -345,8 +345,10 @@ import Testing
     let cache = try #require(byName["cache.yaml"])
     #expect(
       cache.contains(
-        "        - name: files\n          mountPath: /usr/local/etc/apphost/server.conf\n          subPath: server.conf\n"))
+        "        - name: files\n          mountPath: /usr/local/etc/apphost/server.conf\n          subPath: server.conf\n"
+      ))
     #expect(cache.contains("          secretName: \(plan.project)-cache-files\n"))
-    #expect(try #require(byName["kustomization.yaml"]).contains("# cache: its seed ./seed.redis (commands apphost sends"))
+    #expect(
+      try #require(byName["kustomization.yaml"]).contains("# cache: its seed ./seed.redis (commands apphost sends"))
   }
 }

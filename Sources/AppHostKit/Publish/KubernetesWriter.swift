@@ -454,7 +454,8 @@ struct KubernetesWriter {
           resource: container.resource,
           reason: "\(path) is \(contents.count) bytes; a Kubernetes Secret holds at most 1 MiB")
       }
-      files.append(FileMount(key: (mount.target as NSString).lastPathComponent, target: mount.target, contents: contents))
+      files.append(
+        FileMount(key: (mount.target as NSString).lastPathComponent, target: mount.target, contents: contents))
     }
     return files
   }
