@@ -352,3 +352,23 @@ import Testing
       try #require(byName["kustomization.yaml"]).contains("# cache: its seed ./seed.redis (commands apphost sends"))
   }
 }
+
+@Suite struct PublishWriteTests {
+  /// What an earlier publish wrote and this one does not is removed (a Deployment of a removed resource,
+  /// an old .env with passwords); the user's own files stay.
+  @Test func filesOfAnEarlierPublishGoTheUsersStay() throws {
+    let folder = TemporaryFolder("apphost-publish-write")
+    defer { folder.remove() }
+    let directory = folder.path + "/out"
+    try Publisher.write(
+      [PublishedFile(name: "old.yaml", text: "# Written by `apphost publish kubernetes` from x\nkind: Deployment\n")],
+      to: directory)
+    _ = folder.write("out/.env", "# Written by `apphost publish compose`: the passwords of shop.\nP=secret\n")
+    _ = folder.write("out/notes.md", "# mine\n")
+    let removed = try Publisher.write(
+      [PublishedFile(name: "new.yaml", text: "# Written by `apphost publish`\n")], to: directory)
+    #expect(removed == [".env", "old.yaml"])
+    let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    #expect(left == ["new.yaml", "notes.md"])
+  }
+}

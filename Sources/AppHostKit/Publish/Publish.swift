@@ -189,8 +189,12 @@ package enum Publisher {
     return lines
   }
 
-  /// Writes the files into `directory` (created if needed), secret ones with mode 0600.
-  package static func write(_ files: [PublishedFile], to directory: String) throws(AppHostError) {
+  /// Writes the files into `directory` (created if needed), secret ones with mode 0600, and removes the
+  /// files an earlier publish wrote there that this one does not (a resource taken out of the manifest
+  /// must not be applied again, nor its passwords stay behind). Only files that begin with publish's own
+  /// header are removed. Returns their names.
+  @discardableResult
+  package static func write(_ files: [PublishedFile], to directory: String) throws(AppHostError) -> [String] {
     do {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     } catch {
@@ -200,6 +204,21 @@ package enum Publisher {
       let path = (directory as NSString).appendingPathComponent(file.name)
       try writeFileAtomically(path, contents: Array(file.text.utf8), mode: file.secret ? 0o600 : 0o644)
     }
+    let names = Set(files.map(\.name))
+    var removed: [String] = []
+    let present = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    for name in present.sorted() where !names.contains(name) {
+      let path = (directory as NSString).appendingPathComponent(name)
+      guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+      let start = String(decoding: handle.readData(ofLength: 64), as: UTF8.self)
+      try? handle.close()
+      guard start.hasPrefix("# Written by `apphost publish") || start.hasPrefix("# Written by apphost publish")
+      else { continue }
+      if Log.attempt("remove \(path)", { try FileManager.default.removeItem(atPath: path) }) != nil {
+        removed.append(name)
+      }
+    }
+    return removed
   }
 }
 
