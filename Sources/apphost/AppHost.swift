@@ -17,7 +17,8 @@ struct AppHost: AsyncParsableCommand {
       """,
     version: BuildVersion.description,
     subcommands: [
-      Up.self, Down.self, Pull.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Publish.self, Config.self, Init.self,
+      Up.self, Down.self, Pull.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Publish.self, Config.self,
+      Init.self,
       Supervise.self,
     ]
   )

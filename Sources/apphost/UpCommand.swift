@@ -88,6 +88,7 @@ extension AppHost {
       switch await start.result {
       case .success(let value):
         outcome = value
+        PortMemory(state: state).remember(value.ports)
       case .failure(let error):
         if let signal = signals.first { throw ExitCode(SignalWatcher.exitCode(for: signal)) }
         throw (error as? AppHostError ?? .cancelled).reported(to: console)
@@ -95,7 +96,8 @@ extension AppHost {
       let specs = try await reportingFailures(console) { () async throws(AppHostError) in
         do throws(AppHostError) {
           return try ProcessSpec.specs(
-            plan: session.plan, ports: outcome.ports, selection: try session.plan.closure(of: resources))
+            plan: session.plan, containerPorts: outcome.ports, selection: try session.plan.closure(of: resources),
+            state: state, notice: { printer(.note($0)) })
         } catch {
           await session.backOut(outcome, events: { printer($0) })
           throw error
@@ -163,7 +165,9 @@ extension AppHost {
         arguments += resources
         let started = try await reportingFailures(console) { () async throws(AppHostError) in
           do throws(AppHostError) {
-            return try await BackgroundSupervisor.start(arguments: arguments, state: state, timeout: .seconds(timeout))
+            return try await BackgroundSupervisor.start(
+              arguments: arguments, state: state,
+              timeout: BackgroundSupervisor.waitLimit(specs, timeout: .seconds(timeout)))
           } catch {
             await session.backOut(outcome, events: { printer($0) })
             throw error

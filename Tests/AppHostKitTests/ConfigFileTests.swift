@@ -32,14 +32,16 @@ import Testing
     let container = try #require(plan.container("cache"))
     #expect(
       container.mounts.contains(
-        Mount(source: .bind(folder.path + "/redis.conf"), target: "/usr/local/etc/apphost/server.conf", readOnly: true)))
+        Mount(source: .bind(folder.path + "/redis.conf"), target: "/usr/local/etc/apphost/server.conf", readOnly: true))
+    )
     let command = try #require(container.command.last)
     // The file first (included), then apphost's password line, then its flags.
     #expect(command.hasPrefix("(umask 077 && { printf 'include %s\\n' /usr/local/etc/apphost/server.conf && printf"))
     #expect(command.hasSuffix("exec docker-entrypoint.sh redis-server - --save '' < /tmp/apphost-redis.conf"))
     #expect(!command.contains("From File 1"))
-    #expect(container.runArguments(flavor: .podman, owner: nil).contains(
-      "\(folder.path)/redis.conf:/usr/local/etc/apphost/server.conf:ro,Z"))
+    #expect(
+      container.runArguments(flavor: .podman, owner: nil).contains(
+        "\(folder.path)/redis.conf:/usr/local/etc/apphost/server.conf:ro,Z"))
   }
 
   @Test func aPasswordInBothPlacesIsRefusedNamingBoth() {
@@ -57,7 +59,8 @@ import Testing
   @Test func settingsApphostOwnsAreRefusedWithTheirLine() {
     let folder = Self.project("port 7000\nmaxmemory 1gb\nsave 900 1\ninclude /etc/other.conf\n")
     defer { folder.remove() }
-    let found = diagnostics(#"{"resources": {"cache": {"type": "redis", "configFile": "redis.conf"}}}"#, folder: folder.path)
+    let found = diagnostics(
+      #"{"resources": {"cache": {"type": "redis", "configFile": "redis.conf"}}}"#, folder: folder.path)
     let messages = found.map(\.message)
     #expect(messages.count == 3)
     #expect(messages.contains { $0.hasPrefix("redis.conf:1: port:") && $0.contains("hostPort") })
@@ -75,7 +78,8 @@ import Testing
     let folder = Self.project(
       "requirepass \"quoted\"\nappendonly yes\nloglevel\nmaxmemory 1gb\nlatency-tracking yes \n")
     defer { folder.remove() }
-    let found = diagnostics(#"{"resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#, folder: folder.path)
+    let found = diagnostics(
+      #"{"resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#, folder: folder.path)
     let messages = found.map(\.message)
     #expect(messages.contains { $0.hasPrefix("redis.conf:1:") && $0.contains("does not unquote") })
     #expect(messages.contains { $0.hasPrefix("redis.conf:2:") && $0.contains("does not import \"appendonly\"") })

@@ -30,7 +30,8 @@ import Testing
       if case .pullProgress(let resource, let line) = event { return "\(resource): \(line)" }
       return nil
     }
-    #expect(Set(progress) == ["cache: docker.io/library/redis:8.6: pulled", "sessions: docker.io/valkey/valkey:9.0: pulled"])
+    #expect(
+      Set(progress) == ["cache: docker.io/library/redis:8.6: pulled", "sessions: docker.io/valkey/valkey:9.0: pulled"])
   }
 
   @Test func upPullsOnlyWhatIsMissingAndBeforeItsReadinessClockStarts() async throws {
@@ -41,7 +42,8 @@ import Testing
     engine.delay("pull", by: .milliseconds(400))
     let pullEnded = PullClock()
     let launcher = Launcher(
-      engine: engine, plan: plan, owner: .current, events: { event in
+      engine: engine, plan: plan, owner: .current,
+      events: { event in
         if case .pulled = event { pullEnded.mark() }
       },
       readiness: { _, _, deadline, _ in

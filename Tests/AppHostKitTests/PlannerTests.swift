@@ -256,7 +256,10 @@ import Testing
       #"{"resources": {"cache": {"type": "redis", "password": false, "args": ["--maxmemory", "256mb", "--notify-keyspace-events", "KEA $x 'y'"]}}}"#
     )
     let command = try #require(plan.container("cache")?.command.last)
-    #expect(command == #"exec docker-entrypoint.sh redis-server --save '' --maxmemory 256mb --notify-keyspace-events 'KEA $x '\''y'\'''"#)
+    #expect(
+      command
+        == #"exec docker-entrypoint.sh redis-server --save '' --maxmemory 256mb --notify-keyspace-events 'KEA $x '\''y'\'''"#
+    )
   }
 
   @Test func userEnvironmentIsPassedInlineAndPasswordsByName() throws {

@@ -147,7 +147,9 @@ import Testing
     _ = try connection.call(["SET", "other", "1"], timeout: .seconds(2))
     #expect(await Seeding.seed(port: port, password: nil, commands: commands, source: "s") == .skipped(keys: 1))
     _ = try connection.call(["FLUSHALL"], timeout: .seconds(2))
-    let broken = [CacheSeed.Command(line: 1, words: ["SET", "a", "1"]), CacheSeed.Command(line: 7, words: ["INCR", "a", "b"])]
+    let broken = [
+      CacheSeed.Command(line: 1, words: ["SET", "a", "1"]), CacheSeed.Command(line: 7, words: ["INCR", "a", "b"]),
+    ]
     let outcome = await Seeding.seed(port: port, password: nil, commands: broken, source: "seed.redis")
     guard case .failed(let reason) = outcome else {
       Issue.record("\(outcome)")

@@ -27,7 +27,8 @@ import Testing
     #expect(output.contains("--publish 127.0.0.1::6379"))
     #expect(output.contains("--volume \(project)-cache-data:/data"))
     #expect(output.contains("--env REDIS_PASSWORD --entrypoint /bin/sh docker.io/library/redis:8.6 -c"))
-    #expect(output.contains(#"exec docker-entrypoint.sh redis-server - --save 60 1 < /tmp/apphost-redis.conf'"#), "\(output)")
+    #expect(
+      output.contains(#"exec docker-entrypoint.sh redis-server - --save 60 1 < /tmp/apphost-redis.conf'"#), "\(output)")
     #expect(!output.contains("--requirepass"), "the password is read from a file, not an argument")
     #expect(output.contains("REDIS_PASSWORD=********"))
 

@@ -38,8 +38,12 @@ struct ConfigFileIntegrationTests {
       #expect(environment["CACHE_URL"]?.hasPrefix("redis://default:from%20the%20file@127.0.0.1:") == true)
       for name in ["CACHE", "SESSIONS"] {
         let port = environment["\(name)_PORT"]
-        #expect(try await project.redis(port: port, password: "from the file", "CONFIG", "GET", "maxmemory") == "maxmemory\n12345678")
-        #expect(try await project.redis(port: port, password: "from the file", "CONFIG", "GET", "maxmemory-policy") == "maxmemory-policy\nallkeys-lru")
+        #expect(
+          try await project.redis(port: port, password: "from the file", "CONFIG", "GET", "maxmemory")
+            == "maxmemory\n12345678")
+        #expect(
+          try await project.redis(port: port, password: "from the file", "CONFIG", "GET", "maxmemory-policy")
+            == "maxmemory-policy\nallkeys-lru")
         #expect(try await project.redis(port: port, password: nil, "PING").contains("NOAUTH"))
       }
       #expect(environment["GARNET_PASSWORD"] == "from-the-file")
@@ -54,7 +58,10 @@ struct ConfigFileIntegrationTests {
       let again = try await project.apphost("up", "-d")
       #expect(again.status == 0, "\(again)")
       #expect(again.output.contains("cache    | recreating: its configuration changed"), "\(again)")
-      #expect(try await project.redis(port: (try await project.environment())["CACHE_PORT"], password: "from the file", "CONFIG", "GET", "maxmemory") == "maxmemory\n23456789")
+      #expect(
+        try await project.redis(
+          port: (try await project.environment())["CACHE_PORT"], password: "from the file", "CONFIG", "GET", "maxmemory"
+        ) == "maxmemory\n23456789")
     }
   }
 }
@@ -69,7 +76,9 @@ struct NativeConfigFileTests {
       let environment = try await project.environment()
       #expect(environment["CACHE_PASSWORD"] == "from the file")
       let port = environment["CACHE_PORT"]
-      #expect(try await project.redis(port: port, password: "from the file", "CONFIG", "GET", "maxmemory") == "maxmemory\n12345678")
+      #expect(
+        try await project.redis(port: port, password: "from the file", "CONFIG", "GET", "maxmemory")
+          == "maxmemory\n12345678")
       #expect(try await project.redis(port: port, password: nil, "PING").contains("NOAUTH"))
       // apphost's settings follow the file: 127.0.0.1 and the port apphost chose.
       let listeners = try await execute("ss", ["-Hltn", "sport", "= :\(port ?? "0")"]).output

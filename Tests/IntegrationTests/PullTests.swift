@@ -63,7 +63,9 @@ struct PullTests {
       let createdAt = try #require(up.output.range(of: "cache | creating"))
       #expect(pulledAt.lowerBound < createdAt.lowerBound)
       let environment = try await project.environment()
-      #expect(try await project.redis(port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "PING") == "PONG")
+      #expect(
+        try await project.redis(port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "PING")
+          == "PONG")
 
       // The image is there now: a second up (after down) does not pull.
       try await project.succeed("down")
@@ -86,7 +88,9 @@ struct PullTests {
       project.manifest(#""cache": {"type": "redis", "image": "docker.io/apphost-nosuch/redis", "tag": "\#(tag)"}"#)
       let pull = try await project.apphost("pull")
       #expect(pull.status == 1, "\(pull)")
-      #expect(pull.errors.contains("the image \(Self.registry)/apphost-nosuch/redis:\(tag) is not on this machine"), "\(pull)")
+      #expect(
+        pull.errors.contains("the image \(Self.registry)/apphost-nosuch/redis:\(tag) is not on this machine"), "\(pull)"
+      )
       let up = try await project.apphost("up", "-d")
       #expect(up.status == 1, "\(up)")
       #expect(up.output.contains("cache | pulling"), "\(up)")
@@ -103,6 +107,7 @@ struct PullTests {
     folder.write("apphost.json", #"{"name": "np", "engine": "native", "resources": {"cache": {"type": "redis"}}}"#)
     let pull = try await execute(Binary.path, ["pull"], in: folder.path, environment: ["NO_COLOR": "1"])
     #expect(pull.status == 0, "\(pull)")
-    #expect(pull.output.contains("cache | nothing to pull: the native engine runs redis-server from this machine"), "\(pull)")
+    #expect(
+      pull.output.contains("cache | nothing to pull: the native engine runs redis-server from this machine"), "\(pull)")
   }
 }

@@ -29,7 +29,9 @@ struct SeedIntegrationTests {
   func seedCommandsLoadOnceAndNeverOverData(engine: String) async throws {
     try await EngineProject.run(engine: engine, "seed") { project in
       project.folder.write("seed.redis", Self.commands)
-      project.manifest(#""cache": {"type": "redis", "dataVolume": true, "seed": "./seed.redis"}, "g": {"type": "garnet", "seed": "seed.redis"}"#)
+      project.manifest(
+        #""cache": {"type": "redis", "dataVolume": true, "seed": "./seed.redis"}, "g": {"type": "garnet", "seed": "seed.redis"}"#
+      )
       let up = try await project.apphost("up", "-d")
       #expect(up.status == 0, "\(up)")
       #expect(up.output.contains("cache | seeded with 3 commands from ./seed.redis"), "\(up.output)")
@@ -38,7 +40,9 @@ struct SeedIntegrationTests {
       let password = environment["CACHE_PASSWORD"]
       #expect(try await project.redis(port: port, password: password, "GET", "greeting") == "hello world")
       #expect(try await project.redis(port: port, password: password, "LRANGE", "queue", "0", "-1") == "a\nb\nc")
-      #expect(try await project.redis(port: environment["G_PORT"], password: environment["G_PASSWORD"], "HGET", "user:1", "name") == "Ada")
+      #expect(
+        try await project.redis(
+          port: environment["G_PORT"], password: environment["G_PASSWORD"], "HGET", "user:1", "name") == "Ada")
       // More data, and a seeded key changed: a second start must keep both as they are.
       #expect(try await project.redis(port: port, password: password, "SET", "extra", "kept") == "OK")
       #expect(try await project.redis(port: port, password: password, "SET", "greeting", "changed") == "OK")
@@ -63,13 +67,16 @@ struct SeedIntegrationTests {
       try await project.succeed("up", "-d")
       var environment = try await project.environment()
       let password = environment["CACHE_PASSWORD"]
-      #expect(try await project.redis(port: environment["CACHE_PORT"], password: password, "GET", "seeded-by-rdb") == "yes")
-      #expect(try await project.redis(port: environment["CACHE_PORT"], password: password, "DEL", "seeded-by-rdb") == "1")
+      #expect(
+        try await project.redis(port: environment["CACHE_PORT"], password: password, "GET", "seeded-by-rdb") == "yes")
+      #expect(
+        try await project.redis(port: environment["CACHE_PORT"], password: password, "DEL", "seeded-by-rdb") == "1")
       #expect(try await project.redis(port: environment["CACHE_PORT"], password: password, "SET", "mine", "1") == "OK")
       try await project.succeed("down")
       try await project.succeed("up", "-d")
       environment = try await project.environment()
-      #expect(try await project.redis(port: environment["CACHE_PORT"], password: password, "GET", "seeded-by-rdb") == "")
+      #expect(
+        try await project.redis(port: environment["CACHE_PORT"], password: password, "GET", "seeded-by-rdb") == "")
       #expect(try await project.redis(port: environment["CACHE_PORT"], password: password, "GET", "mine") == "1")
     }
   }
@@ -84,18 +91,27 @@ struct NativeSeedTests {
     try await NativeProject.run("seed") { project in
       project.folder.write("seed.redis", SeedIntegrationTests.commands)
       project.manifest(
-        #""cache": {"type": "redis", "dataVolume": true, "seed": "seed.redis"}, "snap": {"type": "redis", "dataVolume": true, "seed": {"rdb": "\#(rdb)"}}"#)
+        #""cache": {"type": "redis", "dataVolume": true, "seed": "seed.redis"}, "snap": {"type": "redis", "dataVolume": true, "seed": {"rdb": "\#(rdb)"}}"#
+      )
       let up = try await project.succeed("up", "-d")
       #expect(up.output.contains("seeded with 3 commands from seed.redis"), "\(up.output)")
       var environment = try await project.environment()
-      #expect(try await project.redis(port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "GET", "greeting") == "hello world")
-      #expect(try await project.redis(port: environment["SNAP_PORT"], password: environment["SNAP_PASSWORD"], "GET", "seeded-by-rdb") == "yes")
-      #expect(try await project.redis(port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "SET", "extra", "kept") == "OK")
+      #expect(
+        try await project.redis(
+          port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "GET", "greeting") == "hello world")
+      #expect(
+        try await project.redis(
+          port: environment["SNAP_PORT"], password: environment["SNAP_PASSWORD"], "GET", "seeded-by-rdb") == "yes")
+      #expect(
+        try await project.redis(
+          port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "SET", "extra", "kept") == "OK")
       try await project.succeed("down")
       let again = try await project.succeed("up", "-d")
       #expect(again.output.contains("not seeded: the dataset is not empty (4 keys)"), "\(again.output)")
       environment = try await project.environment()
-      #expect(try await project.redis(port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "GET", "extra") == "kept")
+      #expect(
+        try await project.redis(
+          port: environment["CACHE_PORT"], password: environment["CACHE_PASSWORD"], "GET", "extra") == "kept")
     }
   }
 }

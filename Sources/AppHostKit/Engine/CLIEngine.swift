@@ -287,7 +287,8 @@ package struct CLIEngine: ContainerEngine {
       throw .engineUnreachable(flavor: flavor, reason: "\(program) could not be run: \(error)")
     }
     Log.debug(
-      "\(shellCommandLine([flavor.rawValue] + arguments)) (\(String(format: "%.3f", (ContinuousClock.now - began).seconds)) s)")
+      "\(shellCommandLine([flavor.rawValue] + arguments)) (\(String(format: "%.3f", (ContinuousClock.now - began).seconds)) s)"
+    )
     if case .exited(0) = status { return }
     if Task.isCancelled { throw .cancelled }
     // Podman writes its progress to stderr too: the lines that say what went wrong, when some do.

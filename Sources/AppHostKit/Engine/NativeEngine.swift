@@ -131,7 +131,7 @@ package struct NativeEngine: ContainerEngine {
     }
     try Self.makeFolder(data, intermediate: !scratch)
     let port: Int
-    if let fixed = container.hostPort { port = fixed } else { port = try Self.freePort() }
+    if let fixed = container.hostPort ?? container.preferredPort { port = fixed } else { port = try Self.freePort() }
 
     var labels = Dictionary(container.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     labels[LabelKey.configHash] = container.configHash

@@ -83,7 +83,8 @@ package struct CacheConfigFile: Sendable, Equatable {
         guard let keyword = words.first else { continue }
         let rest = trimmed.drop { !$0.isWhitespace }.drop(while: \.isWhitespace)
         directives.append(
-          Directive(line: number, keyword: keyword.lowercased(), arguments: Array(words.dropFirst()), rest: String(rest)))
+          Directive(
+            line: number, keyword: keyword.lowercased(), arguments: Array(words.dropFirst()), rest: String(rest)))
       case .garnet:
         // Garnet splits at the first space, takes the rest as the value, and unquotes nothing.
         guard let space = line.firstIndex(of: " ") else {
@@ -110,7 +111,8 @@ package struct CacheConfigFile: Sendable, Equatable {
           Problem(
             line: directive.line,
             message: "Garnet does not import \(quoted(directive.keyword)) from a redis.conf (it skips it with a "
-              + "warning); it imports " + garnetImported.sorted().filter { ownedByApphost[$0] == nil }
+              + "warning); it imports "
+              + garnetImported.sorted().filter { ownedByApphost[$0] == nil }
               .joined(separator: ", ") + "; give other Garnet options in \"args\""))
       } else if let first = directive.rest.first, first == "\"" || first == "'" {
         problems.append(
@@ -225,8 +227,9 @@ extension ManifestLoader {
       config.path = resolvePath(config.source, relativeTo: projectDirectory)
       var isDirectory: ObjCBool = false
       guard FileManager.default.fileExists(atPath: config.path, isDirectory: &isDirectory) else {
-        error("the file \(quoted(config.source)) does not exist (looked for \(config.path)); give a redis.conf path "
-          + "relative to apphost.json")
+        error(
+          "the file \(quoted(config.source)) does not exist (looked for \(config.path)); give a redis.conf path "
+            + "relative to apphost.json")
         continue
       }
       guard !isDirectory.boolValue else {

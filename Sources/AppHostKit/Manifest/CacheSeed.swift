@@ -48,8 +48,10 @@ package enum CacheSeed: Sendable, Equatable {
   }
 
   /// Commands that would empty or replace the dataset, or stop the server, have no place in seed data.
-  static let refusedCommands: Set<String> = ["FLUSHALL", "FLUSHDB", "SHUTDOWN", "DEBUG", "MONITOR", "SUBSCRIBE",
-    "PSUBSCRIBE", "SSUBSCRIBE", "SYNC", "PSYNC", "REPLICAOF", "SLAVEOF", "AUTH", "HELLO", "SELECT", "QUIT", "RESET"]
+  static let refusedCommands: Set<String> = [
+    "FLUSHALL", "FLUSHDB", "SHUTDOWN", "DEBUG", "MONITOR", "SUBSCRIBE",
+    "PSUBSCRIBE", "SSUBSCRIBE", "SYNC", "PSYNC", "REPLICAOF", "SLAVEOF", "AUTH", "HELLO", "SELECT", "QUIT", "RESET",
+  ]
 }
 
 extension ManifestLoader {
@@ -65,12 +67,15 @@ extension ManifestLoader {
       var path = JSONPath.resource(name).appending("seed")
       if case .rdb = seed { path = path.appending("rdb") }
       func error(_ message: String) {
-        diagnostics.append(Diagnostic(.error, path, message, at: locations[path] ?? locations[JSONPath.resource(name).appending("seed")]))
+        diagnostics.append(
+          Diagnostic(.error, path, message, at: locations[path] ?? locations[JSONPath.resource(name).appending("seed")])
+        )
       }
       let file = resolvePath(seed.source, relativeTo: projectDirectory)
       var isDirectory: ObjCBool = false
       guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
-        error("the file \(quoted(seed.source)) does not exist (looked for \(file)); give a path relative to apphost.json")
+        error(
+          "the file \(quoted(seed.source)) does not exist (looked for \(file)); give a path relative to apphost.json")
         continue
       }
       guard let data = FileManager.default.contents(atPath: file) else {
@@ -80,8 +85,9 @@ extension ManifestLoader {
       switch seed {
       case .commands:
         guard data.count <= 64 << 20, let text = String(data: data, encoding: .utf8) else {
-          error("\(quoted(seed.source)) is not a UTF-8 text file of at most 64 MiB (one command a line); for an RDB "
-            + "write {\"rdb\": \(quoted(seed.source))}")
+          error(
+            "\(quoted(seed.source)) is not a UTF-8 text file of at most 64 MiB (one command a line); for an RDB "
+              + "write {\"rdb\": \(quoted(seed.source))}")
           continue
         }
         let (commands, problems) = CacheSeed.parseCommands(text)

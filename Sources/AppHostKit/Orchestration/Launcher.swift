@@ -21,7 +21,7 @@ package struct Launcher: Sendable {
 
   package typealias Seeder =
     @Sendable (_ port: Int, _ password: String?, _ commands: [CacheSeed.Command], _ source: String) async ->
-      Seeding.Outcome
+    Seeding.Outcome
 
   package typealias Readiness =
     @Sendable (
@@ -339,7 +339,9 @@ package struct Launcher: Sendable {
     if case .resp(let value) = container.health { password = value?.revealed() }
     switch await seeding(port, password, commands, source) {
     case .seeded(let count):
-      events(.seed(resource: container.resource, message: "seeded with \(count) command\(count == 1 ? "" : "s") from \(source)"))
+      events(
+        .seed(
+          resource: container.resource, message: "seeded with \(count) command\(count == 1 ? "" : "s") from \(source)"))
     case .skipped(let keys):
       events(
         .seed(

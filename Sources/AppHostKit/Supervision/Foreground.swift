@@ -48,11 +48,21 @@ package struct Foreground: Sendable {
   /// Runs until stopped or until every program has ended; returns the exit code: 128 + the signal,
   /// else the exit code of the first program that failed, else 0.
   package func run(stopRequests: AsyncStream<StopRequest>) async -> Int32 {
+    let proxies = ReplicaProxies(specs: processes, plan: plan)
+    proxies.start(events: events)
+    defer { proxies.stop() }
     let supervisor = Supervisor(
-      specs: processes, events: events, logDirectory: ExecutableState.logDirectory(state), state: state,
-      owner: .current, detached: false)
+      specs: processes, events: proxies.observing(events), logDirectory: ExecutableState.logDirectory(state),
+      state: state, owner: .current, detached: false)
+    let watchers = ProgramWatchers(plan: plan, specs: processes, supervisor: supervisor, events: events)
+    defer { watchers.stop() }
     let programs = Task { await supervisor.run() }
     let logs = Task { await followContainerLogs() }
+    let readyBlock = Task { [plan, outcome, events] in
+      guard let ready = await supervisor.readiness() else { return }
+      let lines = ReadyBlock.lines(plan: plan, containerPorts: outcome.ports, processes: ready.processes)
+      events(.note("ready:\n" + lines.joined(separator: "\n")))
+    }
     let (endings, ended) = AsyncStream<Ending>.makeStream()
     let immediately = OnceFlag()
     let events = self.events
@@ -79,6 +89,7 @@ package struct Foreground: Sendable {
     let ending = await iterator.next()
     _ = await programs.value
     logs.cancel()
+    readyBlock.cancel()
     let cleaned = await shutDown(immediately: immediately.isSet)
     listener.cancel()
     ExecutableState.remove(state)

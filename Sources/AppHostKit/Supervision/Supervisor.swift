@@ -15,6 +15,14 @@ package actor Supervisor {
   private var record: ExecutableState
   private var running: [String: Int32] = [:]
   private var stopping: Bool = false
+  /// The processes that are ready (tasks: completed with 0).
+  private var readyNames: Set<String> = []
+  /// The program that could not get ready, which ended the run.
+  private var fatal: ExecutableState.Failure?
+  /// `run` has returned.
+  private var finished = false
+  /// Processes stopped to be started again at once (`restart`), whatever their policy.
+  private var restartRequested: Set<String> = []
   /// Who waits for the next change of a process's state (a stage waiting for its programs to start).
   private var changeWaiters: [CheckedContinuation<Void, Never>] = []
   /// The pauses before restarts, cut short by `stop`.
@@ -48,33 +56,40 @@ package actor Supervisor {
     self.state = state
     self.record = ExecutableState(
       owner: owner, detached: detached, fingerprint: ProcessSpec.fingerprint(specs),
-      processes: specs.map { ExecutableState.Process(resource: $0.resource, replica: $0.replica, name: $0.displayName) }
+      processes: specs.map { spec in
+        var process = ExecutableState.Process(resource: spec.resource, replica: spec.replica, name: spec.displayName)
+        process.ports = spec.ports.isEmpty ? nil : Dictionary(spec.ports.map { ($0.name, $0.port) }) { a, _ in a }
+        process.task = spec.isTask ? true : nil
+        return process
+      }
     )
+    if specs.isEmpty { record.ready = true }
+    // The ports apphost serves for replicas (`ReplicaProxies`): this project's while it runs.
+    var shared: [String: Int] = [:]
+    for spec in specs {
+      for (endpoint, port) in spec.sharedPorts { shared["\(spec.resource).\(endpoint)"] = port }
+    }
+    record.endpoints = shared.isEmpty ? nil : shared
   }
 
   /// Runs until every process has ended for good, or `stop` was called. Returns the exit code of the
-  /// first process that failed and was not restarted (nil when none failed).
+  /// first process that failed and was not restarted (nil when none failed); when a program could not get
+  /// ready (a task failed, a program ended before it was ready or was not ready in time) that program's
+  /// code, having stopped the rest. Each process starts once the programs it waits for are ready.
   package func run() async -> Int32? {
     persist()
     var firstFailure: Int32?
     await withTaskGroup(of: Int32?.self) { group in
-      for stage in Set(specs.map(\.stage)).sorted() {
-        let inStage = specs.filter { $0.stage == stage }
-        for spec in inStage {
-          group.addTask { await self.supervise(spec) }
-        }
-        // The next stage waits for this one to run: a program that waits for another is started after it.
-        while !stopping && !inStage.allSatisfy({ hasStarted($0.displayName) }) {
-          await nextChange()
-        }
+      for spec in specs {
+        group.addTask { await self.supervise(spec) }
       }
-      record.ready = true
-      persist()
       for await failure in group where failure != nil && firstFailure == nil {
         firstFailure = failure
       }
     }
-    return firstFailure
+    finished = true
+    announceChange()
+    return fatal?.exitCode ?? firstFailure
   }
 
   /// Stops every process: SIGTERM to its group and SIGKILL after the grace period, or SIGKILL at once.
@@ -93,30 +108,65 @@ package actor Supervisor {
 
   package var isStopping: Bool { stopping }
 
-  private func hasStarted(_ name: String) -> Bool {
-    record.processes.first { $0.name == name }.map { $0.state != .starting } ?? true
+  /// Stops the running copies of `resource` (SIGTERM to each group, SIGKILL after the grace period) and
+  /// starts them again at once: `watch` after a change.
+  package func restart(resource: String) {
+    guard !stopping else { return }
+    for spec in specs where spec.resource == resource {
+      guard let pid = running[spec.displayName] else { continue }
+      restartRequested.insert(spec.displayName)
+      events(.stopping(resource: spec.displayName))
+      Task { await GracefulStop.stop([-pid], grace: ChildProcess.grace, remaining: GracefulStop.alive) }
+    }
+  }
+
+  /// Waits until every process is ready (tasks: completed) and returns their record; nil when the run
+  /// stops first (a program could not get ready, or Ctrl-C).
+  package func readiness() async -> ExecutableState? {
+    while !stopping {
+      if record.ready { return record }
+      if finished { return nil }
+      await nextChange()
+    }
+    return nil
   }
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
   private func supervise(_ spec: ProcessSpec) async -> Int32? {
+    guard await prerequisitesReady(spec) else { return nil }
     var backoff = RestartBackoff()
+    let watch = LogWatch(spec.readiness)
+    let firstStart = ContinuousClock.now
+    let deadline = firstStart + spec.readinessTimeout
     while !stopping {
       let began = ContinuousClock.now
       let status: Int32
+      watch.reset()
       do {
         status = try await ChildProcess.run(
-          spec, started: { pid in await self.started(spec, pid: pid) },
+          spec,
+          started: { pid in
+            await self.started(spec, pid: pid)
+            await self.watchReadiness(spec, pid: pid, watch: watch, since: firstStart, deadline: deadline)
+          },
           output: { [events, logFiles] lines in
             logFiles[spec.displayName]?.append(lines)
+            watch.feed(lines)
             events(.logLines(resource: spec.displayName, lines: lines))
           })
       } catch {
         update(spec) { $0.state = .exited }
         if stopping { return nil }
-        events(.failed(ResourceFailure(resource: spec.displayName, reason: error.errorDescription ?? "\(error)")))
+        let reason = error.errorDescription ?? "\(error)"
+        events(.failed(ResourceFailure(resource: spec.displayName, reason: reason)))
+        if !isReady(spec) { failBeforeReady(spec, code: 126, reason: reason, tail: []) }
         return 126
       }
       running[spec.displayName] = nil
+      if restartRequested.remove(spec.displayName) != nil, !stopping {
+        update(spec) { $0.restarts += 1 }
+        continue
+      }
       if stopping {
         update(spec) {
           $0.state = .stopped
@@ -129,7 +179,20 @@ package actor Supervisor {
         $0.exitCode = status
       }
       events(.exited(resource: spec.displayName, code: status))
+      if spec.isTask {
+        if status == 0 {
+          markReady(spec, since: firstStart)
+          return nil
+        }
+        failBeforeReady(spec, code: status, reason: "the task exited with code \(status)", tail: watch.tail)
+        return status
+      }
       guard let pause = backoff.next(status: status, ran: ContinuousClock.now - began, policy: spec.restart) else {
+        if !isReady(spec) {
+          failBeforeReady(
+            spec, code: status == 0 ? 1 : status, reason: "it exited with code \(status) before it was ready",
+            tail: watch.tail)
+        }
         return status == 0 ? nil : status
       }
       update(spec) {
@@ -143,6 +206,75 @@ package actor Supervisor {
       pauses[spec.displayName] = nil
     }
     return nil
+  }
+
+  // MARK: Readiness
+
+  /// Waits until every process of the programs `spec` waits for is ready; false when one never will be
+  /// (or apphost is stopping).
+  private func prerequisitesReady(_ spec: ProcessSpec) async -> Bool {
+    while !stopping {
+      let needed = record.processes.filter { spec.waitFor.contains($0.resource) }
+      if needed.allSatisfy({ readyNames.contains($0.name) }) { return true }
+      await nextChange()
+    }
+    return false
+  }
+
+  private func isReady(_ spec: ProcessSpec) -> Bool { readyNames.contains(spec.displayName) }
+
+  /// After a start: ready at once (`started`), at exit (tasks), or when its check passes.
+  private func watchReadiness(
+    _ spec: ProcessSpec, pid: Int32, watch: LogWatch, since: ContinuousClock.Instant,
+    deadline: ContinuousClock.Instant
+  ) {
+    guard !spec.isTask, !isReady(spec) else { return }
+    if spec.readiness == .started {
+      markReady(spec, since: since)
+      return
+    }
+    Task {
+      let result = await ProgramProbe.waitUntilReady(spec, log: watch, deadline: deadline) {
+        await self.runningPID(spec.displayName) != pid
+      }
+      switch result {
+      case .ready: self.markReady(spec, since: since)
+      case .ended: break
+      case .timedOut(let reason):
+        let parts = spec.readinessTimeout.components
+        let seconds = Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+        self.failBeforeReady(
+          spec, code: 1,
+          reason:
+            "not ready after \(String(format: "%g", seconds)) s (\(spec.readiness.summary); last check: \(reason))",
+          tail: watch.tail)
+      }
+    }
+  }
+
+  private func runningPID(_ name: String) -> Int32? { running[name] }
+
+  private func markReady(_ spec: ProcessSpec, since: ContinuousClock.Instant) {
+    guard !stopping, readyNames.insert(spec.displayName).inserted else { return }
+    if spec.readiness != .started && !spec.isTask {
+      let elapsed = ContinuousClock.now - since
+      let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+      let address = spec.ports.first.map { "http://\(Planner.host):\($0.port)" } ?? spec.readiness.summary
+      events(.ready(resource: spec.displayName, address: address, seconds: seconds))
+    }
+    if readyNames.count == specs.count { record.ready = true }
+    update(spec) { $0.ready = true }
+  }
+
+  /// A program that will not get ready: said with its last lines, recorded (for `up -d`), and everything
+  /// stopped. The first one wins.
+  private func failBeforeReady(_ spec: ProcessSpec, code: Int32, reason: String, tail: [String]) {
+    guard fatal == nil, !stopping else { return }
+    fatal = ExecutableState.Failure(name: spec.displayName, reason: reason, exitCode: code)
+    record.failure = fatal
+    events(.failed(ResourceFailure(resource: spec.displayName, reason: reason, logTail: tail)))
+    persist()
+    stop(immediately: false)
   }
 
   /// Suspends until a process's state changes (or `stop`).
