@@ -115,7 +115,7 @@ package enum Publisher {
     namespace: String? = nil
   ) throws(AppHostError) -> [PublishedFile] {
     let plan = try project.plan(environment: environment)
-    var options = PublishOptions(namespace: namespace)
+    var options = PublishOptions(namespace: namespace, rememberedPorts: PortMemory(state: project.state).load())
     if let registry = environment[PlanContext.imageRegistryVariable], !registry.isEmpty {
       options.imageRegistry = registry
       var usual = environment
@@ -136,14 +136,21 @@ package enum Publisher {
     options: PublishOptions = PublishOptions()
   ) throws(AppHostError) -> [PublishedFile] {
     let secrets = PublishedSecrets(plan: plan, manifest: manifest)
+    var programs: [PublishedProgram] = []
+    for executable in plan.executables {
+      if let program = try plan.published(executable, manifest: manifest) { programs.append(program) }
+    }
     var files: [PublishedFile]
     switch target {
     case .compose:
       files = try ComposeWriter(
-        plan: plan, manifest: manifest, secrets: secrets, outputDirectory: outputDirectory, options: options
+        plan: plan, manifest: manifest, secrets: secrets, outputDirectory: outputDirectory, options: options,
+        programs: programs
       ).files()
     case .kubernetes:
-      files = try KubernetesWriter(plan: plan, manifest: manifest, secrets: secrets, options: options).files()
+      files = try KubernetesWriter(
+        plan: plan, manifest: manifest, secrets: secrets, options: options, programs: programs
+      ).files()
     }
     let ignored = files.filter(\.secret).map(\.name)
     if !ignored.isEmpty {
