@@ -397,7 +397,8 @@ import Testing
   }
 
   @Test func composeMapsEndpointsReadinessAndTasks() throws {
-    let text = try #require(try files(.compose, remembered: ["api.admin/0": 40001, "api.http/1": 40002])["docker-compose.yml"])
+    let text = try #require(
+      try files(.compose, remembered: ["api.admin/0": 40001, "api.http/1": 40002])["docker-compose.yml"])
     // Each replica its own host ports (fixed or remembered) on the container ports; replica 0 keeps the name.
     #expect(text.contains("  api:\n") && text.contains("  api-1:\n"))
     #expect(text.contains("    ports:\n    - \"127.0.0.1:8000:8000\"\n    - \"127.0.0.1:40001:8080\"\n"))
@@ -412,8 +413,12 @@ import Testing
     #expect(text.contains("wget -q -O /dev/null http://127.0.0.1:8000/health"))
     #expect(text.contains("nc -z 127.0.0.1 8080"), "web's default readiness: tcp on its endpoint")
     #expect(text.contains("      seed:\n        condition: service_completed_successfully\n"))
-    #expect(text.contains("      api:\n        condition: service_healthy\n      api-1:\n        condition: service_healthy\n"))
-    #expect(text.contains("      web:\n        condition: service_healthy\n      logs:\n        condition: service_started\n"))
+    #expect(
+      text.contains(
+        "      api:\n        condition: service_healthy\n      api-1:\n        condition: service_healthy\n"))
+    #expect(
+      text.contains("      web:\n        condition: service_healthy\n      logs:\n        condition: service_started\n")
+    )
     #expect(text.contains("# logs: its readiness (a log line matching /ready/) has no healthcheck here"))
     #expect(text.contains("  seed:\n    image: \"x/seed:1\"\n") && text.contains("    restart: \"no\"\n"))
   }

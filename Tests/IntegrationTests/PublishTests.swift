@@ -182,7 +182,7 @@ import Testing
         ).replacing(
           #""g": {"type": "garnet", "dataVolume": true}"#,
           with: #""g": {"type": "garnet", "dataVolume": true, "hostPort": \#(garnetPort)}"#))
-      try await project.succeed("up", "-d", "cache", "g")
+      try await project.succeed("up", "-d", "cache", "g", "sessions")
       let secrets = try passwords(project.folder)
       _ = try await project.redis(
         port: String(cachePort), password: secrets["cache"], "SET", "written", "by apphost")
@@ -190,6 +190,13 @@ import Testing
       try await project.succeed("down")
 
       try await project.succeed("publish", "compose", "-o", "deploy")
+      // sessions has no hostPort: the port the engine picked is remembered, and published.
+      let remembered = try #require(project.folder.read(".apphost/ports.json"))
+      let ports = try JSONSerialization.jsonObject(with: Data(remembered.utf8)) as? [String: Int]
+      let sessionsPort = try #require(ports?["sessions"], "\(remembered)")
+      let published = try #require(project.folder.read("deploy/docker-compose.yml"))
+      #expect(published.contains("    - \"127.0.0.1:\(sessionsPort):6379\"\n"), "\(published)")
+      #expect(!published.contains("127.0.0.1::"))
       let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
       if tool == "docker-compose" {
         let config = try await execute(tool, compose + ["config", "--quiet"], in: project.path)
@@ -333,7 +340,10 @@ import Testing
     #expect(try await project.redis(port: String(ports[0]), password: secrets["cache"], "GET", "seeded") == "yes")
     let health = try await execute(
       "python3",
-      ["-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(ports[2])/health', timeout=5).read().decode().strip())"])
+      [
+        "-c",
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(ports[2])/health', timeout=5).read().decode().strip())",
+      ])
     #expect(health.output.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(health)")
     // Each replica its own number, and the connection URL with the password from its env file.
     for (replica, service) in ["worker", "worker-1"].enumerated() {

@@ -180,7 +180,9 @@ struct ComposeWriter {
     guard executable.replicas > 1 else { return false }
     if (program.environment.map(\.value) + program.arguments).contains(where: \.usesReplica) { return true }
     return executable.endpoints.contains { endpoint in
-      (0..<executable.replicas).contains { plan.hostPort(endpoint, replica: $0, remembered: options.rememberedPorts) != nil }
+      (0..<executable.replicas).contains {
+        plan.hostPort(endpoint, replica: $0, remembered: options.rememberedPorts) != nil
+      }
     }
   }
 

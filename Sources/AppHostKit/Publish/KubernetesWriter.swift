@@ -386,7 +386,8 @@ struct KubernetesWriter {
     if !env.isEmpty { containerSpec.append(("env", .list(env))) }
     let ports = executable.endpoints.enumerated().map { index, endpoint -> YAML in
       .map([
-        ("name", .string(Self.portName(endpoint.name, index: index))), ("containerPort", .integer(endpoint.containerPort)),
+        ("name", .string(Self.portName(endpoint.name, index: index))),
+        ("containerPort", .integer(endpoint.containerPort)),
       ])
     }
     if !ports.isEmpty { containerSpec.append(("ports", .list(ports))) }
