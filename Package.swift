@@ -14,13 +14,15 @@ let package = Package(
   name: "apphost",
   platforms: [.macOS(.v13)],
   products: [
-    .executable(name: "apphost", targets: ["apphost"])
+    .executable(name: "apphost", targets: ["apphost"]),
+    .executable(name: "apphost-mcp", targets: ["apphost-mcp"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
   ],
   targets: [
     .executableTarget(
@@ -29,6 +31,25 @@ let package = Package(
         "AppHostKit",
         "AppHostBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    // `apphost mcp` runs this helper: the MCP SDK brings FoundationNetworking (libcurl and some 30
+    // libraries), which would make every other command start 7 ms slower if `apphost` linked it
+    // (DECISIONS.md, 2026-12-02).
+    .executableTarget(
+      name: "apphost-mcp",
+      dependencies: [
+        "AppHostMCP",
+        "AppHostKit",
+        "AppHostBuildInfo",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .target(
+      name: "AppHostMCP",
+      dependencies: [
+        "AppHostKit",
+        .product(name: "MCP", package: "swift-sdk"),
       ]
     ),
     .target(
@@ -49,11 +70,11 @@ let package = Package(
     ),
     .testTarget(
       name: "AppHostKitTests",
-      dependencies: ["AppHostKit", "TestSupport"]
+      dependencies: ["AppHostKit", "AppHostMCP", "TestSupport"]
     ),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["apphost", "AppHostKit", "TestSupport"]
+      dependencies: ["apphost", "apphost-mcp", "AppHostKit", "TestSupport"]
     ),
   ]
 )

@@ -18,8 +18,7 @@ struct AppHost: AsyncParsableCommand {
     version: BuildVersion.description,
     subcommands: [
       Up.self, Down.self, Pull.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Publish.self, Config.self,
-      Init.self,
-      Supervise.self,
+      Init.self, Restart.self, Stop.self, Start.self, Exec.self, Wait.self, Events.self, Mcp.self, Supervise.self,
     ]
   )
 
@@ -31,7 +30,7 @@ struct AppHost: AsyncParsableCommand {
     // `apphost up | head`: a closed pipe is an error to handle, not a signal that kills apphost before
     // it has cleaned up.
     signal(SIGPIPE, SIG_IGN)
-    let arguments = Array(CommandLine.arguments.dropFirst())
+    let arguments = manifestOptionsAfterCommand(Array(CommandLine.arguments.dropFirst()))
     if VerboseOption.requested(in: arguments) { Log.enable() }
     if let problem = unknownCommand(in: arguments) { exit(withError: ValidationError(problem)) }
     do {
@@ -46,6 +45,31 @@ struct AppHost: AsyncParsableCommand {
     } catch {
       exit(withError: error)
     }
+  }
+
+  /// `apphost -f other.json up` and `apphost --engine podman ps`: the options every command takes, given
+  /// before the command, are moved after it (as `--file`/`--engine`: in `logs`, `-f` is --follow).
+  static func manifestOptionsAfterCommand(_ arguments: [String]) -> [String] {
+    var moved: [String] = []
+    var index = 0
+    while index < arguments.count {
+      let word = arguments[index]
+      if ["-f", "--file", "--engine"].contains(word), index + 1 < arguments.count {
+        moved += [word == "--engine" ? "--engine" : "--file", arguments[index + 1]]
+        index += 2
+      } else if word.hasPrefix("--file=") || word.hasPrefix("--engine=") {
+        moved.append(word)
+        index += 1
+      } else if word == "--verbose" {
+        moved.append(word)
+        index += 1
+      } else {
+        break
+      }
+    }
+    guard !moved.isEmpty, index < arguments.count else { return arguments }
+    // The command, then the moved options, then the rest (before any `--`, which ends the options).
+    return [arguments[index]] + moved + arguments[(index + 1)...]
   }
 
   /// `apphost restart web` or `apphost help upp` for a command that does not exist: ArgumentParser would

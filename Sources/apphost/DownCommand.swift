@@ -18,7 +18,22 @@ extension AppHost {
       name: [.customShort("v"), .customLong("volumes")], help: "Also remove the project's named volumes (its data).")
     var volumes = false
 
+    @Argument(
+      help: "Only these resources of the running project (stopped and removed from its session); default: all.",
+      completion: ResourceCompletion.names(.running, repeating: true))
+    var resources: [String] = []
+
+    func validate() throws {
+      if volumes && !resources.isEmpty {
+        throw ValidationError("--volumes removes the whole project's volumes; it is not for single resources")
+      }
+    }
+
     func run() async throws {
+      if !resources.isEmpty {
+        try await runVerb(.down, names: resources, options: options, done: "removed")
+        return
+      }
       let console = Console()
       let environment = ProcessInfo.processInfo.environment
       try await reportingFailures(console) { () async throws(AppHostError) in

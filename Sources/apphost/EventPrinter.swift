@@ -68,6 +68,8 @@ struct EventPrinter: Sendable {
       line(resource, "restarting in \(String(format: "%g", after)) s")
     case .stopping(let resource):
       line(resource, "stopping")
+    case .stopped(let resource, let code):
+      line(resource, "stopped" + (code.map { " (code \($0))" } ?? ""))
     case .note(let text):
       console.output("apphost: \(text)")
     }

@@ -35,6 +35,21 @@ extension AppHost {
     @Option(help: ArgumentHelp("Only the last N lines of each.", valueName: "N"))
     var tail: Int?
 
+    @Option(
+      help: ArgumentHelp(
+        "Only lines written since then: a duration back from now (10m, 1h30m, 45s, 2d) or a time "
+          + "(2026-12-02T10:00:00Z).", valueName: "when"))
+    var since: String?
+
+    @Flag(name: [.customShort("t"), .customLong("timestamps")], help: "Begin every line with when it was written.")
+    var timestamps = false
+
+    func validate() throws {
+      if let since, LogTime.since(since) == nil {
+        throw ValidationError("--since \(since): give a duration (10m, 1h30m, 45s) or a time (2026-12-02T10:00:00Z)")
+      }
+    }
+
     func run() async throws {
       let console = Console()
       let signals = SignalWatcher()
@@ -58,6 +73,8 @@ extension AppHost {
       let engine = session.engine
       let tail = self.tail
       let follow = self.follow
+      let since = self.since.flatMap { LogTime.since($0) }
+      let timestamps = self.timestamps
       let work = Task {
         await withTaskGroup(of: Void.self) { group in
           for container in containers {
@@ -65,13 +82,16 @@ extension AppHost {
               if follow {
                 await Log.quietly("follow the output of \(container.containerName)") {
                   () async throws(AppHostError) in
-                  try await engine.followLogs(container.containerName, tail: tail) { line in
+                  try await engine.followLogs(
+                    container.containerName, tail: tail, since: since, timestamps: timestamps
+                  ) { line in
                     printer(.log(resource: container.resource, line: line))
                   }
                 }
               } else {
                 let lines = await Log.quietly("read the output of \(container.containerName)") {
-                  () async throws(AppHostError) in try await engine.logs(container.containerName, tail: tail)
+                  () async throws(AppHostError) in
+                  try await engine.logs(container.containerName, tail: tail, since: since, timestamps: timestamps)
                 }
                 for line in lines ?? [] {
                   printer(.log(resource: container.resource, line: line))
@@ -82,11 +102,13 @@ extension AppHost {
             if !follow { await group.next() }
           }
           for file in programFiles {
-            let (lines, end) = ProgramLogs.read(file.path, tail: tail)
+            let (lines, end) = ProgramLogs.read(file.path, tail: tail, since: since, timestamps: timestamps)
             if !lines.isEmpty { printer(.logLines(resource: file.name, lines: lines)) }
             if follow {
               group.addTask {
-                await ProgramLogs.follow(file.path, from: end) { printer(.logLines(resource: file.name, lines: $0)) }
+                await ProgramLogs.follow(file.path, from: end, timestamps: timestamps) {
+                  printer(.logLines(resource: file.name, lines: $0))
+                }
               }
             }
           }

@@ -31,14 +31,17 @@ extension AppHost {
       }
       // Program output goes to their own log files; this log keeps what happened to them.
       let proxies = ReplicaProxies(specs: specs, plan: session.plan)
+      let hub = EventHub(plan: session.plan)
       let log: EventSink = { event in
+        hub.publish(event)
         if case .logLines = event { return }
         console.output("\(Date().formatted(.iso8601)) \(describe(event))")
       }
       proxies.start(events: log)
       defer { proxies.stop() }
+      let events = proxies.observing(log)
       let supervisor = Supervisor(
-        specs: specs, events: proxies.observing(log), logDirectory: ExecutableState.logDirectory(session.project.state),
+        specs: specs, events: events, logDirectory: ExecutableState.logDirectory(session.project.state),
         state: session.project.state,
         owner: .current, detached: true)
       let watchers = ProgramWatchers(plan: session.plan, specs: specs, supervisor: supervisor, events: log)
@@ -46,7 +49,12 @@ extension AppHost {
       signals.onSignal { _, count in
         Task { await supervisor.stop(immediately: count > 1) }
       }
+      // `apphost restart/stop/start/events` reach the programs (and the project's containers) here.
+      let control = SessionControl.serve(
+        plan: session.plan, engine: session.engine, supervisor: supervisor, state: session.project.state, hub: hub,
+        events: events)
       _ = await supervisor.run()
+      control.server?.close()
     }
   }
 }

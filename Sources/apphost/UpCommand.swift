@@ -35,16 +35,24 @@ extension AppHost {
     @Flag(help: "Print what up would do now (create, reuse, recreate and why, remove), changing nothing.")
     var dryRun = false
 
+    @Flag(
+      help: ArgumentHelp(
+        "Every state change as one JSON object a line on standard output (as `apphost events`); the usual "
+          + "lines go to standard error."))
+    var json = false
+
     func validate() throws {
       guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     func run() async throws {
-      let console = Console()
+      // With --json, standard output carries the events only.
+      let console = Console(outputToStandardError: json)
       if dryRun {
         try await printDryRun(console)
         return
       }
+      if try await appliedToRunningUp(console) { return }
       let signals = SignalWatcher()
       // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
       OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
@@ -76,7 +84,15 @@ extension AppHost {
           } ?? [name]
         })
       printer(.connected(session.engine.flavor, project: session.plan.project))
-      let launcher = session.launcher(events: { printer($0) })
+      // Every state change also goes to the control socket's subscribers (`apphost events`).
+      let hub = EventHub(plan: session.plan)
+      if json {
+        let events = Console()
+        hub.subscribe { event in events.output(String(decoding: ControlCoding.line(event).dropLast(), as: UTF8.self)) }
+      }
+      let launcher = session.launcher(events: {
+        printer($0); hub.publish($0)
+      })
       var launchOptions = Launcher.Options(selection: resources, detached: detach, timeout: .seconds(timeout))
       launchOptions.networkCreated = session.networkCreated
       let containers = session.containers
@@ -113,11 +129,34 @@ extension AppHost {
         "apphost: \(outcome.ports.count) resource\(outcome.ports.count == 1 ? "" : "s") ready"
           + (specs.isEmpty ? "" : ", starting \(specs.count) program\(specs.count == 1 ? "" : "s")")
           + "; Ctrl-C stops " + (outcome.ports.count + specs.count == 1 ? "it" : "them"))
-      let foreground = Foreground(
+      var foreground = Foreground(
         engine: session.engine, plan: session.plan, outcome: outcome, processes: specs, state: state,
-        events: { printer($0) })
+        events: {
+          printer($0); hub.publish($0)
+        })
+      foreground.hub = hub
       let code = await foreground.run(signals: signals)
       throw ExitCode(code)
+    }
+
+    /// A foreground `up` runs for the project: the manifest's new resources are added to its session
+    /// through its control socket, instead of refusing. True when that was done.
+    private func appliedToRunningUp(_ console: Console) async throws -> Bool {
+      guard let project = try? Project.load(file: options.file), ProjectLock.holder(project.state) != nil,
+        let client = try? ControlClient.connect(project.state)
+      else { return false }
+      if !resources.isEmpty {
+        console.warning("apphost: an apphost up runs for this project; adding what apphost.json has that it has not")
+      }
+      let added = try await reportingFailures(console) { () async throws(AppHostError) in
+        try await client.send(ControlRequest(command: .apply)).affected ?? []
+      }
+      console.output(
+        added.isEmpty
+          ? "apphost: the running apphost up has every resource of apphost.json; nothing added"
+          : "apphost: added \(added.joined(separator: ", ")) to the running apphost up (its terminal shows their output)"
+      )
+      return true
     }
 
     /// `up --dry-run`: the steps `up` would carry out, from what the engine has now; nothing is made,

@@ -184,6 +184,14 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     }
   }
 
+  func stop(_ name: String, grace: Duration) async throws(AppHostError) {
+    try await call("stop", name)
+    locked {
+      containerRecords[name]?.state = .exited
+      containerRecords[name]?.exitCode = 0
+    }
+  }
+
   func start(_ name: String) async throws(AppHostError) {
     try await call("start", name)
     locked { containerRecords[name]?.state = .running }
@@ -205,11 +213,13 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     }
   }
 
-  func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
+  func logs(_ name: String, tail: Int?, since: Date?, timestamps: Bool) async throws(AppHostError) -> [String] {
     ["log line of \(name)"]
   }
 
-  func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError) {
+  func followLogs(
+    _ name: String, tail: Int?, since: Date?, timestamps: Bool, onLine: @escaping @Sendable (String) -> Void
+  ) async throws(AppHostError) {
     onLine("log line of \(name)")
   }
 }

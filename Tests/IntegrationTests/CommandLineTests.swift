@@ -127,9 +127,10 @@ import Testing
   @Test func anUnknownCommandIsNamedWithTheNearestOne() async throws {
     let folder = ProjectFolder()
     defer { folder.remove() }
-    let restart = try await apphost("restart", "web", in: folder.path)
+    // (`restart` exists since issue 15; `reload` does not.)
+    let restart = try await apphost("reload", "web", in: folder.path)
     #expect(restart.status == 64, "\(restart)")
-    #expect(restart.errors.contains(#"unknown command "restart""#), "\(restart)")
+    #expect(restart.errors.contains(#"unknown command "reload""#), "\(restart)")
     #expect(restart.errors.contains("the commands are up, down"), "\(restart)")
     let typo = try await apphost("uup", "-d", in: folder.path)
     #expect(typo.status == 64 && typo.errors.contains(#"(did you mean "up"?)"#), "\(typo)")

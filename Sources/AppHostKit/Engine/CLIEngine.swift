@@ -199,6 +199,10 @@ package struct CLIEngine: ContainerEngine {
     try await succeed(["start", name])
   }
 
+  package func stop(_ name: String, grace: Duration) async throws(AppHostError) {
+    try await succeed(EngineCommands.stop([name], grace: grace))
+  }
+
   package func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int {
     let output = try await succeed(EngineCommands.port(name, containerPort: containerPort))
     guard let port = EngineCommands.parsePort(output.output) else {
@@ -216,19 +220,23 @@ package struct CLIEngine: ContainerEngine {
     try await succeedUnlessMissing(EngineCommands.remove(names))
   }
 
-  package func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
-    let output = try await invoke(EngineCommands.logs(name, tail: tail, follow: false))
+  package func logs(_ name: String, tail: Int?, since: Date?, timestamps: Bool) async throws(AppHostError)
+    -> [String]
+  {
+    let output = try await invoke(
+      EngineCommands.logs(name, tail: tail, follow: false, since: since, timestamps: timestamps))
     return lines(output.output + output.errors)
   }
 
-  package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
-    async throws(AppHostError)
-  {
+  package func followLogs(
+    _ name: String, tail: Int?, since: Date?, timestamps: Bool, onLine: @escaping @Sendable (String) -> Void
+  ) async throws(AppHostError) {
+    let arguments = EngineCommands.logs(name, tail: tail, follow: true, since: since, timestamps: timestamps)
     Log.debug(
-      "\(shellCommandLine([flavor.rawValue] + EngineCommands.logs(name, tail: tail, follow: true))) (streaming)")
+      "\(shellCommandLine([flavor.rawValue] + arguments)) (streaming)")
     do {
       _ = try await Subprocess.run(
-        .path(FilePath(program)), arguments: Arguments(EngineCommands.logs(name, tail: tail, follow: true)),
+        .path(FilePath(program)), arguments: Arguments(arguments),
         environment: .inherit.updating(markEnvironment),
         platformOptions: Self.ownProcessGroup, input: .none, output: .sequence, error: .sequence
       ) { execution in

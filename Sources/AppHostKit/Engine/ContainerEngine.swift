@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one seam to docker or podman: the verbs the orchestration needs. `CLIEngine` carries them out by
 /// running the engine's command line; the arguments and the parsing of what comes back are pure
 /// functions in `EngineCommands`.
@@ -30,14 +32,20 @@ package protocol ContainerEngine: Sendable {
   func start(_ name: String) async throws(AppHostError)
   /// The port on 127.0.0.1 published for `containerPort`.
   func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int
+  /// Stops a container (SIGTERM, then SIGKILL after `grace`) and keeps it, to be started again with
+  /// `start` (the control socket's `stop` and `restart`).
+  func stop(_ name: String, grace: Duration) async throws(AppHostError)
   /// Stops (SIGTERM, then SIGKILL after `grace`) and removes containers with their anonymous volumes;
   /// missing ones are fine.
   func remove(_ names: [String], grace: Duration?) async throws(AppHostError)
 
   /// The last `tail` lines of a container's output (stdout and stderr).
-  func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String]
+  /// `since`: only lines written from then on; `timestamps`: each line begins with when it was written.
+  func logs(_ name: String, tail: Int?, since: Date?, timestamps: Bool) async throws(AppHostError) -> [String]
   /// Streams a container's output line by line until it stops or the task is cancelled.
-  func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void) async throws(AppHostError)
+  func followLogs(
+    _ name: String, tail: Int?, since: Date?, timestamps: Bool, onLine: @escaping @Sendable (String) -> Void
+  ) async throws(AppHostError)
 
   /// Checks, before anything is made, that these containers can be made at all (the native engine: that
   /// their servers are installed), so that a missing piece stops `up` with nothing half-started.
@@ -53,6 +61,16 @@ package protocol ContainerEngine: Sendable {
 
 extension ContainerEngine {
   package func preflight(_ containers: [ContainerPlan]) async throws(AppHostError) {}
+
+  package func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
+    try await logs(name, tail: tail, since: nil, timestamps: false)
+  }
+
+  package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    try await followLogs(name, tail: tail, since: nil, timestamps: false, onLine: onLine)
+  }
 }
 
 /// A container's state as the engine reports it (native servers: running or exited).

@@ -71,8 +71,12 @@ package enum EngineCommands {
     ["pull", image]
   }
 
-  package static func logs(_ name: String, tail: Int?, follow: Bool) -> [String] {
-    ["logs"] + (follow ? ["--follow"] : []) + (tail.map { ["--tail", String($0)] } ?? []) + [name]
+  package static func logs(_ name: String, tail: Int?, follow: Bool, since: Date? = nil, timestamps: Bool = false)
+    -> [String]
+  {
+    ["logs"] + (follow ? ["--follow"] : []) + (tail.map { ["--tail", String($0)] } ?? [])
+      + (since.map { ["--since", String(Int($0.timeIntervalSince1970.rounded(.down)))] } ?? [])
+      + (timestamps ? ["--timestamps"] : []) + [name]
   }
 
   // MARK: Output

@@ -184,6 +184,24 @@ package struct NativeEngine: ContainerEngine {
     try spawn(&record, truncatingLog: false)
   }
 
+  /// Stops the server (SIGTERM, SIGKILL after `grace`) and keeps its record, to be started again.
+  package func stop(_ name: String, grace: Duration) async throws(AppHostError) {
+    guard var record = loadAdopting(name) else {
+      throw .engineFailed(command: "native stop \(name)", reason: "apphost has no record of \(name)")
+    }
+    guard record.identity.isAlive else { return }
+    let identity = record.identity
+    await GracefulStop.stop([record.pid], grace: grace) { pids in identity.isAlive ? pids : [] }
+    let deadline = ContinuousClock.now + .seconds(5)
+    var code: Int?
+    while code == nil && identity.isAlive && ContinuousClock.now < deadline {
+      code = Self.reap(record.pid)
+      if code == nil { try? await Task.sleep(for: GracefulStop.interval) }
+    }
+    record.exitCode = code ?? Self.reap(record.pid) ?? 0
+    try save(record)
+  }
+
   package func hostPort(_ name: String, containerPort: Int) async throws(AppHostError) -> Int {
     guard let record = load(name) else {
       throw .engineOutput(command: "native port \(name)", reason: "apphost has no record of \(name)")
@@ -234,19 +252,26 @@ package struct NativeEngine: ContainerEngine {
 
   // MARK: Output
 
-  package func logs(_ name: String, tail: Int?) async throws(AppHostError) -> [String] {
+  package func logs(_ name: String, tail: Int?, since: Date?, timestamps: Bool) async throws(AppHostError)
+    -> [String]
+  {
     guard let record = load(name), let data = FileManager.default.contents(atPath: record.logFile) else { return [] }
-    let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+    var lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+    if since != nil || timestamps {
+      var last: Date?
+      lines = LogTime.filterServerLines(lines, since: since, timestamps: timestamps, last: &last)
+    }
     guard let tail else { return lines }
     return Array(lines.suffix(tail))
   }
 
   /// Prints the log's last `tail` lines (all without a tail), then new lines as the server writes them,
   /// until it has ended and everything is read, or the task is cancelled.
-  package func followLogs(_ name: String, tail: Int?, onLine: @escaping @Sendable (String) -> Void)
-    async throws(AppHostError)
-  {
+  package func followLogs(
+    _ name: String, tail: Int?, since: Date?, timestamps: Bool, onLine: @escaping @Sendable (String) -> Void
+  ) async throws(AppHostError) {
     guard let record = load(name) else { return }
+    var last: Date?
     let descriptor = open(record.logFile, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return }
     defer { close(descriptor) }
@@ -257,6 +282,9 @@ package struct NativeEngine: ContainerEngine {
       let count = read(descriptor, &buffer, buffer.count)
       if count > 0 {
         var lines = buffer[..<count].withUnsafeBytes { splitter.lines(in: $0) }
+        if since != nil || timestamps {
+          lines = LogTime.filterServerLines(lines, since: since, timestamps: timestamps, last: &last)
+        }
         if first, let tail {
           lines = Array(lines.suffix(tail))
         }

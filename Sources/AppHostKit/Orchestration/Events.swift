@@ -29,6 +29,9 @@ package enum RunEvent: Sendable {
   case exited(resource: String, code: Int32)
   case restarting(resource: String, after: Double)
   case stopping(resource: String)
+  /// A program's process ended because it was asked to (`stop`, `restart`, the end of `up`), with its exit
+  /// status; a container stopped through the control socket (no code).
+  case stopped(resource: String, code: Int32?)
   case note(String)
 }
 

@@ -72,9 +72,12 @@ package enum StatusReport {
           if (process.state == .running || process.state == .starting) && !live {
             row.state = "exited"
             row.note = "ended while no apphost watched it"
-          } else if process.state == .exited || process.state == .stopped {
+          } else if process.state == .exited {
             row.state = "exited (\(process.exitCode.map(String.init) ?? "?"))"
             if process.task == true, process.exitCode == 0 { row.state = "completed (0)" }
+          } else if process.state == .stopped {
+            // Stopped by request (`apphost stop`): kept stopped until `apphost start`.
+            row.state = "stopped"
           }
           if process.task == true { row.type = ResourceType.task.rawValue }
           if live, process.state == .running, process.task != true, let ready = process.ready {

@@ -227,17 +227,37 @@ package enum ProgramLogs {
   }
 
   /// The last `tail` lines of a file (all of it for nil), and the offset after them.
-  package static func read(_ path: String, tail: Int?) -> (lines: [String], end: UInt64) {
+  /// `since`: only lines written from then on; `timestamps`: each line after its time (the file keeps
+  /// the time of every line: `LogFile`).
+  package static func read(_ path: String, tail: Int?, since: Date? = nil, timestamps: Bool = false)
+    -> (lines: [String], end: UInt64)
+  {
     guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
     var splitter = LineSplitter()
     var lines = splitter.lines(in: [UInt8](data))
     if let last = splitter.finish() { lines.append(last) }
+    lines = present(lines, since: since, timestamps: timestamps)
     if let tail { lines = Array(lines.suffix(tail)) }
     return (lines, UInt64(data.count))
   }
 
   /// Prints what is appended to the file from `offset` on, until the task is cancelled.
-  package static func follow(_ path: String, from offset: UInt64, onLines: @Sendable ([String]) -> Void) async {
+  /// A log file's lines as `logs` shows them: without their times, or with them (`--timestamps`), from
+  /// `since` on.
+  package static func present(_ lines: [String], since: Date?, timestamps: Bool) -> [String] {
+    lines.compactMap { line in
+      let (time, text) = LogTime.split(line)
+      if let since {
+        guard let time, time >= since else { return nil }
+      }
+      guard timestamps else { return text }
+      return "\(time.map(LogTime.stamp) ?? String(repeating: "-", count: 24)) \(text)"
+    }
+  }
+
+  package static func follow(
+    _ path: String, from offset: UInt64, timestamps: Bool = false, onLines: @Sendable ([String]) -> Void
+  ) async {
     var position = offset
     var splitter = LineSplitter()
     while !Task.isCancelled {
@@ -248,7 +268,7 @@ package enum ProgramLogs {
           try? handle.seek(toOffset: position)
           if let data = try? handle.readToEnd(), !data.isEmpty {
             position += UInt64(data.count)
-            let lines = splitter.lines(in: [UInt8](data))
+            let lines = present(splitter.lines(in: [UInt8](data)), since: nil, timestamps: timestamps)
             if !lines.isEmpty { onLines(lines) }
           }
         }

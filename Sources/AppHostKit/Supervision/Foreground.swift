@@ -27,6 +27,8 @@ package struct Foreground: Sendable {
   package var processes: [ProcessSpec]
   package var state: StateDirectory
   package var events: EventSink
+  /// Set: the run serves the control socket (`restart`, `stop`, `start`, `events`, ...) with these events.
+  package var hub: EventHub?
 
   package init(
     engine: any ContainerEngine, plan: Plan, outcome: Launcher.Outcome, processes: [ProcessSpec],
@@ -54,10 +56,14 @@ package struct Foreground: Sendable {
     let supervisor = Supervisor(
       specs: processes, events: proxies.observing(events), logDirectory: ExecutableState.logDirectory(state),
       state: state, owner: .current, detached: false)
+    let control = hub.map { hub in
+      SessionControl.serve(
+        plan: plan, engine: engine, supervisor: supervisor, state: state, hub: hub, events: self.events)
+    }
     let watchers = ProgramWatchers(plan: plan, specs: processes, supervisor: supervisor, events: events)
     defer { watchers.stop() }
     let programs = Task { await supervisor.run() }
-    let logs = Task { await followContainerLogs() }
+    let logs = Task { await followContainerLogs(control?.controller) }
     let readyBlock = Task { [plan, outcome, events] in
       guard let ready = await supervisor.readiness() else { return }
       let lines = ReadyBlock.lines(plan: plan, containerPorts: outcome.ports, processes: ready.processes)
@@ -68,6 +74,8 @@ package struct Foreground: Sendable {
     let events = self.events
     let listener = Task {
       for await request in stopRequests {
+        // Said first: the programs that end because of it must not count as having ended by themselves.
+        ended.yield(.requested(request))
         if case .immediate = request {
           immediately.set()
           events(.note("stopping at once"))
@@ -76,7 +84,6 @@ package struct Foreground: Sendable {
           events(.note("stopping (Ctrl-C again stops at once)"))
           await supervisor.stop(immediately: false)
         }
-        ended.yield(.requested(request))
       }
     }
     if !processes.isEmpty {
@@ -88,9 +95,11 @@ package struct Foreground: Sendable {
     var iterator = endings.makeAsyncIterator()
     let ending = await iterator.next()
     _ = await programs.value
+    control?.server?.close()
     logs.cancel()
     readyBlock.cancel()
-    let cleaned = await shutDown(immediately: immediately.isSet)
+    let added = await control?.controller.endSession() ?? []
+    let cleaned = await shutDown(immediately: immediately.isSet, adding: added)
     listener.cancel()
     ExecutableState.remove(state)
     // Containers that could not be removed (the engine stopped answering) are a failure to report.
@@ -104,31 +113,46 @@ package struct Foreground: Sendable {
     }
   }
 
-  private func followContainerLogs() async {
+  private func followContainerLogs(_ controller: SessionController?) async {
     let containers = plan.containers.filter { outcome.ports[$0.resource] != nil }
     let engine = self.engine
     let events = self.events
     await withTaskGroup(of: Void.self) { group in
       for container in containers {
         // New containers show all their output; reused ones only what comes from now on.
-        let tail: Int? = outcome.unchanged.contains(container.resource) ? 0 : nil
+        let firstTail: Int? = outcome.unchanged.contains(container.resource) ? 0 : nil
         group.addTask {
-          await Log.quietly("follow the output of \(container.containerName)") { () async throws(AppHostError) in
-            try await engine.followLogs(container.containerName, tail: tail) { line in
-              events(.log(resource: container.resource, line: line))
+          var tail = firstTail
+          while !Task.isCancelled {
+            await Log.quietly("follow the output of \(container.containerName)") { () async throws(AppHostError) in
+              try await engine.followLogs(container.containerName, tail: tail) { line in
+                events(.log(resource: container.resource, line: line))
+              }
             }
-          }
-          if Task.isCancelled { return }
-          // The output ended: the container stopped or was removed from outside, or the engine went away.
-          do throws(AppHostError) {
-            let record = try await engine.inspect([container.containerName]).first
-            let state = record.map { "\($0.state.rawValue), exit code \($0.exitCode)" } ?? "removed"
-            events(
-              .note(
-                "\(container.resource) stopped (\(state)); the rest keeps running. Stop this apphost up and start "
-                  + "it again to repair it"))
-          } catch {
-            events(.note("lost contact with \(engine.flavor.rawValue): \(error.errorDescription ?? "\(error)")"))
+            if Task.isCancelled { return }
+            // Stopped or restarted through the control socket: followed again once it runs.
+            tail = 0
+            switch await controller?.outputEnded(container.resource) ?? .unexpected {
+            case .resumed: continue
+            case .requested: return
+            case .unexpected: break
+            }
+            // The output ended: the container stopped or was removed from outside, or the engine went away.
+            do throws(AppHostError) {
+              let record = try await engine.inspect([container.containerName]).first
+              let state = record.map { "\($0.state.rawValue), exit code \($0.exitCode)" } ?? "removed"
+              if let record, !record.isRunning {
+                events(.exited(resource: container.resource, code: Int32(truncatingIfNeeded: record.exitCode)))
+              }
+              let remedy =
+                controller == nil
+                ? "Stop this apphost up and start it again to repair it"
+                : "`apphost restart \(container.resource)` starts it again"
+              events(.note("\(container.resource) stopped (\(state)); the rest keeps running. \(remedy)"))
+            } catch {
+              events(.note("lost contact with \(engine.flavor.rawValue): \(error.errorDescription ?? "\(error)")"))
+            }
+            guard let controller, await controller.waitUntilRunningAgain(container.resource) else { return }
           }
         }
       }
@@ -137,9 +161,10 @@ package struct Foreground: Sendable {
 
   /// Removes the session containers this run brought up, and the network when no container needs it.
   /// Returns false, having said why, when the engine could not do it.
-  package func shutDown(immediately: Bool) async -> Bool {
-    let names = plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
-      .map(\.containerName)
+  package func shutDown(immediately: Bool, adding added: [String] = []) async -> Bool {
+    let names =
+      plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
+      .map(\.containerName) + added
     let teardown = Teardown(engine: engine, events: events)
     do throws(AppHostError) {
       let records = try await engine.inspect(names)

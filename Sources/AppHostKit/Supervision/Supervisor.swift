@@ -8,27 +8,35 @@ import Foundation
 /// growing pause, and stops them (SIGTERM to each process group, SIGKILL after the grace period).
 /// Output goes to the event sink as whole lines and, when a log folder is given, to one file per process.
 package actor Supervisor {
-  package let specs: [ProcessSpec]
-  private let events: EventSink
+  package private(set) var specs: [ProcessSpec]
+  let events: EventSink
   private let logDirectory: String?
   private let state: StateDirectory?
-  private var record: ExecutableState
-  private var running: [String: Int32] = [:]
-  private var stopping: Bool = false
+  private(set) var record: ExecutableState
+  var running: [String: Int32] = [:]
+  private(set) var stopping: Bool = false
   /// The processes that are ready (tasks: completed with 0).
   private var readyNames: Set<String> = []
   /// The program that could not get ready, which ended the run.
   private var fatal: ExecutableState.Failure?
   /// `run` has returned.
-  private var finished = false
-  /// Processes stopped to be started again at once (`restart`), whatever their policy.
+  var finished = false
+  /// Processes stopped to be started again at once (`restart` by `watch`), whatever their policy.
   private var restartRequested: Set<String> = []
   /// Who waits for the next change of a process's state (a stage waiting for its programs to start).
   private var changeWaiters: [CheckedContinuation<Void, Never>] = []
   /// The pauses before restarts, cut short by `stop`.
-  private var pauses: [String: Task<Void, Never>] = [:]
+  var pauses: [String: Task<Void, Never>] = [:]
   /// One file per process (`.apphost/logs/NAME.log`), written as output arrives.
-  private let logFiles: [String: LogFile]
+  private var logFiles: [String: LogFile]
+  /// Control requests (`Supervisor+Control.swift`): processes stopped until started again, processes to
+  /// start again at once when they end, how often each has been started, and supervision loops that
+  /// run (a program that ended for good has none until it is started again).
+  var held: Set<String> = []
+  var restartAtOnce: Set<String> = []
+  var starts: [String: Int] = [:]
+  var supervising: Set<String> = []
+  var restartedLoops: [Task<Int32?, Never>] = []
 
   /// The first pause before a restart; it doubles up to `maximumBackoff`, and starts again from here
   /// once a process ran for `stableAfter`.
@@ -87,6 +95,11 @@ package actor Supervisor {
         firstFailure = failure
       }
     }
+    // Programs started again (or added) through the control socket after the others had ended.
+    while !restartedLoops.isEmpty {
+      let failure = await restartedLoops.removeFirst().value
+      if firstFailure == nil { firstFailure = failure }
+    }
     finished = true
     announceChange()
     return fatal?.exitCode ?? firstFailure
@@ -96,6 +109,11 @@ package actor Supervisor {
   package func stop(immediately: Bool) {
     stopping = true
     for pause in pauses.values { pause.cancel() }
+    // Those waiting to be restarted are stopped now (those running say so when they have ended).
+    for spec in specs where pauses[spec.displayName] != nil && running[spec.displayName] == nil {
+      update(spec) { $0.state = .stopped }
+      events(.stopped(resource: spec.displayName, code: nil))
+    }
     announceChange()
     for name in running.keys.sorted() { events(.stopping(resource: name)) }
     let groups = running.values.map { -$0 }
@@ -107,6 +125,35 @@ package actor Supervisor {
   }
 
   package var isStopping: Bool { stopping }
+
+  /// Adds processes to a running supervisor (a second `up` that adds programs) and starts them.
+  package func add(_ added: [ProcessSpec]) throws(AppHostError) {
+    guard !finished && !stopping else {
+      throw .controlFailed(
+        reason: stopping
+          ? "this apphost up is stopping; start it again with `apphost up`"
+          : "this apphost up runs no programs any more (it started without any, or all have ended); stop it and "
+            + "run `apphost up` again to start them")
+    }
+    for spec in added where !specs.contains(where: { $0.displayName == spec.displayName }) {
+      specs.append(spec)
+      if let logDirectory {
+        logFiles[spec.displayName] = LogFile(
+          path: (logDirectory as NSString).appendingPathComponent("\(spec.displayName).log"))
+      }
+      var process = ExecutableState.Process(resource: spec.resource, replica: spec.replica, name: spec.displayName)
+      process.ports = spec.ports.isEmpty ? nil : Dictionary(spec.ports.map { ($0.name, $0.port) }) { a, _ in a }
+      process.task = spec.isTask ? true : nil
+      record.processes.append(process)
+      persist()
+      supervising.insert(spec.displayName)
+      restartedLoops.append(Task { await self.supervise(spec) })
+    }
+  }
+
+  private func hasStarted(_ name: String) -> Bool {
+    record.processes.first { $0.name == name }.map { $0.state != .starting } ?? true
+  }
 
   /// Stops the running copies of `resource` (SIGTERM to each group, SIGKILL after the grace period) and
   /// starts them again at once: `watch` after a change.
@@ -132,13 +179,18 @@ package actor Supervisor {
   }
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
-  private func supervise(_ spec: ProcessSpec) async -> Int32? {
+  func supervise(_ spec: ProcessSpec) async -> Int32? {
+    supervising.insert(spec.displayName)
+    defer { supervising.remove(spec.displayName) }
     guard await prerequisitesReady(spec) else { return nil }
     var backoff = RestartBackoff()
     let watch = LogWatch(spec.readiness)
     let firstStart = ContinuousClock.now
     let deadline = firstStart + spec.readinessTimeout
     while !stopping {
+      // Stopped through the control socket: waits for a start.
+      while held.contains(spec.displayName) && !stopping { await nextChange() }
+      if stopping { break }
       let began = ContinuousClock.now
       let status: Int32
       watch.reset()
@@ -149,8 +201,8 @@ package actor Supervisor {
             await self.started(spec, pid: pid)
             await self.watchReadiness(spec, pid: pid, watch: watch, since: firstStart, deadline: deadline)
           },
-          output: { [events, logFiles] lines in
-            logFiles[spec.displayName]?.append(lines)
+          output: { [events, logFile = logFiles[spec.displayName]] lines in
+            logFile?.append(lines)
             watch.feed(lines)
             events(.logLines(resource: spec.displayName, lines: lines))
           })
@@ -167,12 +219,17 @@ package actor Supervisor {
         update(spec) { $0.restarts += 1 }
         continue
       }
-      if stopping {
+      if stopping || held.contains(spec.displayName) || restartAtOnce.contains(spec.displayName) {
         update(spec) {
           $0.state = .stopped
           $0.exitCode = status
         }
-        return nil
+        events(.stopped(resource: spec.displayName, code: status))
+        if stopping { return nil }
+        // Asked for: a restart starts it again at once, whatever its policy; a stop waits above.
+        restartAtOnce.remove(spec.displayName)
+        backoff = RestartBackoff()
+        continue
       }
       update(spec) {
         $0.state = .exited
@@ -278,11 +335,11 @@ package actor Supervisor {
   }
 
   /// Suspends until a process's state changes (or `stop`).
-  private func nextChange() async {
+  func nextChange() async {
     await withCheckedContinuation { changeWaiters.append($0) }
   }
 
-  private func announceChange() {
+  func announceChange() {
     let waiters = changeWaiters
     changeWaiters = []
     for waiter in waiters { waiter.resume() }
@@ -290,6 +347,7 @@ package actor Supervisor {
 
   private func started(_ spec: ProcessSpec, pid: Int32) {
     running[spec.displayName] = pid
+    starts[spec.displayName, default: 0] += 1
     if stopping { kill(-pid, SIGTERM) }
     let identity = ProcessIdentity(pid: pid, startTime: ProcessIdentity.startTime(of: pid) ?? "")
     update(spec) {
@@ -301,7 +359,7 @@ package actor Supervisor {
     events(.started(resource: spec.displayName, pid: pid))
   }
 
-  private func update(_ spec: ProcessSpec, _ change: (inout ExecutableState.Process) -> Void) {
+  func update(_ spec: ProcessSpec, _ change: (inout ExecutableState.Process) -> Void) {
     guard let index = record.processes.firstIndex(where: { $0.name == spec.displayName }) else { return }
     change(&record.processes[index])
     persist()
@@ -360,8 +418,10 @@ package final class LogFile: @unchecked Sendable {
     close(descriptor)
   }
 
+  /// Each line after the time it arrived (`LogTime.stamp`), for `logs --since` and `--timestamps`.
   package func append(_ lines: [String]) {
-    var text = lines.joined(separator: "\n")
+    let stamp = LogTime.stamp(Date()) + " "
+    var text = lines.map { stamp + $0 }.joined(separator: "\n")
     text.append("\n")
     lock.lock()
     defer { lock.unlock() }

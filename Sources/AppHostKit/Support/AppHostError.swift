@@ -42,6 +42,11 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   case stateUnwritable(path: String, reason: String)
   case stateCorrupt(path: String, reason: String)
 
+  // The control socket of a running `up` (`restart`, `stop`, `start`, `events`, ...)
+  /// No `up` runs for the project (no one listens on its control socket).
+  case noSession(socket: String)
+  /// The running `up` answered with an error, or the conversation with it broke.
+  case controlFailed(reason: String)
   // apphost publish
   /// A value the published files cannot carry as it is (a password an env_file would misread).
   case cannotPublish(resource: String, reason: String)
@@ -67,7 +72,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
       .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
-      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .cannotPublish:
+      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .cannotPublish, .noSession,
+      .controlFailed:
       .runtime
     }
   }
@@ -162,6 +168,11 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       return "cannot write \(path): \(reason); check that the project folder is writable"
     case .stateCorrupt(let path, let reason):
       return "\(path) is damaged (\(reason)); move it away and run again (generated passwords will change)"
+    case .noSession(let socket):
+      return "no apphost up is running for this project (nothing listens on \(socket)); start it with "
+        + "`apphost up` or `apphost up -d`"
+    case .controlFailed(let reason):
+      return reason
     case .cannotPublish(let resource, let reason):
       return "cannot publish \(resource): \(reason)"
     }
