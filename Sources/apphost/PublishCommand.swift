@@ -53,7 +53,7 @@ extension AppHost {
 
     func run() async throws {
       let console = Console()
-      let written = try reportingFailures(console) { () throws(AppHostError) -> (String, [PublishedFile]) in
+      let written = try reportingFailures(console) { () throws(AppHostError) -> (String, [PublishedFile], [String]) in
         let environment = ProcessInfo.processInfo.environment
         let project = try Project.load(file: options.file)
         console.warnings(project.loaded)
@@ -61,8 +61,13 @@ extension AppHost {
           output ?? "publish/\(target.rawValue)", relativeTo: FileManager.default.currentDirectoryPath)
         let files = try Publisher.files(
           target, project: project, environment: environment, outputDirectory: directory, namespace: namespace)
-        try Publisher.write(files, to: directory)
-        return (directory, files)
+        let removed = try Publisher.write(files, to: directory)
+        return (directory, files, removed)
+      }
+      for name in written.2 {
+        console.output(
+          "removed \((written.0 as NSString).appendingPathComponent(name)) (written by an earlier publish, no longer part of it)"
+        )
       }
       for file in written.1 {
         console.output(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AppHostKit
@@ -151,23 +152,24 @@ import Testing
   @Test func replicasAreNumberedServicesOrDeployReplicas() throws {
     let manifest = #"""
       {"resources": {"cache": {"type": "redis", "password": false},
-       "w": {"type": "executable", "command": "run", "args": ["--id", "w{replica}"], "image": "x/w:1", "replicas": 3,
+       "w": {"type": "executable", "command": "sh", "args": ["--id", "w{replica}"], "image": "x/w:1", "replicas": 3,
              "references": ["cache"], "env": {"SLOT": "{replica}"}},
-       "same": {"type": "executable", "command": "run", "image": "x/s:1", "replicas": 2},
-       "after": {"type": "executable", "command": "run", "image": "x/a:1", "waitFor": ["w", "cache"]}}}
+       "same": {"type": "executable", "command": "sh", "image": "x/s:1", "replicas": 2},
+       "after": {"type": "executable", "command": "sh", "image": "x/a:1", "waitFor": ["w", "cache"]}}}
       """#
     let files = try compose(manifest)
     let text = try #require(files[ComposeWriter.fileName]?.text)
-    for replica in 0..<3 {
+    for (replica, service) in ["w", "w-1", "w-2"].enumerated() {
       #expect(
         text.contains(
-          "  w-\(replica):\n    image: \"x/w:1\"\n    command:\n    - run\n    - \"--id\"\n    - w\(replica)\n"),
+          "  \(service):\n    image: \"x/w:1\"\n    command:\n    - sh\n    - \"--id\"\n    - w\(replica)\n"),
         "\(text)")
       #expect(text.contains("      SLOT: \"\(replica)\"\n      APPHOST_REPLICA: \"\(replica)\"\n"))
-      #expect(text.contains("      w-\(replica):\n        condition: service_started\n"))
+      #expect(text.contains("      \(service):\n        condition: service_started\n"))
     }
-    #expect(!text.contains("  w:\n"))
-    #expect(text.contains("  same:\n    image: \"x/s:1\"\n    command:\n    - run\n    deploy:\n      replicas: 2\n"))
+    #expect(!text.contains("  w-0:\n"))
+    #expect(text.contains("# w: one service per copy (w, w-1, w-2), each with its own APPHOST_REPLICA"))
+    #expect(text.contains("  same:\n    image: \"x/s:1\"\n    command:\n    - sh\n    deploy:\n      replicas: 2\n"))
     #expect(text.contains("# same: 2 identical copies (deploy.replicas); compose cannot number them"))
     #expect(text.contains("  after:\n") && text.contains("      APPHOST_REPLICA: \"0\"\n"))
     #expect(text.contains("      cache:\n        condition: service_healthy\n"))
@@ -194,7 +196,7 @@ import Testing
   @Test func aPasswordInAProgramsArgumentsIsRefused() throws {
     let manifest = #"""
       {"resources": {"cache": {"type": "redis"},
-       "w": {"type": "executable", "command": "run", "args": ["{cache.password}"], "image": "x/w:1"}}}
+       "w": {"type": "executable", "command": "sh", "args": ["{cache.password}"], "image": "x/w:1"}}}
       """#
     #expect(throws: AppHostError.self) { try compose(manifest) }
   }
@@ -228,13 +230,13 @@ import Testing
   @Test func everyEnvNameOnce() throws {
     let direct = try #require(
       try kubernetes(
-        #"{"resources": {"c": {"type": "redis"}, "w": {"type": "executable", "command": "run", "image": "x/w:1", "references": ["c"]}}}"#
+        #"{"resources": {"c": {"type": "redis"}, "w": {"type": "executable", "command": "sh", "image": "x/w:1", "references": ["c"]}}}"#
       )["w.yaml"])
     #expect(direct.contains("value: \"redis://default:$(C_PASSWORD)@c:6379/0\""))
     #expect(direct.components(separatedBy: "- name: C_PASSWORD\n").count == 2)
     let manifest = #"""
       {"resources": {"cache": {"type": "redis"},
-       "w": {"type": "executable", "command": "run", "image": "x/w:1", "references": ["cache"],
+       "w": {"type": "executable", "command": "sh", "image": "x/w:1", "references": ["cache"],
              "env": {"CACHE_PASSWORD": "not-the-secret", "REDIS_PASSWORD": "nor-this"}}}}
       """#
     let text = try #require(try kubernetes(manifest)["w.yaml"])
@@ -321,5 +323,128 @@ import Testing
     #expect(cache.contains("  serviceName: cache-headless\n"))
     #expect(cache.contains("  name: cache-headless\n") && cache.contains("  clusterIP: None\n"))
     #expect(cache.contains("kind: Service\nmetadata:\n  name: cache\n"))
+  }
+}
+
+/// A cache's configFile reaches the cluster as a Secret mounted where the server reads it; seed commands,
+/// which apphost sends itself, are named in the header as not carried.
+@Suite struct PublishServerFilesTests {
+  @Test func configFileIsASecretAndSeedCommandsAreNamed() throws {
+    let folder = TemporaryFolder("apphost-publish-files")
+    defer { folder.remove() }
+    _ = folder.write("redis.conf", "maxmemory 100mb\n")
+    _ = folder.write("seed.redis", "SET a 1\n")
+    let manifest = #"{"resources": {"cache": {"type": "redis", "configFile": "./redis.conf", "seed": "./seed.redis"}}}"#
+    let loaded = try ManifestLoader.load(
+      bytes: Array(manifest.utf8), path: folder.path + "/apphost.json", projectDirectory: folder.path)
+    let plan = try Planner.plan(loaded, context: PlanContext(generatedPasswords: ["cache": "Pw1"]))
+    let files = try Publisher.files(
+      .kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: folder.path + "/k8s")
+    let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
+    let secrets = try #require(byName["secrets.yaml"])
+    #expect(secrets.contains("  server.conf: \"\(Data("maxmemory 100mb\n".utf8).base64EncodedString())\"\n"))
+    let cache = try #require(byName["cache.yaml"])
+    #expect(
+      cache.contains(
+        "        - name: files\n          mountPath: /usr/local/etc/apphost/server.conf\n          subPath: server.conf\n"
+      ))
+    #expect(cache.contains("          secretName: \(plan.project)-cache-files\n"))
+    #expect(
+      try #require(byName["kustomization.yaml"]).contains("# cache: its seed ./seed.redis (commands apphost sends"))
+  }
+}
+
+@Suite struct PublishWriteTests {
+  /// What an earlier publish wrote and this one does not is removed (a Deployment of a removed resource,
+  /// an old .env with passwords); the user's own files stay.
+  @Test func filesOfAnEarlierPublishGoTheUsersStay() throws {
+    let folder = TemporaryFolder("apphost-publish-write")
+    defer { folder.remove() }
+    let directory = folder.path + "/out"
+    try Publisher.write(
+      [PublishedFile(name: "old.yaml", text: "# Written by `apphost publish kubernetes` from x\nkind: Deployment\n")],
+      to: directory)
+    _ = folder.write("out/.env", "# Written by `apphost publish compose`: the passwords of shop.\nP=secret\n")
+    _ = folder.write("out/notes.md", "# mine\n")
+    let removed = try Publisher.write(
+      [PublishedFile(name: "new.yaml", text: "# Written by `apphost publish`\n")], to: directory)
+    #expect(removed == [".env", "old.yaml"])
+    let left = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    #expect(left == ["new.yaml", "notes.md"])
+  }
+}
+
+/// Programs' endpoints, readiness and tasks in both outputs.
+@Suite struct PublishProgramTests {
+  static let manifest = #"""
+    {"resources": {"cache": {"type": "redis"},
+     "seed": {"type": "task", "command": "sh", "references": ["cache"], "image": "x/seed:1"},
+     "api": {"type": "executable", "command": "sh", "image": "x/api:1", "references": ["cache"],
+             "endpoints": {"http": {"port": 8000}, "admin": {"env": "ADMIN_PORT"}}, "readiness": {"http": "/health"},
+             "waitFor": ["cache", "seed"], "replicas": 2},
+     "web": {"type": "executable", "command": "sh", "image": "x/web:1", "references": ["api"],
+             "endpoints": {"http": {}}, "env": {"API": "{api.url}", "ADMIN": "{api.admin.url}"}},
+     "logs": {"type": "executable", "command": "sh", "image": "x/l:1", "readiness": {"log": "ready"}},
+     "after": {"type": "executable", "command": "sh", "image": "x/a:1", "waitFor": ["web", "logs"]}}}
+    """#
+
+  func files(_ target: PublishTarget, remembered: [String: Int] = [:]) throws -> [String: String] {
+    let plan = try plan(Self.manifest)
+    let files = try Publisher.files(
+      target, plan: plan, manifest: try load(Self.manifest).manifest, outputDirectory: "/projects/shop/out",
+      options: PublishOptions(rememberedPorts: remembered))
+    return Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
+  }
+
+  @Test func composeMapsEndpointsReadinessAndTasks() throws {
+    let text = try #require(
+      try files(.compose, remembered: ["api.admin/0": 40001, "api.http/1": 40002])["docker-compose.yml"])
+    // Each replica its own host ports (fixed or remembered) on the container ports; replica 0 keeps the name.
+    #expect(text.contains("  api:\n") && text.contains("  api-1:\n"))
+    #expect(text.contains("    ports:\n    - \"127.0.0.1:8000:8000\"\n    - \"127.0.0.1:40001:8080\"\n"))
+    #expect(text.contains("    ports:\n    - \"127.0.0.1:40002:8000\"\n"))
+    #expect(text.contains("# api-1: its endpoint admin is not published"))
+    #expect(text.contains("      PORT: \"8000\"\n      ADMIN_PORT: \"8080\"\n"))
+    // References to a program: its service name and container port.
+    #expect(text.contains("      API_URL: \"http://api:8000\"\n"))
+    #expect(text.contains("      API: \"http://api:8000\"\n      ADMIN: \"http://api:8080\"\n"))
+    #expect(!text.contains("{api") && !text.contains(": \"http://127.0.0.1"), "\(text)")
+    // Readiness as healthchecks; what waits for a task waits for it to complete.
+    #expect(text.contains("wget -q -O /dev/null http://127.0.0.1:8000/health"))
+    #expect(text.contains("nc -z 127.0.0.1 8080"), "web's default readiness: tcp on its endpoint")
+    #expect(text.contains("      seed:\n        condition: service_completed_successfully\n"))
+    #expect(
+      text.contains(
+        "      api:\n        condition: service_healthy\n      api-1:\n        condition: service_healthy\n"))
+    #expect(
+      text.contains("      web:\n        condition: service_healthy\n      logs:\n        condition: service_started\n")
+    )
+    #expect(text.contains("# logs: its readiness (a log line matching /ready/) has no healthcheck here"))
+    #expect(text.contains("  seed:\n    image: \"x/seed:1\"\n") && text.contains("    restart: \"no\"\n"))
+  }
+
+  @Test func kubernetesMapsEndpointsReadinessAndTasks() throws {
+    let files = try files(.kubernetes)
+    let api = try #require(files["api.yaml"])
+    #expect(api.contains("kind: Deployment") && api.contains("  replicas: 2\n"))
+    #expect(
+      api.contains(
+        "        ports:\n        - name: http\n          containerPort: 8000\n        - name: admin\n          containerPort: 8080\n"
+      ))
+    #expect(
+      api.contains(
+        "        readinessProbe:\n          httpGet:\n            path: /health\n            port: 8000\n"))
+    #expect(api.contains("kind: Service\nmetadata:\n  name: api\n"))
+    #expect(api.contains("  - name: admin\n    port: 8080\n    targetPort: 8080\n"))
+    let web = try #require(files["web.yaml"])
+    #expect(web.contains("          tcpSocket:\n            port: 8080\n"))
+    #expect(web.contains("        - name: API\n          value: \"http://api:8000\"\n"))
+    let seed = try #require(files["seed.yaml"])
+    #expect(seed.contains("kind: Job\n") && seed.contains("      restartPolicy: Never\n"))
+    #expect(seed.contains("  backoffLimit: 6\n") && !seed.contains("kind: Service"))
+    #expect(try #require(files["logs.yaml"]).contains("readinessProbe") == false)
+    let kustomization = try #require(files["kustomization.yaml"])
+    #expect(kustomization.contains("# seed: a Job (Jobs cannot be changed once made"))
+    #expect(kustomization.contains("- seed.yaml\n"))
   }
 }

@@ -16,7 +16,12 @@ import Testing
     "api": {"type": "executable", "command": "python3", "args": ["app.py"], "references": ["cache"]},
     "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo \\"$REDIS_URL replica $N\\"; sleep 1000"],
                "references": ["cache", "g"], "image": "\(registry)/library/redis:8.6", "replicas": 2,
-               "env": {"N": "{replica}"}}
+               "env": {"N": "{replica}"}},
+    "seed": {"type": "task", "command": "sh", "references": ["cache"], "image": "\(registry)/library/redis:8.6",
+             "args": ["-c", "for i in $(seq 100); do REDISCLI_AUTH=\\"$CACHE_PASSWORD\\" redis-cli -h cache SET seeded yes | grep -q OK && exit 0; sleep 0.2; done; exit 1"]},
+    "web": {"type": "executable", "command": "sh", "image": "\(registry)/library/redis:8.6", "waitFor": ["seed"],
+            "args": ["-c", "mkdir -p /tmp/www && echo ok > /tmp/www/health && exec httpd -f -p \\"$PORT\\" -h /tmp/www"],
+            "endpoints": {"http": {"port": 18080}}, "readiness": {"http": "/health"}}
     """
 
   func passwords(_ folder: TemporaryFolder) throws -> [String: String] {
@@ -47,7 +52,8 @@ import Testing
 
     let secretFiles =
       target == "compose"
-      ? ["cache.env", "commander.env", "g.env", "insight.env", "worker-0.env", "worker-1.env"] : ["secrets.yaml"]
+      ? ["cache.env", "commander.env", "g.env", "insight.env", "seed.env", "worker-1.env", "worker.env"]
+      : ["secrets.yaml"]
     #expect(one.keys.filter { $0.hasSuffix(".env") || $0 == "secrets.yaml" }.sorted() == secretFiles)
     let secrets = try passwords(folder)
     #expect(secrets.keys.sorted() == ["cache", "g"])
@@ -84,15 +90,15 @@ import Testing
     #expect(
       names == [
         "cache.yaml", "commander.yaml", "g.yaml", "insight.yaml", "kustomization.yaml", "namespace.yaml",
-        "secrets.yaml", "sessions.yaml", "worker.yaml",
+        "secrets.yaml", "seed.yaml", "sessions.yaml", "web.yaml", "worker.yaml",
       ])
     let validate = ["--strict", "--kubernetes-version", "1.37.0"]
     let validation = try await execute("kubernetes-validate", validate + names.map { "k8s/\($0)" }, in: folder.path)
     #expect(validation.status == 0, "\(validation)")
     let passed = validation.output.split(separator: "\n").filter { $0.contains(" passed for resource ") }
     // A Namespace, 2 Secrets, 3 caches x (StatefulSet + 2 Services), 2 UIs x (Deployment + Service) and a PVC,
-    // the worker's StatefulSet and headless Service.
-    let objects = 19
+    // the worker's StatefulSet and headless Service, the seed's Job, web's Deployment and Service.
+    let objects = 22
     #expect(passed.count == objects, "\(validation.output)")
 
     let built = try await execute("kubectl", ["kustomize", "k8s"], in: folder.path)
@@ -105,7 +111,7 @@ import Testing
         == passed.count)
     let check = try await execute("python3", ["-c", Self.podCheck, "built.yaml"], in: folder.path)
     #expect(check.status == 0, "\(check)")
-    #expect(check.output.contains("checked 6 containers"), "\(check)")
+    #expect(check.output.contains("checked 8 containers"), "\(check)")
 
     let cache = try #require(folder.read("k8s/cache.yaml"))
     #expect(cache.contains("serviceName: cache-headless") && cache.contains("clusterIP: None"))
@@ -114,6 +120,9 @@ import Testing
     let worker = try #require(folder.read("k8s/worker.yaml"))
     #expect(worker.contains("fieldPath: \"metadata.labels['apps.kubernetes.io/pod-index']\""))
     #expect(worker.contains("value: \"$(APPHOST_REPLICA)\""), "{replica} is the pod's index: \(worker)")
+    let web = try #require(folder.read("k8s/web.yaml"))
+    #expect(web.contains("          httpGet:\n            path: /health\n            port: 18080\n"), "\(web)")
+    #expect(try #require(folder.read("k8s/seed.yaml")).contains("kind: Job"))
   }
 
   /// Run over `kubectl kustomize`'s output: every Deployment, StatefulSet and Job container has memory
@@ -164,14 +173,16 @@ import Testing
       let cachePort = try TCPListener.unassignedPort()
       var garnetPort = try TCPListener.unassignedPort()
       while garnetPort == cachePort { garnetPort = try TCPListener.unassignedPort() }
+      var webPort = try TCPListener.unassignedPort()
+      while [cachePort, garnetPort].contains(webPort) { webPort = try TCPListener.unassignedPort() }
       project.manifest(
-        Self.manifest.replacing(
+        Self.manifest.replacing(#""port": 18080"#, with: #""port": \#(webPort)"#).replacing(
           #""cache": {"type": "redis", "dataVolume": true}"#,
           with: #""cache": {"type": "redis", "dataVolume": true, "hostPort": \#(cachePort)}"#
         ).replacing(
           #""g": {"type": "garnet", "dataVolume": true}"#,
           with: #""g": {"type": "garnet", "dataVolume": true, "hostPort": \#(garnetPort)}"#))
-      try await project.succeed("up", "-d", "cache", "g")
+      try await project.succeed("up", "-d", "cache", "g", "sessions")
       let secrets = try passwords(project.folder)
       _ = try await project.redis(
         port: String(cachePort), password: secrets["cache"], "SET", "written", "by apphost")
@@ -179,6 +190,13 @@ import Testing
       try await project.succeed("down")
 
       try await project.succeed("publish", "compose", "-o", "deploy")
+      // sessions has no hostPort: the port the engine picked is remembered, and published.
+      let remembered = try #require(project.folder.read(".apphost/ports.json"))
+      let ports = try JSONSerialization.jsonObject(with: Data(remembered.utf8)) as? [String: Int]
+      let sessionsPort = try #require(ports?["sessions"], "\(remembered)")
+      let published = try #require(project.folder.read("deploy/docker-compose.yml"))
+      #expect(published.contains("    - \"127.0.0.1:\(sessionsPort):6379\"\n"), "\(published)")
+      #expect(!published.contains("127.0.0.1::"))
       let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
       if tool == "docker-compose" {
         let config = try await execute(tool, compose + ["config", "--quiet"], in: project.path)
@@ -189,7 +207,7 @@ import Testing
       let watch = ArgumentWatch()
       var failure: (any Error)?
       do {
-        try await checkComposeProject(project, tool: tool, compose: compose, ports: [cachePort, garnetPort])
+        try await checkComposeProject(project, tool: tool, compose: compose, ports: [cachePort, garnetPort, webPort])
       } catch {
         failure = error
       }
@@ -279,7 +297,7 @@ import Testing
     // Every container healthy by its own healthcheck (PING after AUTH, the UIs' health URLs). Podman runs
     // healthchecks from systemd timers, which this machine lacks: there the test runs each check itself
     // (`podman healthcheck run`, the same command from the same definition).
-    let services = ["cache", "sessions", "g", "insight", "commander"]
+    let services = ["cache", "sessions", "g", "insight", "commander", "web"]
     let deadline = ContinuousClock.now + .seconds(90)
     var states: [String: String] = [:]
     while ContinuousClock.now < deadline {
@@ -308,9 +326,28 @@ import Testing
         "\(service)")
       #expect(try await project.redis(port: String(port), password: "wrong", "GET", "written").contains("WRONGPASS"))
     }
+    // The task ran to completion (exit 0) and wrote what it was meant to; the program's endpoint is
+    // published on the port apphost uses and answers its readiness URL.
+    let seed = try await container(engine, project: composeProject, service: "seed")
+    var exit = ""
+    for _ in 0..<120 {
+      exit = try await execute(engine, ["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", seed]).output
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+      if exit.hasPrefix("exited") { break }
+      try await Task.sleep(for: .milliseconds(250))
+    }
+    #expect(exit == "exited 0", "the seed task: \(exit)")
+    #expect(try await project.redis(port: String(ports[0]), password: secrets["cache"], "GET", "seeded") == "yes")
+    let health = try await execute(
+      "python3",
+      [
+        "-c",
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(ports[2])/health', timeout=5).read().decode().strip())",
+      ])
+    #expect(health.output.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(health)")
     // Each replica its own number, and the connection URL with the password from its env file.
-    for replica in 0..<2 {
-      let id = try await container(engine, project: composeProject, service: "worker-\(replica)")
+    for (replica, service) in ["worker", "worker-1"].enumerated() {
+      let id = try await container(engine, project: composeProject, service: service)
       var logs = ""
       for _ in 0..<40 {
         logs = try await execute(engine, ["logs", id]).output

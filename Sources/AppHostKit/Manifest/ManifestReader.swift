@@ -30,7 +30,7 @@ package struct ManifestReader {
   ]
   /// A task runs once: no endpoints, readiness (its exit is), replicas or restarts.
   static let taskKeys = [
-    "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "envFile", "image",
+    "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "envFile", "image", "resources",
   ]
   static let connectionStringKeys = ["type", "value"]
 

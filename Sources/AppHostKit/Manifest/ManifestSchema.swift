@@ -267,7 +267,8 @@ package enum ManifestSchema {
             "waitFor": { "$ref": "#/definitions/resourceNames" },
             "env": { "$ref": "#/definitions/environment" },
             "envFile": { "type": "string", "minLength": 1 },
-            "image": { "$ref": "#/definitions/image" }
+            "image": { "$ref": "#/definitions/image" },
+            "resources": { "$ref": "#/definitions/computeResources" }
           }
         },
         "endpoints": {

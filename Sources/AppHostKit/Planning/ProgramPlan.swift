@@ -17,9 +17,10 @@ package struct ProgramEndpoint: Sendable, Equatable {
   package var key: String { "\(resource).\(name)" }
   package func replicaKey(_ replica: Int) -> String { "\(key)/\(replica)" }
 
-  package var host: String { Planner.host }
+  /// 127.0.0.1; a published output's service name (`Plan.networkPrograms`).
+  package var host: String = Planner.host
   package var port: Value { Value([.hostPort(resource: key)]) }
-  package var url: Value { .text("\(scheme)://\(Planner.host):") + port }
+  package var url: Value { .text("\(scheme)://\(host):") + port }
   /// A container's port when published: the fixed port, else a conventional one.
   package var containerPort: Int { fixedPort ?? 8080 }
 }

@@ -9,6 +9,8 @@ struct ComposeWriter {
   let secrets: PublishedSecrets
   let outputDirectory: String
   let options: PublishOptions
+  /// The programs with an image.
+  let programs: [PublishedProgram]
 
   static let fileName = "docker-compose.yml"
 
@@ -25,9 +27,8 @@ struct ComposeWriter {
     for container in plan.containers {
       services.append(try service(for: container, notes: &notes))
     }
-    for executable in plan.executables {
-      guard let image = executable.image else { continue }
-      services += try self.services(for: executable, image: image, notes: &notes)
+    for program in programs {
+      services += try self.services(for: program, notes: &notes)
     }
     var files: [PublishedFile] = []
     var entries: [YAMLEntry] = []
@@ -56,6 +57,8 @@ struct ComposeWriter {
       "Passwords reach the containers through the *.env files beside this one (env_file, mode 0600, listed in "
         + ".gitignore): keep them private.",
       "Ports are published on 127.0.0.1 only, as apphost does; change \"ports\" to reach the services from elsewhere.",
+      "docker compose waits for depends_on's conditions (healthy, completed); podman-compose 1.0 only starts services "
+        + "in that order.",
     ]
     header += Publisher.notes(plan: plan, options: options, target: .compose) + notes
     let compose = YAML.map(document).document(comment: header)
@@ -99,7 +102,9 @@ struct ComposeWriter {
     var plain: [(String, YAML)] = []
     var secret: [(String, String)] = []
     for variable in variables {
-      let text = variable.value.revealed(ports: [:], replica: replica) ?? variable.value.masked(replica: replica)
+      let ports = plan.programContainerPorts
+      let text =
+        variable.value.revealed(ports: ports, replica: replica) ?? variable.value.masked(ports: ports, replica: replica)
       if variable.value.containsSecret {
         if let problem = Self.envFileProblem(text) {
           throw .cannotPublish(
@@ -160,30 +165,66 @@ struct ComposeWriter {
     ])
   }
 
-  /// The service names of a program: its name, or `name-N` per replica when the copies differ.
-  func serviceNames(_ executable: ExecutablePlan) -> [String] {
-    perReplica(executable)
-      ? (0..<executable.replicas).map { "\(executable.resource)-\($0)" } : [executable.resource]
+  /// The service names of a program: its name, and `name-N` for replica N > 0 when the copies differ.
+  /// Replica 0 keeps the name, so `API_HOST=api` reaches a copy on every compose tool (podman-compose 1.0
+  /// refuses network aliases, which could have spread connections over all of them).
+  func serviceNames(_ program: PublishedProgram) -> [String] {
+    guard perReplica(program) else { return [program.resource] }
+    return [program.resource] + (1..<program.executable.replicas).map { "\(program.resource)-\($0)" }
   }
 
-  /// One service per replica when something differs between copies (`{replica}`); `deploy.replicas`
-  /// otherwise.
-  func perReplica(_ executable: ExecutablePlan) -> Bool {
-    guard executable.replicas > 1, let spec = manifest[executable.resource]?.executable else { return false }
-    let values =
-      Planner.executableEnvironment(spec, endpoints: plan.networkEndpoints).map(\.value)
-      + spec.args.map { Planner.resolveTemplate($0, endpoints: plan.networkEndpoints) }
-    return values.contains { $0.usesReplica }
+  /// One service per replica when something differs between copies: `{replica}`, or the host ports
+  /// apphost uses for them; `deploy.replicas` otherwise.
+  func perReplica(_ program: PublishedProgram) -> Bool {
+    let executable = program.executable
+    guard executable.replicas > 1 else { return false }
+    if (program.environment.map(\.value) + program.arguments).contains(where: \.usesReplica) { return true }
+    return executable.endpoints.contains { endpoint in
+      (0..<executable.replicas).contains {
+        plan.hostPort(endpoint, replica: $0, remembered: options.rememberedPorts) != nil
+      }
+    }
   }
 
-  func services(for executable: ExecutablePlan, image: String, notes: inout [String]) throws(AppHostError)
-    -> [Service]
-  {
-    guard let spec = manifest[executable.resource]?.executable else { return [] }
-    var environment = Planner.executableEnvironment(spec, endpoints: plan.networkEndpoints)
-    let arguments = spec.args.map { Planner.resolveTemplate($0, endpoints: plan.networkEndpoints) }
-    let names = serviceNames(executable)
+  func carried(_ name: String) -> PublishedProgram? {
+    programs.first { $0.resource == name }
+  }
+
+  /// A program's readiness as a healthcheck inside its container; nil when compose cannot check it (ready
+  /// once started, or a log line, which nothing inside the container sees).
+  func healthcheck(for executable: ExecutablePlan) -> YAML? {
+    let port = { (name: String) in executable.endpoints.first { $0.name == name }?.containerPort }
+    switch executable.readiness {
+    case .started, .log: return nil
+    case .http(let path, let endpoint):
+      return port(endpoint).map { healthcheck(ProgramHealthScripts.http(port: $0, path: path)) }
+    case .tcp(let endpoint):
+      return port(endpoint).map { healthcheck(ProgramHealthScripts.tcp(port: $0)) }
+    case .command(let words):
+      return .map([
+        ("test", .list([.string("CMD")] + words.map { .string($0.replacing("$", with: "$$")) })),
+        ("interval", .string("2s")), ("timeout", .string("5s")), ("retries", .integer(30)),
+        ("start_period", .string("5s")),
+      ])
+    }
+  }
+
+  func services(for program: PublishedProgram, notes: inout [String]) throws(AppHostError) -> [Service] {
+    let executable = program.executable
+    var environment = program.environment
+    let names = serviceNames(program)
     let numbered = names.count > 1 || executable.replicas == 1
+    if let taken = names.dropFirst().first(where: { manifest[$0] != nil }) {
+      throw .cannotPublish(
+        resource: executable.resource,
+        reason: "its replica's service would be named \(taken), which is another resource of apphost.json; rename one")
+    }
+    if names.count > 1 {
+      notes.append(
+        "\(executable.resource): one service per copy (\(names.joined(separator: ", "))), each with its own "
+          + "APPHOST_REPLICA; what connects to \(executable.resource) reaches the first (compose has no port that "
+          + "spreads connections over them, as apphost's does).")
+    }
     if numbered {
       if environment["APPHOST_REPLICA"] == nil {
         environment.append(EnvironmentVariable("APPHOST_REPLICA", Value([.replica])))
@@ -193,34 +234,61 @@ struct ComposeWriter {
         "\(executable.resource): \(executable.replicas) identical copies (deploy.replicas); compose cannot number "
           + "them, so APPHOST_REPLICA is not set.")
     }
+    if program.arguments.contains(where: \.containsSecret) {
+      throw .cannotPublish(
+        resource: executable.resource,
+        reason: "an argument holds a password ({NAME.password} or a URI), which would show in the process list "
+          + "of every container host; pass it through \"env\" instead")
+    }
     let restart: String =
       switch executable.restart {
       case .no: "no"
       case .onFailure: "on-failure"
       case .always: "always"
       }
-    let missing = executable.waitFor.filter { plan.executable($0).map { $0.image == nil } ?? false }
-    if !missing.isEmpty {
-      notes.append(
-        "\(executable.resource) waits for \(listing(missing, conjunction: "and")) under apphost, which this file does not carry: "
-          + "start \(missing.count == 1 ? "it" : "them") first.")
+    let missing = (executable.waitFor + executable.references).filter { name in
+      plan.executable(name) != nil && carried(name) == nil
     }
+    if !missing.isEmpty {
+      var unique: [String] = []
+      for name in missing where !unique.contains(name) { unique.append(name) }
+      notes.append(
+        "\(executable.resource) needs \(listing(unique, conjunction: "and")), which this file does not carry (no "
+          + "\"image\"): start \(unique.count == 1 ? "it" : "them") beside it.")
+    }
+    if case .log(let pattern) = executable.readiness {
+      notes.append(
+        "\(executable.resource): its readiness (a log line matching /\(pattern)/) has no healthcheck here; what "
+          + "waits for it waits until it has started.")
+    }
+    let check = healthcheck(for: executable)
     var services: [Service] = []
-    for (replica, name) in names.enumerated() {
-      var entries: [(String, YAML)] = [("image", .string(image))]
-      let command = ([Value.text(spec.command)] + arguments).map { value -> YAML in
-        // Arguments hold no secrets unless a placeholder put one there: compose would show it in `ps`.
-        .string((value.revealed(replica: replica) ?? value.masked(replica: replica)).replacing("$", with: "$$"))
-      }
-      if arguments.contains(where: \.containsSecret) {
-        throw .cannotPublish(
-          resource: executable.resource,
-          reason: "an argument holds a password ({NAME.password} or a URI), which would show in the process list "
-            + "of every container host; pass it through \"env\" instead")
+    for (index, name) in names.enumerated() {
+      let replica = numbered ? index : 0
+      var entries: [(String, YAML)] = [("image", .string(program.image))]
+      let ports = plan.programContainerPorts
+      let command = ([Value.text(program.spec.command)] + program.arguments).map { value -> YAML in
+        .string(
+          (value.revealed(ports: ports, replica: replica) ?? value.masked(ports: ports, replica: replica))
+            .replacing("$", with: "$$"))
       }
       entries.append(("command", .list(command)))
       let split = try self.split(environment, resource: executable.resource, replica: replica)
       if !split.plain.isEmpty { entries.append(("environment", .map(split.plain))) }
+      if numbered {
+        var published: [YAML] = []
+        for endpoint in executable.endpoints {
+          if let port = plan.hostPort(endpoint, replica: replica, remembered: options.rememberedPorts) {
+            published.append(.string("127.0.0.1:\(port):\(endpoint.containerPort)"))
+          } else {
+            notes.append(
+              "\(name): its endpoint \(endpoint.name) is not published (no \"port\" in apphost.json and none "
+                + "remembered); other services reach it at \(name):\(endpoint.containerPort).")
+          }
+        }
+        if !published.isEmpty { entries.append(("ports", .list(published))) }
+      }
+      if let check { entries.append(("healthcheck", check)) }
       if !executable.waitFor.isEmpty {
         let waits = dependsOn(executable.waitFor)
         if case .map(let list) = waits, !list.isEmpty { entries.append(("depends_on", waits)) }
@@ -232,15 +300,20 @@ struct ComposeWriter {
     return services
   }
 
-  /// Containers must be healthy first; programs only started (each replica's service).
+  /// Containers must be healthy first; programs healthy when they have a healthcheck, else started;
+  /// tasks completed with 0 (each replica's service).
   func dependsOn(_ names: [String]) -> YAML {
     var entries: [(String, YAML)] = []
     for name in names {
       if plan.container(name) != nil {
         entries.append((name, .map([("condition", .string("service_healthy"))])))
-      } else if let executable = plan.executable(name), executable.image != nil {
-        for service in serviceNames(executable) {
-          entries.append((service, .map([("condition", .string("service_started"))])))
+      } else if let program = carried(name) {
+        let condition =
+          program.executable.isTask
+          ? "service_completed_successfully"
+          : healthcheck(for: program.executable) != nil ? "service_healthy" : "service_started"
+        for service in serviceNames(program) {
+          entries.append((service, .map([("condition", .string(condition))])))
         }
       }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `apphost publish kubernetes`: manifests for `kubectl apply -k DIR` (a kustomization.yaml lists them).
 /// Per cache a Secret with its password, a StatefulSet (its /data on a PersistentVolumeClaim), the headless
 /// Service the StatefulSet names and a client Service named after the cache, so that everything reaches it
@@ -9,6 +11,8 @@ struct KubernetesWriter {
   let manifest: Manifest
   let secrets: PublishedSecrets
   let options: PublishOptions
+  /// The programs with an image.
+  let programs: [PublishedProgram]
 
   static let storage = "1Gi"
   static let kustomization = "kustomization.yaml"
@@ -29,27 +33,39 @@ struct KubernetesWriter {
     // One Secret per resource: its password, and the percent-encoded form when URIs need one.
     var resources: [String] = []
     for secret in secrets.all where !resources.contains(secret.resource) { resources.append(secret.resource) }
-    let secretObjects = resources.map { resource -> YAML in
+    var secretObjects = resources.map { resource -> YAML in
       let entries = secrets.all.filter { $0.resource == resource }
       return object(
         kind: "Secret", apiVersion: "v1", name: secretName(entries[0]), component: resource,
         extra: [("type", .string("Opaque")), ("stringData", .map(entries.map { ($0.key, .string($0.value)) }))])
     }
+    // Files the servers read (configFile, a seed RDB): a Secret each (a configuration may hold requirepass).
+    for container in plan.containers {
+      let files = try fileMounts(container)
+      guard !files.isEmpty else { continue }
+      secretObjects.append(
+        object(
+          kind: "Secret", apiVersion: "v1", name: filesSecretName(container.resource), component: container.resource,
+          extra: [
+            ("type", .string("Opaque")),
+            ("data", .map(files.map { ($0.key, .string($0.contents.base64EncodedString())) })),
+          ]))
+    }
     if !secretObjects.isEmpty {
       files.append(
         PublishedFile(
           name: "secrets.yaml",
-          text: documents(secretObjects, comment: ["The passwords of \(plan.project): keep this file private."]),
+          text: documents(
+            secretObjects, comment: ["The passwords (and server files) of \(plan.project): keep this file private."]),
           secret: true))
     }
     for container in plan.containers {
       files.append(PublishedFile(name: "\(container.resource).yaml", text: documents(objects(for: container))))
     }
     var notes: [String] = []
-    for executable in plan.executables {
-      guard let image = executable.image, let spec = manifest[executable.resource]?.executable else { continue }
-      let objects = try objects(for: executable, spec: spec, image: image, notes: &notes)
-      files.append(PublishedFile(name: "\(executable.resource).yaml", text: documents(objects)))
+    for program in programs {
+      let objects = try objects(for: program, notes: &notes)
+      files.append(PublishedFile(name: "\(program.resource).yaml", text: documents(objects)))
     }
     files.append(PublishedFile(name: Self.kustomization, text: kustomization(files.map(\.name), notes: notes)))
     return files
@@ -250,6 +266,24 @@ struct KubernetesWriter {
       mounts.append(.map([("name", .string("tmp")), ("mountPath", .string("/tmp"))]))
       volumes.append(.map([("name", .string("tmp")), ("emptyDir", .map([("medium", .string("Memory"))]))]))
     }
+    let files = (try? fileMounts(container)) ?? []
+    for file in files {
+      mounts.append(
+        .map([
+          ("name", .string("files")), ("mountPath", .string(file.target)), ("subPath", .string(file.key)),
+          ("readOnly", .boolean(true)),
+        ]))
+    }
+    if !files.isEmpty {
+      volumes.append(
+        .map([
+          ("name", .string("files")),
+          (
+            "secret",
+            .map([("secretName", .string(filesSecretName(container.resource))), ("defaultMode", .integer(0o440))])
+          ),
+        ]))
+    }
     if let claim, claim != "data" {
       volumes.insert(
         .map([("name", .string("data")), ("persistentVolumeClaim", .map([("claimName", .string(claim))]))]), at: 0)
@@ -272,11 +306,39 @@ struct KubernetesWriter {
     case single, podIndex, identical
   }
 
-  func objects(for executable: ExecutablePlan, spec: ExecutableSpec, image: String, notes: inout [String])
-    throws(AppHostError) -> [YAML]
-  {
-    var environment = Planner.executableEnvironment(spec, endpoints: plan.networkEndpoints)
-    let arguments = spec.args.map { Planner.resolveTemplate($0, endpoints: plan.networkEndpoints) }
+  /// A port name Kubernetes takes (an IANA service name: at most 15 lower-case letters, digits and
+  /// '-', with a letter), else `port-N`.
+  static func portName(_ name: String, index: Int) -> String {
+    let valid =
+      name.count <= 15 && name.wholeMatch(of: /[a-z0-9]([a-z0-9-]*[a-z0-9])?/) != nil && !name.contains("--")
+      && name.contains(where: \.isLetter)
+    return valid ? name : "port-\(index + 1)"
+  }
+
+  /// The program's readiness as a probe: HTTP and TCP natively, a command as exec; nil for "once
+  /// started" and for a log line (nothing in the cluster watches logs).
+  func readinessProbe(_ executable: ExecutablePlan) -> YAML? {
+    let port = { (name: String) in executable.endpoints.first { $0.name == name }?.containerPort }
+    let timing: [(String, YAML)] = [
+      ("periodSeconds", .integer(2)), ("timeoutSeconds", .integer(2)), ("failureThreshold", .integer(3)),
+    ]
+    switch executable.readiness {
+    case .started, .log: return nil
+    case .http(let path, let endpoint):
+      guard let port = port(endpoint) else { return nil }
+      return .map([("httpGet", .map([("path", .string(path)), ("port", .integer(port))]))] + timing)
+    case .tcp(let endpoint):
+      guard let port = port(endpoint) else { return nil }
+      return .map([("tcpSocket", .map([("port", .integer(port))]))] + timing)
+    case .command(let words):
+      return .map([("exec", .map([("command", .list(words.map { .string($0) }))]))] + timing)
+    }
+  }
+
+  func objects(for program: PublishedProgram, notes: inout [String]) throws(AppHostError) -> [YAML] {
+    let executable = program.executable
+    var environment = program.environment
+    let arguments = program.arguments
     if arguments.contains(where: \.containsSecret) {
       throw .cannotPublish(
         resource: executable.resource,
@@ -315,28 +377,64 @@ struct KubernetesWriter {
     }
     env += environmentList(environment, replica: numbering)
     var containerSpec: [(String, YAML)] = [
-      ("name", .string(executable.resource)), ("image", .string(image)),
-      ("command", .list(([Value.text(spec.command)] + arguments).map { .string(render($0, replica: numbering)) })),
+      ("name", .string(executable.resource)), ("image", .string(program.image)),
+      (
+        "command",
+        .list(([Value.text(program.spec.command)] + arguments).map { .string(render($0, replica: numbering)) })
+      ),
     ]
     if !env.isEmpty { containerSpec.append(("env", .list(env))) }
+    let ports = executable.endpoints.enumerated().map { index, endpoint -> YAML in
+      .map([
+        ("name", .string(Self.portName(endpoint.name, index: index))),
+        ("containerPort", .integer(endpoint.containerPort)),
+      ])
+    }
+    if !ports.isEmpty { containerSpec.append(("ports", .list(ports))) }
+    if let probe = readinessProbe(executable) { containerSpec.append(("readinessProbe", probe)) }
+    if case .log(let pattern) = executable.readiness {
+      notes.append(
+        "\(executable.resource): its readiness (a log line matching /\(pattern)/) has no probe here: it is ready "
+          + "once started.")
+    }
     containerSpec.append(("resources", resources(executable.resource, kind: nil)))
     // The program's image is the user's: whether it can run as non-root is not known here.
     containerSpec.append(("securityContext", containerSecurity(readOnlyRoot: false, nonRoot: false)))
     let labels = self.labels(executable.resource)
-    let template: YAML = .map([
-      ("metadata", .map([("labels", labels)])),
-      (
-        "spec",
-        .map([
-          ("securityContext", podSecurity(user: nil)),
-          ("automountServiceAccountToken", .boolean(false)),
-          ("restartPolicy", .string("Always")),
-          ("containers", .list([.map(containerSpec)])),
-        ])
-      ),
-    ])
-    if numbering == .podIndex {
+    let template = { (restart: String) -> YAML in
+      .map([
+        ("metadata", .map([("labels", labels)])),
+        (
+          "spec",
+          .map([
+            ("securityContext", podSecurity(user: nil)),
+            ("automountServiceAccountToken", .boolean(false)),
+            ("restartPolicy", .string(restart)),
+            ("containers", .list([.map(containerSpec)])),
+          ])
+        ),
+      ])
+    }
+    let servicePorts = executable.endpoints.enumerated().map { index, endpoint -> YAML in
+      .map([
+        ("name", .string(Self.portName(endpoint.name, index: index))), ("port", .integer(endpoint.containerPort)),
+        ("targetPort", .integer(endpoint.containerPort)),
+      ])
+    }
+    if executable.isTask {
+      // Kubernetes has no start order: the Job retries (backoffLimit) until what it needs answers.
+      notes.append(
+        "\(executable.resource): a Job (Jobs cannot be changed once made: delete it before applying a changed "
+          + "one); what waits for it under apphost starts at once in the cluster.")
       return [
+        object(
+          kind: "Job", apiVersion: "batch/v1", name: executable.resource, component: executable.resource,
+          extra: [("spec", .map([("backoffLimit", .integer(6)), ("template", template("Never"))]))])
+      ]
+    }
+    var objects: [YAML] = []
+    if numbering == .podIndex {
+      objects.append(
         object(
           kind: "StatefulSet", apiVersion: "apps/v1", name: executable.resource, component: executable.resource,
           extra: [
@@ -345,26 +443,28 @@ struct KubernetesWriter {
               .map([
                 ("serviceName", .string(headlessName(executable.resource))),
                 ("replicas", .integer(executable.replicas)), ("podManagementPolicy", .string("Parallel")),
-                ("selector", .map([("matchLabels", labels)])), ("template", template),
+                ("selector", .map([("matchLabels", labels)])), ("template", template("Always")),
               ])
             )
-          ]),
-        service(executable.resource, port: nil, headless: true),
-      ]
+          ]))
+      objects.append(service(executable.resource, ports: servicePorts, headless: true))
+    } else {
+      objects.append(
+        object(
+          kind: "Deployment", apiVersion: "apps/v1", name: executable.resource, component: executable.resource,
+          extra: [
+            (
+              "spec",
+              .map([
+                ("replicas", .integer(executable.replicas)), ("selector", .map([("matchLabels", labels)])),
+                ("template", template("Always")),
+              ])
+            )
+          ]))
     }
-    return [
-      object(
-        kind: "Deployment", apiVersion: "apps/v1", name: executable.resource, component: executable.resource,
-        extra: [
-          (
-            "spec",
-            .map([
-              ("replicas", .integer(executable.replicas)), ("selector", .map([("matchLabels", labels)])),
-              ("template", template),
-            ])
-          )
-        ])
-    ]
+    // Others reach its endpoints at NAME:PORT, as on compose's network.
+    if !servicePorts.isEmpty { objects.append(service(executable.resource, ports: servicePorts)) }
+    return objects
   }
 
   // MARK: Pieces
@@ -396,6 +496,37 @@ struct KubernetesWriter {
 
   func headlessName(_ resource: String) -> String { "\(resource)-headless" }
 
+  func filesSecretName(_ resource: String) -> String { "\(plan.project)-\(resource)-files" }
+
+  /// A file a container reads besides /data (configFile, a seed RDB): its key in the Secret, where it is
+  /// mounted, and its bytes.
+  struct FileMount {
+    var key: String
+    var target: String
+    var contents: Data
+  }
+
+  /// Secrets hold at most 1 MiB.
+  static let secretLimit = 1 << 20
+
+  func fileMounts(_ container: ContainerPlan) throws(AppHostError) -> [FileMount] {
+    var files: [FileMount] = []
+    for mount in container.mounts where mount.target != "/data" {
+      guard case .bind(let path) = mount.source else { continue }
+      guard let contents = FileManager.default.contents(atPath: path) else {
+        throw .cannotPublish(resource: container.resource, reason: "\(path) cannot be read")
+      }
+      guard contents.count <= Self.secretLimit else {
+        throw .cannotPublish(
+          resource: container.resource,
+          reason: "\(path) is \(contents.count) bytes; a Kubernetes Secret holds at most 1 MiB")
+      }
+      files.append(
+        FileMount(key: (mount.target as NSString).lastPathComponent, target: mount.target, contents: contents))
+    }
+    return files
+  }
+
   /// One volume per cache, written by one pod at a time.
   var claimSpec: YAML {
     .map([
@@ -407,16 +538,16 @@ struct KubernetesWriter {
   /// The client Service `NAME` (what others connect to), or the headless `NAME-headless` a StatefulSet
   /// names: every pod's own address, ready or not (a StatefulSet's pods find each other through it).
   func service(_ name: String, port: Int?, headless: Bool = false) -> YAML {
+    let ports: [YAML] =
+      port.map { [.map([("name", .string("main")), ("port", .integer($0)), ("targetPort", .integer($0))])] } ?? []
+    return service(name, ports: ports, headless: headless)
+  }
+
+  func service(_ name: String, ports: [YAML], headless: Bool = false) -> YAML {
     var spec: [(String, YAML)] = []
     if headless { spec += [("clusterIP", .string("None")), ("publishNotReadyAddresses", .boolean(true))] }
     spec.append(("selector", labels(name)))
-    if let port {
-      spec.append(
-        (
-          "ports",
-          .list([.map([("name", .string("main")), ("port", .integer(port)), ("targetPort", .integer(port))])])
-        ))
-    }
+    if !ports.isEmpty { spec.append(("ports", .list(ports))) }
     return object(
       kind: "Service", apiVersion: "v1", name: headless ? headlessName(name) : name, component: name,
       extra: [("spec", .map(spec))])
@@ -474,7 +605,7 @@ struct KubernetesWriter {
       case .secret(let secret):
         text +=
           secrets.variable(for: secret).map { "$(\(defined[$0.variable] ?? $0.variable))" } ?? Value.mask
-      case .hostPort: text += String(Planner.cachePort)
+      case .hostPort(let key): text += String(plan.programContainerPorts[key] ?? Planner.cachePort)
       case .replica: text += replica == .podIndex ? "$(APPHOST_REPLICA)" : "0"
       }
     }

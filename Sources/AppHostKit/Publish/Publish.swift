@@ -115,7 +115,7 @@ package enum Publisher {
     namespace: String? = nil
   ) throws(AppHostError) -> [PublishedFile] {
     let plan = try project.plan(environment: environment)
-    var options = PublishOptions(namespace: namespace)
+    var options = PublishOptions(namespace: namespace, rememberedPorts: PortMemory(state: project.state).load())
     if let registry = environment[PlanContext.imageRegistryVariable], !registry.isEmpty {
       options.imageRegistry = registry
       var usual = environment
@@ -136,14 +136,21 @@ package enum Publisher {
     options: PublishOptions = PublishOptions()
   ) throws(AppHostError) -> [PublishedFile] {
     let secrets = PublishedSecrets(plan: plan, manifest: manifest)
+    var programs: [PublishedProgram] = []
+    for executable in plan.executables {
+      if let program = try plan.published(executable, manifest: manifest) { programs.append(program) }
+    }
     var files: [PublishedFile]
     switch target {
     case .compose:
       files = try ComposeWriter(
-        plan: plan, manifest: manifest, secrets: secrets, outputDirectory: outputDirectory, options: options
+        plan: plan, manifest: manifest, secrets: secrets, outputDirectory: outputDirectory, options: options,
+        programs: programs
       ).files()
     case .kubernetes:
-      files = try KubernetesWriter(plan: plan, manifest: manifest, secrets: secrets, options: options).files()
+      files = try KubernetesWriter(
+        plan: plan, manifest: manifest, secrets: secrets, options: options, programs: programs
+      ).files()
     }
     let ignored = files.filter(\.secret).map(\.name)
     if !ignored.isEmpty {
@@ -168,6 +175,13 @@ package enum Publisher {
         lines.append("  \(container.resource): \(container.image) (instead of \(original))")
       }
     }
+    for container in plan.containers {
+      if case .commands(let source, _, _) = container.seed {
+        lines.append(
+          "\(container.resource): its seed \(source) (commands apphost sends once it starts) is not carried: send "
+            + "them yourself once it runs (redis-cli reads them from its standard input).")
+      }
+    }
     let missing = plan.executables.filter { $0.image == nil }
     if !missing.isEmpty {
       let made = target == .compose ? "a service" : "a Deployment"
@@ -182,8 +196,12 @@ package enum Publisher {
     return lines
   }
 
-  /// Writes the files into `directory` (created if needed), secret ones with mode 0600.
-  package static func write(_ files: [PublishedFile], to directory: String) throws(AppHostError) {
+  /// Writes the files into `directory` (created if needed), secret ones with mode 0600, and removes the
+  /// files an earlier publish wrote there that this one does not (a resource taken out of the manifest
+  /// must not be applied again, nor its passwords stay behind). Only files that begin with publish's own
+  /// header are removed. Returns their names.
+  @discardableResult
+  package static func write(_ files: [PublishedFile], to directory: String) throws(AppHostError) -> [String] {
     do {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     } catch {
@@ -193,6 +211,21 @@ package enum Publisher {
       let path = (directory as NSString).appendingPathComponent(file.name)
       try writeFileAtomically(path, contents: Array(file.text.utf8), mode: file.secret ? 0o600 : 0o644)
     }
+    let names = Set(files.map(\.name))
+    var removed: [String] = []
+    let present = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    for name in present.sorted() where !names.contains(name) {
+      let path = (directory as NSString).appendingPathComponent(name)
+      guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+      let start = String(decoding: handle.readData(ofLength: 64), as: UTF8.self)
+      try? handle.close()
+      guard start.hasPrefix("# Written by `apphost publish") || start.hasPrefix("# Written by apphost publish")
+      else { continue }
+      if Log.attempt("remove \(path)", { try FileManager.default.removeItem(atPath: path) }) != nil {
+        removed.append(name)
+      }
+    }
+    return removed
   }
 }
 
