@@ -14,13 +14,16 @@ let package = Package(
   name: "apphost",
   platforms: [.macOS(.v13)],
   products: [
-    .executable(name: "apphost", targets: ["apphost"])
+    .executable(name: "apphost", targets: ["apphost"]),
+    .executable(name: "apphost-dashboard", targets: ["apphost-dashboard"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    // The web dashboard's HTTP server, in its own executable (apphost-dashboard): apphost itself stays small.
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     .executableTarget(
@@ -29,6 +32,15 @@ let package = Package(
         "AppHostKit",
         "AppHostBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    // The web dashboard `up` starts: a second client of the control socket, serving 127.0.0.1 only.
+    .executableTarget(
+      name: "apphost-dashboard",
+      dependencies: [
+        "AppHostKit",
+        .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "FlyingSocks", package: "FlyingFox"),
       ]
     ),
     .target(
@@ -53,7 +65,7 @@ let package = Package(
     ),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["apphost", "AppHostKit", "TestSupport"]
+      dependencies: ["apphost", "apphost-dashboard", "AppHostKit", "TestSupport"]
     ),
   ]
 )
