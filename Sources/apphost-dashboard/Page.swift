@@ -47,7 +47,7 @@ main { display: grid; grid-template-columns: minmax(360px, 5fr) minmax(0, 6fr); 
 .dot.ready, .dot.running { background: var(--ok); } .dot.starting, .dot.restarting { background: var(--warn); }
 .dot.exited { background: var(--bad); }
 .spacer { flex: 1; }
-.btns { display: flex; gap: 6px; }
+.btns { display: flex; gap: 6px; margin-left: auto; }
 button { font: inherit; font-size: 12.5px; border: 1px solid var(--line); background: var(--panel); color: var(--text);
   padding: 3px 10px; border-radius: 6px; cursor: pointer; }
 button:hover { border-color: var(--accent); color: var(--accent); }
@@ -63,9 +63,9 @@ button.primary { background: var(--accent); color: #fff; border-color: var(--acc
 .facts { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 8px; margin-top: 10px; }
 .fact { background: var(--soft); border-radius: 7px; padding: 5px 8px; }
 .fact small { display: block; font-size: 11px; color: var(--muted); } .fact b { font: 600 14px var(--mono); }
-.chart { margin-top: 8px; height: 46px; width: 100%; display: block; }
+.chart { margin-top: 2px; height: 46px; width: 100%; display: block; }
 .chart .area { fill: color-mix(in srgb, var(--accent) 16%, transparent); } .chart .ln { fill: none; stroke: var(--accent); stroke-width: 1.5; }
-.chart text { fill: var(--muted); font: 10px var(--mono); }
+.chartlabel { margin-top: 8px; font: 11px var(--mono); color: var(--muted); }
 .logs { display: flex; flex-direction: column; min-height: 0; height: 100%; padding: 0; overflow: hidden; }
 .toolbar { display: flex; gap: 8px; align-items: center; padding: 10px 12px; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
 .toolbar h2 { margin: 0 4px 0 0; font-size: 13.5px; }
@@ -96,6 +96,8 @@ td.v { font-family: var(--mono); word-break: break-all; }
   .col { overflow: visible; } .logs { height: 70vh; }
   header { flex-wrap: wrap; gap: 8px; } .live { margin-left: 0; }
   .facts { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  main { padding: 10px; gap: 10px; } .card { padding: 10px 12px; }
+  button { padding: 3px 8px; }
 }
 </style>
 </head>
@@ -103,7 +105,7 @@ td.v { font-family: var(--mono); word-break: break-all; }
 <header>
   <h1>__PROJECT__ <span>· apphost</span></h1>
   <div class="summary" id="summary"></div>
-  <div class="live" id="live"><i></i><span>connecting…</span></div>
+  <div class="live" id="live" title="Updates arrive as they happen (server-sent events)"><i></i><span>connecting…</span></div>
 </header>
 <main>
   <section class="col" id="resources"><div class="empty">Waiting for the running apphost up…</div></section>
@@ -133,7 +135,8 @@ const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt
 let resources = [], lines = [], stats = {}, events = [], cleared = 0;
 const MAX_LINES = 20000, MAX_DOM = 4000;
 
-function hue(name) { let h = 0; for (const c of name) h = (h * 31 + c.charCodeAt(0)) % 360; return h; }
+const hues = new Map();
+function hue(name) { if (!hues.has(name)) hues.set(name, (hues.size * 137.508 + 200) % 360); return hues.get(name); }
 function colorOf(name) { const dark = matchMedia("(prefers-color-scheme: dark)").matches; return `hsl(${hue(name)} 60% ${dark ? 68 : 38}%)`; }
 function bytes(n) { const u = ["B","KiB","MiB","GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return (i ? n.toFixed(1) : n) + " " + u[i]; }
 function toast(text) { const t = $("#toast"); t.textContent = text; t.classList.add("show"); clearTimeout(t._h); t._h = setTimeout(() => t.classList.remove("show"), 4000); }
@@ -227,14 +230,14 @@ function renderResources() {
 
 function chart(samples) {
   const w = 300, h = 46, n = samples.length;
-  if (n < 2) return `<svg class="chart" viewBox="0 0 ${w} ${h}"><text x="4" y="28">collecting INFO…</text></svg>`;
+  if (n < 2) return `<div class="chartlabel">ops/s · collecting INFO…</div>`;
   const values = samples.map(s => s.facts.opsPerSecond), max = Math.max(1, ...values);
   const t0 = samples[0].t, span = Math.max(1, samples[n - 1].t - t0);
   const pts = samples.map((s, i) => `${((s.t - t0) / span * w).toFixed(1)},${(h - 4 - values[i] / max * (h - 14)).toFixed(1)}`);
   const minutes = Math.max(1, Math.round(span / 60000));
-  return `<svg class="chart" viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="operations per second">
-    <polygon class="area" points="0,${h} ${pts.join(" ")} ${w},${h}"/><polyline class="ln" points="${pts.join(" ")}"/>
-    <text x="4" y="11">ops/s · max ${max} · last ${span < 60000 ? Math.round(span / 1000) + " s" : minutes + " min"}</text></svg>`;
+  return `<div class="chartlabel">ops/s · max ${max} · last ${span < 60000 ? Math.round(span / 1000) + " s" : minutes + " min"}</div>
+    <svg class="chart" viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="operations per second">
+    <polygon class="area" points="0,${h} ${pts.join(" ")} ${w},${h}"/><polyline class="ln" points="${pts.join(" ")}" vector-effect="non-scaling-stroke"/></svg>`;
 }
 
 function renderStats() {
@@ -318,10 +321,11 @@ $("#source").onchange = redrawLines;
 $("#search").oninput = redrawLines;
 $("#follow").onchange = () => { if ($("#follow").checked) $("#log").scrollTop = $("#log").scrollHeight; };
 $("#clear").onclick = () => { cleared = Date.now(); redrawLines(); };
-$("#log").addEventListener("scroll", () => {
+// Scrolling up by hand pauses following; scrolling back to the end resumes it.
+for (const kind of ["wheel", "touchmove", "keydown"]) $("#log").addEventListener(kind, () => setTimeout(() => {
   const box = $("#log"), atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 30;
-  if (!atEnd && $("#follow").checked && document.activeElement !== $("#follow")) $("#follow").checked = false;
-});
+  $("#follow").checked = atEnd;
+}, 50), { passive: true });
 
 function connect() {
   const source = new EventSource("/api/events");
