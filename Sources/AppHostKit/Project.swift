@@ -31,6 +31,7 @@ package struct Project: Sendable {
       environment: environment, generatedPasswords: passwords, userID: getuid(), groupID: getgid(),
       rootlessEngine: rootlessEngine)
     context.nativeEngine = nativeEngine
+    context.dotEnv = DotEnv.projectValues(projectDirectory: loaded.projectDirectory)
     return try Planner.plan(loaded, context: context)
   }
 

@@ -31,7 +31,10 @@ extension AppHost {
       let text = try await reportingFailures(console) { () async throws(AppHostError) -> String in
         let session = try await ProjectSession.open(options, console: console)
         let variables = try ConnectionVariables.resolve(
-          name: name, plan: session.plan, ports: StatusReport.ports(plan: session.plan, containers: session.containers))
+          name: name, plan: session.plan,
+          ports: StatusReport.ports(plan: session.plan, containers: session.containers).merging(
+            ProgramPorts.known(plan: session.plan, state: session.project.state)
+          ) { container, _ in container })
         return format.render(variables)
       }
       if !text.isEmpty { console.output(text) }

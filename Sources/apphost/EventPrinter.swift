@@ -25,6 +25,14 @@ struct EventPrinter: Sendable {
       line(resource, "removing \(container): no longer in apphost.json")
     case .creating(let resource, let image):
       line(resource, "creating (\(image))")
+    case .pulling(let resource, let image):
+      line(resource, "pulling \(image)")
+    case .pullProgress(let resource, let text):
+      line(resource, text)
+    case .pulled(let resource, let image, let seconds):
+      line(resource, "pulled \(image) (\(String(format: "%.1f", seconds)) s)")
+    case .seed(let resource, let message):
+      line(resource, message)
     case .recreating(let resource, let reason):
       line(resource, "recreating: \(reason)")
     case .starting(let resource):

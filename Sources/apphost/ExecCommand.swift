@@ -37,7 +37,10 @@ extension AppHost {
       }
       // Into this process's environment (never its arguments: passwords among them), inherited below.
       for (key, value) in environment { setenv(key, value, 1) }
-      if let folder { FileManager.default.changeCurrentDirectoryPath(folder) }
+      if let folder, chdir(folder) != 0 {
+        console.error("apphost exec: cannot enter \(folder): \(String(cString: strerror(errno)))")
+        throw ExitCode(1)
+      }
       // The command takes this process's place: its terminal, its signals, its exit code.
       let words = argv.map { strdup($0) } + [nil]
       execvp(argv[0], words)

@@ -23,9 +23,9 @@ enum ResourceCompletion {
     func includes(_ type: ResourceType) -> Bool {
       switch self {
       case .running: type != .connectionString
-      case .containers: type != .connectionString && type != .executable
+      case .containers: type != .connectionString && !type.isProgram
       case .connectable: type.isConnectable
-      case .environment: type.isConnectable || type == .executable
+      case .environment: type.isConnectable || type.isProgram
       }
     }
   }

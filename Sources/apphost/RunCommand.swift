@@ -75,6 +75,7 @@ extension AppHost {
           options.networkCreated = session.networkCreated
           outcome = try await launcher.start(existing: session.containers, options: options)
           ports.merge(outcome?.ports ?? [:]) { _, new in new }
+          PortMemory(state: session.project.state).remember(outcome?.ports ?? [:])
         }
         return (session, outcome, try ConnectionVariables.forReferences(references, plan: plan, ports: ports))
       }

@@ -22,18 +22,30 @@ extension AppHost {
         let session = try await ProjectSession.open(options, console: console)
         let ports = StatusReport.ports(plan: session.plan, containers: session.containers)
         let selection = try session.plan.closure(of: resources)
-        return (session, try ProcessSpec.specs(plan: session.plan, ports: ports, selection: selection))
+        return (
+          session,
+          try ProcessSpec.specs(
+            plan: session.plan, containerPorts: ports, selection: selection, state: session.project.state,
+            notice: { console.output($0) })
+        )
       }
       // Program output goes to their own log files; this log keeps what happened to them.
+      let proxies = ReplicaProxies(specs: specs, plan: session.plan)
       let hub = EventHub(plan: session.plan)
-      let events: EventSink = { event in
+      let log: EventSink = { event in
         hub.publish(event)
         if case .logLines = event { return }
         console.output("\(Date().formatted(.iso8601)) \(describe(event))")
       }
+      proxies.start(events: log)
+      defer { proxies.stop() }
+      let events = proxies.observing(log)
       let supervisor = Supervisor(
         specs: specs, events: events, logDirectory: ExecutableState.logDirectory(session.project.state),
-        state: session.project.state, owner: .current, detached: true)
+        state: session.project.state,
+        owner: .current, detached: true)
+      let watchers = ProgramWatchers(plan: session.plan, specs: specs, supervisor: supervisor, events: log)
+      defer { watchers.stop() }
       signals.onSignal { _, count in
         Task { await supervisor.stop(immediately: count > 1) }
       }

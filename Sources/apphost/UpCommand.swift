@@ -55,6 +55,7 @@ extension AppHost {
         try await printDryRun(console)
         return
       }
+      if try await appliedToRunningUp(console) { return }
       let signals = SignalWatcher()
       // `apphost up | head`: when the reader goes, stop as after Ctrl-C, leaving nothing behind.
       OutputClosed.shared.onClose { signals.inject(SIGPIPE) }
@@ -106,6 +107,7 @@ extension AppHost {
       switch await start.result {
       case .success(let value):
         outcome = value
+        PortMemory(state: state).remember(value.ports)
       case .failure(let error):
         if let signal = signals.first { throw ExitCode(SignalWatcher.exitCode(for: signal)) }
         throw (error as? AppHostError ?? .cancelled).reported(to: console)
@@ -113,7 +115,8 @@ extension AppHost {
       let specs = try await reportingFailures(console) { () async throws(AppHostError) in
         do throws(AppHostError) {
           return try ProcessSpec.specs(
-            plan: session.plan, ports: outcome.ports, selection: try session.plan.closure(of: resources))
+            plan: session.plan, containerPorts: outcome.ports, selection: try session.plan.closure(of: resources),
+            state: state, notice: { printer(.note($0)) })
         } catch {
           await session.backOut(outcome, events: { printer($0) })
           throw error
@@ -156,6 +159,26 @@ extension AppHost {
         console.error("apphost: no dashboard: \(error.errorDescription ?? "\(error)")")
         return nil
       }
+    }
+
+    /// A foreground `up` runs for the project: the manifest's new resources are added to its session
+    /// through its control socket, instead of refusing. True when that was done.
+    private func appliedToRunningUp(_ console: Console) async throws -> Bool {
+      guard let project = try? Project.load(file: options.file), ProjectLock.holder(project.state) != nil,
+        let client = try? ControlClient.connect(project.state)
+      else { return false }
+      if !resources.isEmpty {
+        console.warning("apphost: an apphost up runs for this project; adding what apphost.json has that it has not")
+      }
+      let added = try await reportingFailures(console) { () async throws(AppHostError) in
+        try await client.send(ControlRequest(command: .apply)).affected ?? []
+      }
+      console.output(
+        added.isEmpty
+          ? "apphost: the running apphost up has every resource of apphost.json; nothing added"
+          : "apphost: added \(added.joined(separator: ", ")) to the running apphost up (its terminal shows their output)"
+      )
+      return true
     }
 
     /// `up --dry-run`: the steps `up` would carry out, from what the engine has now; nothing is made,
@@ -216,7 +239,8 @@ extension AppHost {
         let started = try await reportingFailures(console) { () async throws(AppHostError) in
           do throws(AppHostError) {
             return try await BackgroundSupervisor.start(
-              arguments: arguments, state: state, timeout: .seconds(timeout), environment: environment)
+              arguments: arguments, state: state,
+              timeout: BackgroundSupervisor.waitLimit(specs, timeout: .seconds(timeout)), environment: environment)
           } catch {
             await session.backOut(outcome, events: { printer($0) })
             throw error

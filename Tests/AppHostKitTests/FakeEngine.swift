@@ -16,6 +16,8 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
   private var onceOnly: Set<String> = []
   private var delays: [String: Duration] = [:]
   private var nextPort = 49_000
+  /// Images on this "machine"; nil: every image is there.
+  private var imageNames: Set<String>? = nil
 
   init(flavor: EngineFlavor = .docker) {
     self.flavor = flavor
@@ -46,6 +48,13 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
   func delay(_ verb: String, _ subject: String? = nil, by duration: Duration) {
     locked { delays[[verb, subject].compactMap { $0 }.joined(separator: " ")] = duration }
   }
+
+  /// Only these images are on the machine (the others must be pulled first).
+  func haveImages(_ images: [String]) {
+    locked { imageNames = Set(images) }
+  }
+
+  var images: [String]? { locked { imageNames?.sorted() } }
 
   /// Puts a container there as if an earlier run had made it.
   func add(_ record: ContainerRecord) {
@@ -135,9 +144,26 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
     locked { containerRecords[container]?.networks.append(network) }
   }
 
+  func hasImage(_ image: String) async throws(AppHostError) -> Bool {
+    try await call("image-inspect", image)
+    return locked { imageNames?.contains(image) ?? true }
+  }
+
+  func pull(_ image: String, resource: String, progress: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    try await call("pull", image)
+    progress("\(image): pulled")
+    locked { _ = imageNames?.insert(image) }
+  }
+
   func run(_ container: ContainerPlan, owner: Owner?, detached: Bool) async throws(AppHostError) {
     try await call("run", container.containerName)
     try locked { () throws(AppHostError) in
+      if let imageNames, !imageNames.contains(container.image) {
+        throw .imageUnavailable(
+          image: container.image, resource: container.resource, flavor: flavor, reason: "Unable to find image")
+      }
       if containerRecords[container.containerName] != nil {
         throw .engineFailed(command: "run", reason: "the name \(container.containerName) is already in use")
       }

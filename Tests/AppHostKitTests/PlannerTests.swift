@@ -21,7 +21,7 @@ import Testing
       "--entrypoint", "/bin/sh",
       "docker.io/library/redis:8.6",
       "-c",
-      #"(umask 077 && printf 'requirepass "%s"\n' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\"]/\\&/g')" > /tmp/apphost-redis.conf) && exec redis-server /tmp/apphost-redis.conf --save 60 1"#,
+      #"(umask 077 && printf 'requirepass "%s"\n' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\"]/\\&/g')" > /tmp/apphost-redis.conf) && exec docker-entrypoint.sh redis-server - --save 60 1 < /tmp/apphost-redis.conf"#,
     ]
     #expect(cache.runArguments(flavor: .docker, owner: owner) == expected)
     #expect(cache.runArguments(flavor: .podman, owner: owner) == expected)
@@ -82,7 +82,10 @@ import Testing
   @Test func rootlessEnginesWriteBindMountsAsContainerRoot() throws {
     let plan = try plan(
       #"{"resources": {"cache": {"type": "redis", "dataBindMount": {"source": "/srv/cache"}}}}"#, rootless: true)
-    #expect(try #require(plan.container("cache")).user == "0:0")
+    let cache = try #require(plan.container("cache"))
+    #expect(cache.user == "0:0")
+    // Redis 8's entrypoint would otherwise drop to its redis user and re-own the user's folder.
+    #expect(cache.runArguments(flavor: .podman, owner: nil).contains(["--env", "SKIP_DROP_PRIVS=1"]))
   }
 
   enum PasswordCase: String, CaseIterable {
@@ -214,8 +217,15 @@ import Testing
       case .redis, .valkey:
         // With a password, a private file carries it: the servers rewrite their arguments only some
         // milliseconds into start-up.
-        let binary = server == .redis ? "redis-server" : "valkey-server"
-        let start = password.value != nil ? "exec \(binary) /tmp/apphost-redis.conf --save" : "exec \(binary) --save"
+        // Redis through its image's entrypoint, the settings on standard input (`-` first).
+        let binary = server == .redis ? "docker-entrypoint.sh redis-server" : "valkey-server"
+        let settings = server == .redis ? "-" : "/tmp/apphost-redis.conf"
+        let start = password.value != nil ? "exec \(binary) \(settings) --save" : "exec \(binary) --save"
+        if server == .redis {
+          #expect(command.hasSuffix(" < /tmp/apphost-redis.conf") == (password.value != nil), "\(context)")
+          // Rootful: the entrypoint drops privileges itself (or keeps the --user it was given).
+          #expect(!cache.environment.contains { $0.name == "SKIP_DROP_PRIVS" }, "\(context)")
+        }
         #expect(command.contains(start), "\(context): \(command)")
         #expect(command.hasPrefix("(umask 077 && printf") == (password.value != nil), "\(context)")
         #expect(!command.contains("--requirepass"), "\(context)")
@@ -246,7 +256,10 @@ import Testing
       #"{"resources": {"cache": {"type": "redis", "password": false, "args": ["--maxmemory", "256mb", "--notify-keyspace-events", "KEA $x 'y'"]}}}"#
     )
     let command = try #require(plan.container("cache")?.command.last)
-    #expect(command == #"exec redis-server --save '' --maxmemory 256mb --notify-keyspace-events 'KEA $x '\''y'\'''"#)
+    #expect(
+      command
+        == #"exec docker-entrypoint.sh redis-server --save '' --maxmemory 256mb --notify-keyspace-events 'KEA $x '\''y'\'''"#
+    )
   }
 
   @Test func userEnvironmentIsPassedInlineAndPasswordsByName() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AppHostKit
@@ -65,16 +66,22 @@ import Testing
     #expect(throws: AppHostError.self) { try ProcessSpec.specs(plan: plan, ports: [:], selection: ["web"]) }
   }
 
-  @Test func aProgramNotOnPathIsReportedByName() throws {
-    let plan = try plan(
-      #"{"resources": {"x": {"type": "executable", "command": "no-such-program-q"}}}"#,
-      environment: ["PATH": "/usr/bin"])
-    #expect {
-      try ProcessSpec.specs(plan: plan, ports: [:], selection: ["x"])
-    } throws: { error in
-      guard case AppHostError.commandNotFound(let resource, let command) = error else { return false }
-      return resource == "x" && command == "no-such-program-q"
-    }
+  @Test func aProgramNotOnPathIsAManifestErrorWithASuggestion() throws {
+    let folder = TemporaryFolder()
+    defer { folder.remove() }
+    let link = folder.write("bin/python3", "#!/bin/sh\n")
+    chmod(link, 0o755)
+    let text =
+      #"{"resources": {"x": {"type": "executable", "command": "pyhton3"}, "y": {"type": "task", "command": "zz-none"}}}"#
+    var reader = ManifestReader()
+    let manifest = try #require(reader.read(try JSONParser.parse(Array(text.utf8))))
+    let diagnostics = ManifestValidator.validate(
+      manifest, project: "p", projectDirectory: folder.path, locations: reader.locations,
+      searchPath: folder.path + "/bin")
+    #expect(diagnostics.count == 2, "both are reported, not only the first")
+    #expect(diagnostics.first?.path.description == "resources.x.command")
+    #expect(diagnostics.first?.message.contains(#""pyhton3" is not on PATH (did you mean "python3"?)"#) == true)
+    #expect(diagnostics.last?.path.description == "resources.y.command")
   }
 }
 

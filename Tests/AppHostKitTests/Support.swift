@@ -37,16 +37,15 @@ func diagnostics(
 /// Plans manifest text with fixed passwords and environment.
 func plan(
   _ text: String, folder: String = "/projects/shop", environment: [String: String] = [:],
-  passwords: [String: String] = [:], rootless: Bool = false
+  passwords: [String: String] = [:], rootless: Bool = false, native: Bool = false
 ) throws -> Plan {
   let loaded = try load(text, folder: folder)
   var generated = passwords
   for name in Planner.resourcesNeedingGeneratedPasswords(loaded.manifest) where generated[name] == nil {
     generated[name] = "Generated\(name.capitalized)Password1"
   }
-  return try Planner.plan(
-    loaded,
-    context: PlanContext(
-      environment: environment, generatedPasswords: generated, userID: 1000, groupID: 1001,
-      rootlessEngine: rootless))
+  var context = PlanContext(
+    environment: environment, generatedPasswords: generated, userID: 1000, groupID: 1001, rootlessEngine: rootless)
+  context.nativeEngine = native
+  return try Planner.plan(loaded, context: context)
 }

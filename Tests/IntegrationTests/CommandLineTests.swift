@@ -27,7 +27,8 @@ import Testing
     #expect(output.contains("--publish 127.0.0.1::6379"))
     #expect(output.contains("--volume \(project)-cache-data:/data"))
     #expect(output.contains("--env REDIS_PASSWORD --entrypoint /bin/sh docker.io/library/redis:8.6 -c"))
-    #expect(output.contains(#"exec redis-server /tmp/apphost-redis.conf --save 60 1'"#), "\(output)")
+    #expect(
+      output.contains(#"exec docker-entrypoint.sh redis-server - --save 60 1 < /tmp/apphost-redis.conf'"#), "\(output)")
     #expect(!output.contains("--requirepass"), "the password is read from a file, not an argument")
     #expect(output.contains("REDIS_PASSWORD=********"))
 
@@ -126,9 +127,10 @@ import Testing
   @Test func anUnknownCommandIsNamedWithTheNearestOne() async throws {
     let folder = ProjectFolder()
     defer { folder.remove() }
-    let restart = try await apphost("restart", "web", in: folder.path)
+    // (`restart` exists since issue 15; `reload` does not.)
+    let restart = try await apphost("reload", "web", in: folder.path)
     #expect(restart.status == 64, "\(restart)")
-    #expect(restart.errors.contains(#"unknown command "restart""#), "\(restart)")
+    #expect(restart.errors.contains(#"unknown command "reload""#), "\(restart)")
     #expect(restart.errors.contains("the commands are up, down"), "\(restart)")
     let typo = try await apphost("uup", "-d", in: folder.path)
     #expect(typo.status == 64 && typo.errors.contains(#"(did you mean "up"?)"#), "\(typo)")

@@ -266,7 +266,14 @@ struct ControlTests {
       } until: {
         $0.output.contains("talker | late")
       }
-      let recent = try await project.apphost("logs", "talker", "--since", "2s")
+      // From a second after `early` was written (`late` came 3 s after it), whatever the load.
+      let stampedEarly = try await project.apphost("logs", "talker", "--timestamps")
+      let earlyLine = stampedEarly.output.split(separator: "\n").first { $0.hasSuffix(" early") } ?? ""
+      let earlyStamp = earlyLine.split(separator: " ").dropFirst(2).first.map(String.init) ?? ""
+      let early = try #require(
+        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(earlyStamp), "\(stampedEarly)")
+      let cut = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(early.addingTimeInterval(1))
+      let recent = try await project.apphost("logs", "talker", "--since", cut)
       #expect(recent.status == 0 && recent.output.contains("late") && !recent.output.contains("early"), "\(recent)")
       let all = try await project.apphost("logs", "talker", "--since", "10m")
       #expect(all.output.contains("talker | early\n") && all.output.contains("talker | late\n"), "\(all)")
@@ -283,6 +290,44 @@ struct ControlTests {
       #expect(cache.output.contains("cache |"), "\(cache)")
       let future = try await project.apphost("logs", "cache", "--since", "2099-01-01T00:00:00Z")
       #expect(!future.output.contains("cache |"), "\(future)")
+    }
+  }
+
+  @Test(arguments: ControlEngines.all)
+  func aSecondUpAddsNewResourcesToTheRunningSession(engine: String) async throws {
+    try await Self.withProject(engine, "ctl-apply") { project in
+      let first = """
+        "cache": {"type": "redis"},
+        "web": {"type": "executable", "command": "sh", "args": ["-c", "echo web; exec sleep 300"], "references": ["cache"]}
+        """
+      project.write(first)
+      let up = try project.background("up")
+      defer { up.signal(SIGKILL) }
+      try #require(try await project.apphost("wait", "--timeout", "90").status == 0, "\(up.output)")
+      let web = try await project.pid("web")
+      project.write(
+        first + """
+          ,
+          "sessions": {"type": "valkey"},
+          "extra": {"type": "executable", "command": "sh",
+                    "args": ["-c", "echo extra sees $SESSIONS_PORT; exec sleep 300"], "references": ["sessions"]}
+          """)
+      let second = try await project.apphost("up")
+      #expect(second.status == 0 && second.output.contains("added sessions, extra"), "\(second)\n\(up.output)")
+      let rows = try await project.ps()
+      #expect(rows["sessions"]?["health"] as? String == "healthy", "\(rows)")
+      #expect(rows["extra"]?["state"] as? String == "running", "\(rows)")
+      #expect(try await project.pid("web") == web, "what ran keeps running")
+      let port = rows["sessions"]?["endpoint"] as? String ?? "?"
+      try await up.waitForOutput("extra sees \(port.split(separator: ":").last ?? "?")", timeout: .seconds(10))
+      let again = try await project.apphost("up")
+      #expect(again.status == 0 && again.output.contains("nothing added"), "\(again)")
+      up.signal(SIGINT)
+      #expect(try await up.wait(timeout: .seconds(60)) == 130, "\(up.output)")
+      // What was added went with the session.
+      let after = try await project.ps()
+      #expect(after["sessions"]?["state"] as? String == "not created", "\(after)")
+      #expect(up.output.contains("sessions | removed"), "\(up.output)")
     }
   }
 

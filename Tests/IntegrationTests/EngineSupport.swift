@@ -99,6 +99,8 @@ struct EngineProject {
 
   /// Containers, networks and volumes of this project that the engine still has.
   func leftovers() async throws -> [String] {
+    // The native engine has no containers to list; its servers are checked by NativeTests.
+    if engine == "native" { return [] }
     let filter = "label=apphost.project=\(name)"
     let containers = try await cli("ps", "-a", "--filter", filter, "--format", "{{.Names}}").output
     let networks = try await cli("network", "ls", "--filter", filter, "--format", "{{.Name}}").output

@@ -29,6 +29,9 @@ package enum ControlCommand: String, Codable, Sendable, CaseIterable {
   case env
   /// From now on, every state change as an `event` line.
   case subscribe
+  /// Reads the manifest again and adds the resources it has that the session has not (a second `apphost
+  /// up`); `affected`: what was added.
+  case apply
 }
 
 /// A request: one JSON object on one line.

@@ -11,6 +11,8 @@ package protocol ControlService: Sendable {
   /// `restart`, `stop`, `start` or `down` of the named resources or replicas; returns what it acted on.
   func perform(_ command: ControlCommand, names: [String]) async throws(AppHostError) -> [String]
   func environment(of name: String) async throws(AppHostError) -> [String: String]
+  /// Adds what the manifest now has and the session has not; returns the names added.
+  func apply() async throws(AppHostError) -> [String]
 }
 
 /// Serves the control socket of a running `up`: `.apphost/control.sock`, mode 0600 in the 0700 state
@@ -190,6 +192,8 @@ package final class ControlServer: @unchecked Sendable {
         return ControlReply(environment: try await service.environment(of: name))
       case .subscribe:
         return .failure("subscribe is answered by the connection")
+      case .apply:
+        return ControlReply(affected: try await service.apply())
       }
     } catch {
       return .failure(error.errorDescription ?? "\(error)")
@@ -208,25 +212,50 @@ package final class EventHub: @unchecked Sendable {
   private var subscribers: [Int: @Sendable (ControlEvent) -> Void] = [:]
   private var nextToken = 0
   /// `web-1` → (`web`, 1): the processes of programs (container resources are their own process).
-  private let processes: [String: (resource: String, replica: Int)]
+  private var processes: [String: (resource: String, replica: Int)]
   /// Restarts so far per process, for `attempt`.
   private var attempts: [String: Int] = [:]
   /// The last state change of each process.
   private var latest: [String: ControlEvent] = [:]
 
-  package init(processes: [String: (resource: String, replica: Int)] = [:]) {
+  /// Processes whose readiness is a check of their own (they say `ready` when it passes, not when started).
+  private var checked: Set<String> = []
+
+  package init(processes: [String: (resource: String, replica: Int)] = [:], checked: Set<String> = []) {
     self.processes = processes
+    self.checked = checked
   }
 
   /// The processes of a plan's programs, by display name.
   package convenience init(plan: Plan) {
+    self.init(processes: Self.processes(of: plan), checked: Self.checked(plan))
+  }
+
+  private static func checked(_ plan: Plan) -> Set<String> {
+    var names: Set<String> = []
+    for executable in plan.executables where executable.readiness != .started || executable.isTask {
+      for replica in 0..<executable.replicas { names.insert(executable.displayName(replica: replica)) }
+    }
+    return names
+  }
+
+  private static func processes(of plan: Plan) -> [String: (resource: String, replica: Int)] {
     var processes: [String: (resource: String, replica: Int)] = [:]
     for executable in plan.executables {
       for replica in 0..<executable.replicas {
         processes[executable.displayName(replica: replica)] = (executable.resource, replica)
       }
     }
-    self.init(processes: processes)
+    return processes
+  }
+
+  /// The programs of a plan the session grew to (`apply`).
+  package func register(_ plan: Plan) {
+    let added = Self.processes(of: plan)
+    lock.lock()
+    processes.merge(added) { _, new in new }
+    checked.formUnion(Self.checked(plan))
+    lock.unlock()
   }
 
   @discardableResult
@@ -266,8 +295,12 @@ package final class EventHub: @unchecked Sendable {
 
   /// The `ControlEvent`s of an orchestration event (none for output, notes, removals of leftovers...).
   package func stateChanges(_ event: RunEvent) -> [ControlEvent] {
+    lock.lock()
+    let known = processes
+    let withChecks = checked
+    lock.unlock()
     func make(_ type: ControlEvent.Kind, _ name: String) -> ControlEvent {
-      let process = processes[name]
+      let process = known[name]
       var change = ControlEvent(type: type, resource: process?.resource ?? name, process: name)
       change.replica = process?.replica
       return change
@@ -280,9 +313,11 @@ package final class EventHub: @unchecked Sendable {
       change.endpoint = address
       return [change]
     case .started(let name, let pid):
-      // A program is ready once it started (until programs have readiness checks of their own).
       var starting = make(.starting, name)
       starting.pid = pid
+      // A program without a readiness check (`"readiness": "none"`, the default without endpoints) is
+      // ready once it started; the others say `ready` when their check passes (`.ready`), tasks never.
+      if withChecks.contains(name) { return [starting] }
       var ready = starting
       ready.type = .ready
       return [starting, ready]
@@ -305,7 +340,7 @@ package final class EventHub: @unchecked Sendable {
       return [change]
     case .removed(let resource, _):
       return [make(.stopped, resource)]
-    case .failed(let failure) where processes[failure.resource] != nil:
+    case .failed(let failure) where known[failure.resource] != nil:
       // A program that could not be started at all.
       var change = make(.exited, failure.resource)
       change.reason = failure.reason

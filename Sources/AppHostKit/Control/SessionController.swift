@@ -5,7 +5,7 @@ import Foundation
 /// containers (and native servers) through the engine, staying in the session: a restarted container is
 /// waited for until it answers, as `up` waits.
 package actor SessionController: ControlService {
-  package let plan: Plan
+  package private(set) var plan: Plan
   package let engine: any ContainerEngine
   package let supervisor: Supervisor?
   package let hub: EventHub
@@ -16,6 +16,9 @@ package actor SessionController: ControlService {
   /// their output knows that their end is no crash.
   private var controlled: Set<String> = []
   private var removed: Set<String> = []
+  /// Containers `apply` added to the session (they go with it), and the tasks following their output.
+  private var added: [String] = []
+  private var following: [Task<Void, Never>] = []
 
   package init(
     plan: Plan, engine: any ContainerEngine, supervisor: Supervisor?, hub: EventHub, events: @escaping EventSink
@@ -92,13 +95,23 @@ package actor SessionController: ControlService {
   private static func row(_ process: ExecutableState.Process) -> ControlResource {
     var row = ControlResource(
       name: process.name, resource: process.resource, kind: "program", type: ResourceType.executable.rawValue,
-      state: process.state.rawValue, ready: process.state == .running)
+      state: process.state.rawValue, ready: process.state == .running && process.ready != false)
     row.replica = process.replica
+    if process.task == true {
+      row.type = ResourceType.task.rawValue
+      if process.state == .exited && process.exitCode == 0 {
+        row.state = "completed"
+        row.ready = true
+      }
+    } else if process.state == .running && process.ready == false {
+      row.reason = "not ready yet (its readiness check has not passed)"
+    }
     row.pid = process.state == .running ? process.pid : nil
     row.restarts = process.restarts
     row.exitCode = process.state == .running ? nil : process.exitCode
     switch process.state {
     case .running: break
+    case .exited where row.ready: break
     case .starting: row.reason = "starting"
     case .restarting: row.reason = "restarting by its restart policy after it exited with code \(process.exitCode ?? 0)"
     case .exited: row.reason = "exited with code \(process.exitCode.map(String.init) ?? "?")"
@@ -235,6 +248,89 @@ package actor SessionController: ControlService {
     removed.insert(container.resource)
     guard let record = try await record(container) else { return }
     try await Teardown(engine: engine, events: events).remove([record])
+  }
+
+  // MARK: apply (a second `up`)
+
+  /// Reads the manifest again and adds to the session what it has and the session has not: containers
+  /// (started and waited for as `up` does) and programs. Resources that changed or went are named, not
+  /// touched: that needs this `up` to be started again.
+  package func apply() async throws(AppHostError) -> [String] {
+    let flavor = engine.flavor
+    let events = self.events
+    let session = try await ProjectSession.open(file: plan.manifestPath, engine: flavor) { notice in
+      switch notice {
+      case .warning(let text), .note(let text): events(.note(text))
+      }
+    }
+    let next = session.plan
+    let new = next.resourceNames.filter { !plan.resourceNames.contains($0) }
+    var unchangeable: [String] = []
+    for name in next.resourceNames where plan.resourceNames.contains(name) {
+      if let container = next.container(name), container.configHash != plan.container(name)?.configHash {
+        unchangeable.append(name)
+      }
+      if let executable = next.executable(name), executable != plan.executable(name) { unchangeable.append(name) }
+    }
+    let gone = plan.resourceNames.filter { !next.resourceNames.contains($0) }
+    if !unchangeable.isEmpty || !gone.isEmpty {
+      events(
+        .note(
+          "changed or removed in apphost.json: \((unchangeable + gone).joined(separator: ", ")); a running up only adds "
+            + "resources: stop it and run `apphost up` again to apply the rest"))
+    }
+    guard !new.isEmpty else { return [] }
+    let selection = try next.closure(of: new)
+    // What the new resources need must run as it is: recreating a cache under running programs is not adding.
+    if let needed = selection.first(where: { unchangeable.contains($0) }) {
+      throw .controlFailed(
+        reason:
+          "\(new.joined(separator: ", ")) need\(new.count == 1 ? "s" : "") \(needed), which changed in apphost.json; "
+          + "stop this up and run `apphost up` again")
+    }
+    for executable in next.executables where new.contains(executable.resource) && executable.resolvedCommand == nil {
+      throw .commandNotFound(resource: executable.resource, command: executable.command)
+    }
+    let launcher = Launcher(engine: engine, plan: next, owner: .current, events: events)
+    let outcome = try await launcher.start(
+      existing: session.containers, options: Launcher.Options(selection: Array(selection), timeout: timeout))
+    let newContainers = next.containers.filter { new.contains($0.resource) && outcome.ports[$0.resource] != nil }
+    added += newContainers.filter { $0.lifetime == .session }.map(\.containerName)
+    for container in newContainers { follow(container) }
+    let running = try await engine.containers(project: next.project)
+    var ports = StatusReport.ports(plan: next, containers: running)
+    ports.merge(outcome.ports) { _, new in new }
+    let specs = try ProcessSpec.specs(plan: next, ports: ports, selection: Set(new))
+    plan = next
+    hub.register(next)
+    if !specs.isEmpty {
+      guard let supervisor else {
+        throw .controlFailed(reason: "this apphost runs no programs; run `apphost up` again to start them")
+      }
+      try await supervisor.add(specs)
+    }
+    return new
+  }
+
+  /// Streams a container `apply` added, as the `up` does for its own.
+  private func follow(_ container: ContainerPlan) {
+    let engine = self.engine
+    let events = self.events
+    following.append(
+      Task {
+        await Log.quietly("follow the output of \(container.containerName)") { () async throws(AppHostError) in
+          try await engine.followLogs(container.containerName, tail: nil) { line in
+            events(.log(resource: container.resource, line: line))
+          }
+        }
+      })
+  }
+
+  /// The containers `apply` added (removed with the session), and no more following of their output.
+  package func endSession() -> [String] {
+    for task in following { task.cancel() }
+    following = []
+    return added
   }
 
   // MARK: env

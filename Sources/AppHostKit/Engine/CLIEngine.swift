@@ -255,4 +255,74 @@ package struct CLIEngine: ContainerEngine {
       throw .engineFailed(command: "\(flavor.rawValue) logs --follow \(name)", reason: "\(error)")
     }
   }
+
+  package func hasImage(_ image: String) async throws(AppHostError) -> Bool {
+    let output = try await invoke(EngineCommands.imageInspect(image))
+    if output.succeeded { return true }
+    if EngineCommands.isNoSuchObject(output.errors) || EngineCommands.imageUnavailable(output.errors) { return false }
+    throw failure(EngineCommands.imageInspect(image), output)
+  }
+
+  /// `docker pull` / `podman pull`, its output (stdout and stderr: podman writes its progress there)
+  /// streamed line by line; the last lines of its errors make the message when it fails.
+  package func pull(_ image: String, resource: String, progress: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    let arguments = EngineCommands.pull(image)
+    let began = ContinuousClock.now
+    let errors = PullErrors()
+    let status: TerminationStatus
+    do {
+      status = try await Subprocess.run(
+        .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(markEnvironment),
+        platformOptions: Self.ownProcessGroup, input: .none, output: .sequence, error: .sequence
+      ) { execution in
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask {
+            for try await line in execution.standardOutput.strings() { progress(Self.trimmed(line)) }
+          }
+          group.addTask {
+            for try await line in execution.standardError.strings() {
+              errors.append(Self.trimmed(line))
+              progress(Self.trimmed(line))
+            }
+          }
+          try await group.waitForAll()
+        }
+      }.terminationStatus
+    } catch {
+      if Task.isCancelled { throw .cancelled }
+      throw .engineUnreachable(flavor: flavor, reason: "\(program) could not be run: \(error)")
+    }
+    Log.debug(
+      "\(shellCommandLine([flavor.rawValue] + arguments)) (\(String(format: "%.3f", (ContinuousClock.now - began).seconds)) s)"
+    )
+    if case .exited(0) = status { return }
+    if Task.isCancelled { throw .cancelled }
+    // Podman writes its progress to stderr too: the lines that say what went wrong, when some do.
+    let essential = EngineCommands.essentialError(errors.text)
+    let failing = essential.split(separator: "\n").filter { $0.lowercased().contains("error") }
+    let reason = failing.isEmpty ? essential : failing.joined(separator: "\n")
+    if EngineCommands.isUnavailable(errors.text) { throw .engineUnreachable(flavor: flavor, reason: reason) }
+    throw .imageUnavailable(image: image, resource: resource, flavor: flavor, reason: reason)
+  }
+
+  private static func trimmed(_ line: String) -> String {
+    String(line.trimmingCharacters(in: .newlines))
+  }
+}
+
+/// The error lines of a pull, kept for its failure message.
+private final class PullErrors: @unchecked Sendable {
+  private let lock = NSLock()
+  private var lines: [String] = []
+
+  func append(_ line: String) {
+    lock.withLock {
+      lines.append(line)
+      if lines.count > 40 { lines.removeFirst() }
+    }
+  }
+
+  var text: String { lock.withLock { lines.joined(separator: "\n") } }
 }

@@ -50,6 +50,13 @@ package protocol ContainerEngine: Sendable {
   /// Checks, before anything is made, that these containers can be made at all (the native engine: that
   /// their servers are installed), so that a missing piece stops `up` with nothing half-started.
   func preflight(_ containers: [ContainerPlan]) async throws(AppHostError)
+
+  /// Whether the image is on this machine already (the native engine runs no images: always true).
+  func hasImage(_ image: String) async throws(AppHostError) -> Bool
+  /// Pulls the image from its registry, each line of the engine's progress given to `progress` as it
+  /// comes; throws `imageUnavailable` when it cannot be had.
+  func pull(_ image: String, resource: String, progress: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
 }
 
 extension ContainerEngine {

@@ -62,6 +62,15 @@ package enum EngineCommands {
     ["stop", "--time", String(max(0, grace.components.seconds))] + names
   }
 
+  /// Exits 0 when the image is on this machine (both engines).
+  package static func imageInspect(_ image: String) -> [String] {
+    ["image", "inspect", "--format", "{{.Id}}", image]
+  }
+
+  package static func pull(_ image: String) -> [String] {
+    ["pull", image]
+  }
+
   package static func logs(_ name: String, tail: Int?, follow: Bool, since: Date? = nil, timestamps: Bool = false)
     -> [String]
   {

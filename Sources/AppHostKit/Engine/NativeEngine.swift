@@ -131,7 +131,7 @@ package struct NativeEngine: ContainerEngine {
     }
     try Self.makeFolder(data, intermediate: !scratch)
     let port: Int
-    if let fixed = container.hostPort { port = fixed } else { port = try Self.freePort() }
+    if let fixed = container.hostPort ?? container.preferredPort { port = fixed } else { port = try Self.freePort() }
 
     var labels = Dictionary(container.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     labels[LabelKey.configHash] = container.configHash
@@ -154,7 +154,25 @@ package struct NativeEngine: ContainerEngine {
       dataFolder: data, scratch: scratch,
       logFile: (logsFolder as NSString).appendingPathComponent("\(container.resource).log"))
     try launch.writeSecretFile()
+    try Self.seedRDB(server.seedRDB, into: data)
     try spawn(&record, truncatingLog: true)
+  }
+
+  /// A `seed: {"rdb": ...}` copied into a data folder that holds no dataset, as the container's start does.
+  static func seedRDB(_ source: String?, into folder: String) throws(AppHostError) {
+    guard let source else { return }
+    let existing = ["dump.rdb", "appendonlydir", "appendonly.aof"].filter {
+      FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0))
+    }
+    guard existing.isEmpty else {
+      Log.debug("native: not seeding \(folder): it holds \(existing.joined(separator: ", "))")
+      return
+    }
+    guard let data = FileManager.default.contents(atPath: source) else {
+      throw .stateUnwritable(path: source, reason: "the seed RDB cannot be read")
+    }
+    try writeFileAtomically(
+      (folder as NSString).appendingPathComponent("dump.rdb"), contents: Array(data), mode: 0o600)
   }
 
   package func start(_ name: String) async throws(AppHostError) {
@@ -218,6 +236,18 @@ package struct NativeEngine: ContainerEngine {
       if let file = record.launch.secretFile { unlink(file) }
       if record.scratch { try? FileManager.default.removeItem(atPath: record.dataFolder) }
     }
+  }
+
+  // MARK: Images
+
+  /// Native servers run from PATH: there is no image to have.
+  package func hasImage(_ image: String) async throws(AppHostError) -> Bool { true }
+
+  /// Nothing to pull; says so, once per server.
+  package func pull(_ image: String, resource: String, progress: @escaping @Sendable (String) -> Void)
+    async throws(AppHostError)
+  {
+    progress("nothing to pull: the native engine runs \(image) from this machine")
   }
 
   // MARK: Output
@@ -431,14 +461,16 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
   var secretFile: String?
   var secretFileContents: String?
 
-  static func make(server: ServerPlan, program: String, port: Int, dataFolder: String, secretFile: String)
-    -> NativeLaunch
-  {
+  static func make(
+    server: ServerPlan, program: String, port: Int, dataFolder: String, secretFile: String, described: Bool = false
+  ) -> NativeLaunch {
     let password = server.password?.revealed()
     switch server.kind {
     case .redis, .valkey:
       // The file first, then the flags that follow override it (the manifest's `args`).
-      var lines = [
+      // The user's configFile first, read in place; apphost's settings after it win.
+      var lines = server.configFile.map { ["include \(configQuoted($0.path))"] } ?? []
+      lines += [
         "bind 127.0.0.1", "port \(port)", "protected-mode yes", "daemonize no", "dir \(configQuoted(dataFolder))",
         "logfile \"\"",
       ]
@@ -454,10 +486,18 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     case .garnet:
       var arguments = [program, "--bind", "127.0.0.1", "--port", "\(port)"]
       var contents: String?
-      if let password {
-        // Garnet's RedisConf import takes the rest of the line as the password, unquoted.
+      if let password, server.configFile?.password == nil {
+        // Garnet's RedisConf import takes the rest of the line as the password, unquoted. It imports one
+        // file: the password, then the lines of the user's configFile (which sets none).
         contents = "requirepass \(password)\n"
+        if let config = server.configFile {
+          contents! += described ? "<the lines of \(config.path)>\n" : configText(config.path)
+        }
         arguments += ["--config-import-path", secretFile, "--config-import-format", "RedisConf", "--auth", "Password"]
+      } else if let config = server.configFile {
+        // Read in place: it holds the password, if there is one.
+        arguments += ["--config-import-path", config.path, "--config-import-format", "RedisConf"]
+        if password != nil { arguments += ["--auth", "Password"] }
       }
       if let persistence = server.persistence {
         arguments += [
@@ -477,7 +517,7 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     masked.password = server.password.map { _ in Value.text(Value.mask) }
     let launch = make(
       server: masked, program: server.program, port: 0,
-      dataFolder: "<data folder>", secretFile: ".apphost/native/<name>.conf")
+      dataFolder: "<data folder>", secretFile: ".apphost/native/<name>.conf", described: true)
     let port = "{\(resource).port}"
     var text = shellCommandLine(launch.arguments).replacingOccurrences(of: "--port 0", with: "--port \(port)")
     if let contents = launch.secretFileContents {
@@ -485,6 +525,13 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
       text += "   (in that file, 0600: " + settings.joined(separator: "; ") + ")"
     }
     return text
+  }
+
+  /// A configFile's text, ending in a newline (it was read when the manifest was loaded).
+  static func configText(_ path: String) -> String {
+    guard let data = FileManager.default.contents(atPath: path) else { return "" }
+    let text = String(decoding: data, as: UTF8.self)
+    return text.hasSuffix("\n") || text.isEmpty ? text : text + "\n"
   }
 
   func writeSecretFile() throws(AppHostError) {

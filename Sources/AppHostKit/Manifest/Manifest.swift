@@ -35,7 +35,7 @@ package struct Resource: Sendable, Equatable {
     case .cache(let cache): cache.server.resourceType
     case .redisInsight: .redisinsight
     case .redisCommander: .rediscommander
-    case .executable: .executable
+    case .executable(let executable): executable.isTask ? .task : .executable
     case .connectionString: .connectionString
     }
   }
@@ -54,9 +54,12 @@ package struct Resource: Sendable, Equatable {
 }
 
 package enum ResourceType: String, Sendable, CaseIterable, Codable {
-  case redis, valkey, garnet, redisinsight, rediscommander, executable, connectionString
+  case redis, valkey, garnet, redisinsight, rediscommander, executable, task, connectionString
 
   package var isCache: Bool { self == .redis || self == .valkey || self == .garnet }
+
+  /// The developer's programs: long-running executables and run-once tasks.
+  package var isProgram: Bool { self == .executable || self == .task }
 
   /// Caches and connection strings: what can be referenced for its connection information.
   package var isConnectable: Bool { isCache || self == .connectionString }
@@ -181,6 +184,10 @@ package struct CacheSpec: Sendable, Equatable {
   /// Under the native engine: the server program (a path relative to apphost.json, or a name on PATH)
   /// instead of `redis-server`, `valkey-server` or `garnet-server`.
   package var nativeCommand: String?
+  /// `"configFile"`: a redis.conf given to the server before apphost's own settings.
+  package var configFile: CacheConfigFile? = nil
+  /// `"seed"`: data loaded when the cache starts with an empty dataset.
+  package var seed: CacheSeed? = nil
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),
@@ -259,6 +266,16 @@ package struct ExecutableSpec: Sendable, Equatable {
   package var image: String?
   /// `resources`: the memory and CPU its published Kubernetes container requests and is limited to.
   package var resources: ComputeResources = ComputeResources()
+  /// `"type": "task"`: runs once; what waits for it starts after it exits with 0.
+  package var isTask: Bool = false
+  /// The ports it listens on, in manifest order (the first is the one `{NAME.port}` means).
+  package var endpoints: [EndpointSpec] = []
+  /// nil: the default (tcp on the first endpoint; with no endpoint, ready once started).
+  package var readiness: ReadinessSpec? = nil
+  /// `envFile`: a dotenv file of extra variables (relative to apphost.json).
+  package var envFile: String? = nil
+  /// `watch`: restart when files under these paths change.
+  package var watch: WatchSpec? = nil
 
   package init(
     command: String, args: [String] = [], workingDirectory: String? = nil, references: [String] = [],
@@ -287,6 +304,58 @@ package struct ComputeResources: Sendable, Equatable {
     self.memory = memory
     self.cpu = cpu
   }
+}
+
+/// `watch`: paths (relative to apphost.json) whose changes restart the program, and globs to leave out.
+package struct WatchSpec: Sendable, Equatable {
+  package var paths: [String]
+  package var ignore: [String]
+
+  package init(paths: [String], ignore: [String] = []) {
+    self.paths = paths
+    self.ignore = ignore
+  }
+}
+
+/// One of a program's `endpoints`: a port it listens on.
+package struct EndpointSpec: Sendable, Equatable {
+  package var name: String
+  /// nil: apphost picks a free one (and remembers it, see `PortMemory`).
+  package var port: Int?
+  /// The variable that tells the program its port; nil: `PORT` for the first endpoint, none for others.
+  package var env: String?
+
+  package init(name: String, port: Int? = nil, env: String? = nil) {
+    self.name = name
+    self.port = port
+    self.env = env
+  }
+}
+
+/// How apphost knows a program is ready (`readiness`).
+package enum ReadinessCheck: Sendable, Equatable {
+  /// `GET path` on an endpoint (nil: the first) answers 2xx or 3xx.
+  case http(path: String, endpoint: String?)
+  /// A TCP connection to the endpoint is accepted.
+  case tcp(endpoint: String)
+  /// A line of its output matches the regular expression.
+  case log(pattern: String)
+  /// The command exits with 0 (run in the program's folder with its environment).
+  case command([String])
+}
+
+package struct ReadinessSpec: Sendable, Equatable {
+  /// nil: `"readiness": false` — ready once started.
+  package var check: ReadinessCheck?
+  /// nil: `ReadinessSpec.defaultTimeoutSeconds`.
+  package var timeoutSeconds: Double?
+
+  package init(check: ReadinessCheck?, timeoutSeconds: Double? = nil) {
+    self.check = check
+    self.timeoutSeconds = timeoutSeconds
+  }
+
+  package static let defaultTimeoutSeconds: Double = 60
 }
 
 package struct ConnectionStringSpec: Sendable, Equatable {

@@ -51,8 +51,13 @@ package enum ManifestLoader {
         file: file, diagnostics: [Diagnostic(.error, .root, "malformed JSON: \(error.message)", at: error.location)])
     }
     var reader = ManifestReader()
-    let manifest = reader.read(root)
+    var manifest = reader.read(root)
     var diagnostics = reader.diagnostics
+    if var read = manifest {
+      diagnostics += readConfigFiles(&read, projectDirectory: projectDirectory, locations: reader.locations)
+      diagnostics += readSeeds(&read, projectDirectory: projectDirectory, locations: reader.locations)
+      manifest = read
+    }
     let folderName = (projectDirectory as NSString).lastPathComponent
     let project = manifest?.name ?? defaultProjectName(folder: folderName)
     if let manifest {

@@ -19,13 +19,18 @@ package struct ManifestReader {
   static let containerKeys = ["type", "image", "tag", "hostPort", "lifetime", "env", "resources"]
   static let cacheKeys =
     containerKeys + [
-      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand",
+      "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand", "configFile", "seed",
     ]
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
     "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "replicas", "restart", "image",
     "resources",
+    "endpoints", "readiness", "envFile", "watch",
+  ]
+  /// A task runs once: no endpoints, readiness (its exit is), replicas or restarts.
+  static let taskKeys = [
+    "type", "command", "args", "workingDirectory", "references", "waitFor", "env", "envFile", "image",
   ]
   static let connectionStringKeys = ["type", "value"]
 
@@ -35,6 +40,7 @@ package struct ManifestReader {
     case .redisinsight: insightKeys
     case .rediscommander: commanderKeys
     case .executable: executableKeys
+    case .task: taskKeys
     case .connectionString: connectionStringKeys
     }
   }
@@ -168,8 +174,10 @@ package struct ManifestReader {
       var spec = RedisCommanderSpec(container: containerSettings(fields, at: path))
       if let node = fields["caches"] { spec.caches = names(node, at: path.appending("caches")) }
       return Resource(name: name, spec: .redisCommander(spec))
-    case .executable:
-      return executable(fields, node: node, at: path).map { Resource(name: name, spec: .executable($0)) }
+    case .executable, .task:
+      return executable(fields, node: node, at: path, isTask: type == .task).map {
+        Resource(name: name, spec: .executable($0))
+      }
     case .connectionString:
       guard let valueNode = fields["value"] else {
         error(
@@ -201,6 +209,164 @@ package struct ManifestReader {
 
   private func article(_ type: ResourceType) -> String {
     type == .executable ? "an" : "a"
+  }
+
+  /// `endpoints`: `{"http": {"port": 8000, "env": "PORT"}}`, each value may be `{}`.
+  private mutating func endpoints(_ node: JSONNode, at path: JSONPath) -> [EndpointSpec] {
+    guard case .object(let members) = node.value else {
+      typeMismatch(node, at: path, expected: "an object of endpoints, such as {\"http\": {\"port\": 8000}}")
+      return []
+    }
+    record(path, node.location)
+    var endpoints: [EndpointSpec] = []
+    var seen: Set<String> = []
+    for member in members {
+      let endpointPath = path.appending(member.key)
+      guard seen.insert(member.key).inserted else {
+        error(endpointPath, "the endpoint \(quoted(member.key)) is defined twice; keep one", at: member.keyLocation)
+        continue
+      }
+      guard member.key.wholeMatch(of: /[a-z][a-z0-9-]{0,62}/) != nil else {
+        error(
+          endpointPath,
+          "the endpoint name \(quoted(member.key)) is not valid: use lower-case letters, digits and '-', starting "
+            + "with a letter (\"http\", \"grpc\")",
+          at: member.keyLocation)
+        continue
+      }
+      guard
+        let fields = objectFields(
+          of: member.value, at: endpointPath, allowed: ["port", "env"], owner: "an endpoint")
+      else { continue }
+      var endpoint = EndpointSpec(name: member.key)
+      if let portNode = fields["port"] {
+        endpoint.port = integer(
+          portNode, at: endpointPath.appending("port"), in: 1...65535,
+          expected: "a port number from 1 to 65535 (or leave port out to let apphost pick a free one)")
+      }
+      if let envNode = fields["env"], let variable = string(envNode, at: endpointPath.appending("env")) {
+        if variable.wholeMatch(of: /[A-Za-z_][A-Za-z0-9_]*/) != nil {
+          endpoint.env = variable
+        } else {
+          error(
+            endpointPath.appending("env"),
+            "\(quoted(variable)) is not an environment variable name: use letters, digits and '_', not starting "
+              + "with a digit",
+            at: envNode.location)
+        }
+      }
+      endpoints.append(endpoint)
+    }
+    return endpoints
+  }
+
+  /// `watch`: `{"paths": ["src"], "ignore": ["**/__pycache__/**"]}`.
+  private mutating func watch(_ node: JSONNode, at path: JSONPath) -> WatchSpec? {
+    guard let fields = objectFields(of: node, at: path, allowed: ["paths", "ignore"], owner: "watch") else {
+      return nil
+    }
+    guard let pathsNode = fields["paths"] else {
+      error(
+        path.appending("paths"), "watch needs \"paths\": the folders or files to watch, such as [\"src\"]",
+        at: node.location)
+      return nil
+    }
+    guard let paths = strings(pathsNode, at: path.appending("paths")) else { return nil }
+    if paths.isEmpty {
+      error(path.appending("paths"), "watch has no paths; name at least one folder or file", at: pathsNode.location)
+      return nil
+    }
+    var ignore: [String] = []
+    if let ignoreNode = fields["ignore"] { ignore = strings(ignoreNode, at: path.appending("ignore")) ?? [] }
+    return WatchSpec(paths: paths, ignore: ignore)
+  }
+
+  static let readinessKinds = ["http", "tcp", "log", "command"]
+
+  /// `readiness`: `{"http": "/health"}`, `{"tcp": "http"}`, `{"log": "REGEX"}`, `{"command": [...]}` (each
+  /// with an optional `"timeout"` in seconds, http also with `"endpoint"`), or false / "none".
+  private mutating func readiness(_ node: JSONNode, at path: JSONPath) -> ReadinessSpec? {
+    switch node.value {
+    case .bool(false):
+      record(path, node.location)
+      return ReadinessSpec(check: nil)
+    case .string("none"):
+      record(path, node.location)
+      return ReadinessSpec(check: nil)
+    case .object:
+      break
+    default:
+      typeMismatch(
+        node, at: path,
+        expected: "{\"http\": \"/health\"}, {\"tcp\": \"ENDPOINT\"}, {\"log\": \"REGEX\"}, "
+          + "{\"command\": [...]} or false")
+      return nil
+    }
+    guard
+      let fields = objectFields(
+        of: node, at: path, allowed: Self.readinessKinds + ["timeout", "endpoint"], owner: "readiness")
+    else { return nil }
+    let kinds = Self.readinessKinds.filter { fields[$0] != nil }
+    guard kinds.count == 1, let kind = kinds.first, let value = fields[kind] else {
+      error(
+        path,
+        kinds.isEmpty
+          ? "readiness needs one check: \"http\" (a path), \"tcp\" (an endpoint), \"log\" (a regular "
+            + "expression) or \"command\" (an argument array); or write false for none"
+          : "readiness takes one check, found \(listing(kinds.map(quoted), conjunction: "and")); keep one",
+        at: node.location)
+      return nil
+    }
+    let kindPath = path.appending(kind)
+    var spec = ReadinessSpec(check: nil)
+    if let timeoutNode = fields["timeout"] {
+      if case .number(let number) = timeoutNode.value, let seconds = Double(number.text), seconds > 0,
+        seconds <= 86_400
+      {
+        record(path.appending("timeout"), timeoutNode.location)
+        spec.timeoutSeconds = seconds
+      } else {
+        typeMismatch(timeoutNode, at: path.appending("timeout"), expected: "a number of seconds above 0")
+      }
+    }
+    var endpoint: String?
+    if let endpointNode = fields["endpoint"] {
+      endpoint = string(endpointNode, at: path.appending("endpoint"), nonEmpty: true)
+      if kind != "http" {
+        error(
+          path.appending("endpoint"), "\"endpoint\" goes with an \"http\" check; a tcp check names its endpoint itself",
+          at: endpointNode.location)
+      }
+    }
+    switch kind {
+    case "http":
+      guard let route = string(value, at: kindPath, nonEmpty: true) else { return nil }
+      guard route.hasPrefix("/"), !route.contains(where: \.isWhitespace) else {
+        error(kindPath, "\(quoted(route)) is not a path: write one starting with '/' (\"/health\")", at: value.location)
+        return nil
+      }
+      spec.check = .http(path: route, endpoint: endpoint)
+    case "tcp":
+      guard let name = string(value, at: kindPath, nonEmpty: true) else { return nil }
+      spec.check = .tcp(endpoint: name)
+    case "log":
+      guard let pattern = string(value, at: kindPath, nonEmpty: true) else { return nil }
+      do {
+        _ = try Regex(pattern)
+      } catch {
+        self.error(kindPath, "\(quoted(pattern)) is not a regular expression: \(error)", at: value.location)
+        return nil
+      }
+      spec.check = .log(pattern: pattern)
+    default:
+      guard let words = strings(value, at: kindPath) else { return nil }
+      guard let first = words.first, !first.isEmpty else {
+        error(kindPath, "the command is empty; write [\"sh\", \"-c\", \"...\"]", at: value.location)
+        return nil
+      }
+      spec.check = .command(words)
+    }
+    return spec
   }
 
   private mutating func containerSettings(_ fields: [String: JSONNode], at path: JSONPath) -> ContainerSettings {
@@ -265,10 +431,18 @@ package struct ManifestReader {
     if let node = fields["nativeCommand"] {
       spec.nativeCommand = string(node, at: path.appending("nativeCommand"), nonEmpty: true)
     }
+    if let node = fields["configFile"] {
+      spec.configFile = string(node, at: path.appending("configFile"), nonEmpty: true).map(CacheConfigFile.init)
+    }
+    if let node = fields["seed"] {
+      spec.seed = seed(node, at: path.appending("seed"))
+    }
     return spec
   }
 
-  private mutating func executable(_ fields: [String: JSONNode], node: JSONNode, at path: JSONPath)
+  private mutating func executable(
+    _ fields: [String: JSONNode], node: JSONNode, at path: JSONPath, isTask: Bool = false
+  )
     -> ExecutableSpec?
   {
     // A broken command is reported, and the rest is still read so that its problems show too.
@@ -284,11 +458,16 @@ package struct ManifestReader {
     } else {
       error(
         commandPath,
-        "an executable needs \"command\": the program to run, looked up on PATH (\"python3\") or a path "
+        "\(isTask ? "a task" : "an executable") needs \"command\": the program to run, looked up on PATH (\"python3\") or a path "
           + "relative to apphost.json (\"./run.sh\")",
         at: node.location)
     }
     var spec = ExecutableSpec(command: command)
+    spec.isTask = isTask
+    if let node = fields["endpoints"] { spec.endpoints = endpoints(node, at: path.appending("endpoints")) }
+    if let node = fields["readiness"] { spec.readiness = readiness(node, at: path.appending("readiness")) }
+    if let node = fields["envFile"] { spec.envFile = string(node, at: path.appending("envFile"), nonEmpty: true) }
+    if let node = fields["watch"] { spec.watch = watch(node, at: path.appending("watch")) }
     if command.contains(" "), fields["args"] == nil, !command.contains("/") {
       warning(
         commandPath,
@@ -321,6 +500,26 @@ package struct ManifestReader {
   }
 
   // MARK: Values
+
+  /// `"./seed.redis"` or `{"rdb": "./dump.rdb"}` (paths are resolved and read by the loader).
+  private mutating func seed(_ node: JSONNode, at path: JSONPath) -> CacheSeed? {
+    switch node.value {
+    case .string:
+      return string(node, at: path, nonEmpty: true).map { .commands(source: $0, path: "", commands: []) }
+    case .object:
+      guard let fields = objectFields(of: node, at: path, allowed: ["rdb"], owner: "seed") else { return nil }
+      guard let file = fields["rdb"] else {
+        error(
+          path.appending("rdb"), "seed as an object needs \"rdb\": the RDB file to load (\"./dump.rdb\")",
+          at: node.location)
+        return nil
+      }
+      return string(file, at: path.appending("rdb"), nonEmpty: true).map { .rdb(source: $0, path: "") }
+    default:
+      typeMismatch(node, at: path, expected: "a file of commands (\"./seed.redis\") or {\"rdb\": \"./dump.rdb\"}")
+      return nil
+    }
+  }
 
   private mutating func dataVolume(_ node: JSONNode, at path: JSONPath) -> DataVolume? {
     switch node.value {
@@ -614,7 +813,8 @@ package struct ManifestReader {
     if !hint.isEmpty {
       message += hint
     } else {
-      let owners = ResourceType.allCases.filter { Self.keys(of: $0).contains(key) }.map(\.rawValue)
+      // A task takes a subset of an executable's keys: naming executables says enough.
+      let owners = ResourceType.allCases.filter { $0 != .task && Self.keys(of: $0).contains(key) }.map(\.rawValue)
       if !owners.isEmpty, owner.hasSuffix("resource") {
         message += " (it is a setting of \(listing(owners)) resources, not of \(owner))"
       }

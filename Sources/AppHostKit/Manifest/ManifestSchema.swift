@@ -29,7 +29,7 @@ package enum ManifestSchema {
           "required": ["type"],
           "properties": {
             "type": {
-              "enum": ["redis", "valkey", "garnet", "redisinsight", "rediscommander", "executable", "connectionString"]
+              "enum": ["redis", "valkey", "garnet", "redisinsight", "rediscommander", "executable", "task", "connectionString"]
             }
           },
           "allOf": [
@@ -118,6 +118,23 @@ package enum ManifestSchema {
                 { "$ref": "#/definitions/fromEnvironment" }
               ]
             },
+            "configFile": {
+              "description": "A redis.conf given to the server before apphost's own settings (mounted read-only; read in place natively). A requirepass in it is the cache's password.",
+              "type": "string",
+              "minLength": 1
+            },
+            "seed": {
+              "description": "Data loaded only when the cache starts with an empty dataset: a file of commands (one a line, redis-cli syntax) or {\"rdb\": \"./dump.rdb\"}.",
+              "oneOf": [
+                { "type": "string", "minLength": 1 },
+                {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": ["rdb"],
+                  "properties": { "rdb": { "type": "string", "minLength": 1 } }
+                }
+              ]
+            },
             "dataVolume": { "$ref": "#/definitions/dataVolume" },
             "dataBindMount": {
               "description": "A host folder at /data, relative to apphost.json.",
@@ -203,16 +220,29 @@ package enum ManifestSchema {
             "args": { "type": "array", "items": { "type": "string" } },
             "workingDirectory": { "type": "string", "minLength": 1 },
             "references": {
-              "description": "Caches and connection strings whose connection information the program receives.",
+              "description": "Caches and connection strings whose connection information the program receives, and programs with endpoints (NAME_URL, services__NAME__ENDPOINT__0).",
               "$ref": "#/definitions/resourceNames"
             },
             "waitFor": {
-              "description": "Started once these are healthy; default: its references.",
+              "description": "Started once these are ready (a task: completed with 0); default: its references.",
               "$ref": "#/definitions/resourceNames"
             },
             "env": {
-              "description": "Placeholders: {NAME.host} {NAME.port} {NAME.password} {NAME.connectionString} {NAME.uri} {replica}.",
+              "description": "Placeholders: {NAME.host} {NAME.port} {NAME.password} {NAME.connectionString} {NAME.uri} {NAME.url} {NAME.ENDPOINT.port} {NAME.ENDPOINT.url} {replica}.",
               "$ref": "#/definitions/environment"
+            },
+            "envFile": { "description": "A dotenv file of extra variables, relative to apphost.json.", "type": "string", "minLength": 1 },
+            "endpoints": { "$ref": "#/definitions/endpoints" },
+            "readiness": { "$ref": "#/definitions/readiness" },
+            "watch": {
+              "description": "Restart when files under these paths change (debounced).",
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["paths"],
+              "properties": {
+                "paths": { "description": "Folders or files, relative to apphost.json.", "type": "array", "items": { "type": "string" }, "minItems": 1 },
+                "ignore": { "description": "Globs relative to apphost.json: * within a name, ** across folders; without / they match any part.", "type": "array", "items": { "type": "string" } }
+              }
             },
             "replicas": { "type": "integer", "minimum": 1, "maximum": 1000 },
             "restart": { "enum": ["no", "on-failure", "always"] },
@@ -222,6 +252,58 @@ package enum ManifestSchema {
             },
             "resources": { "$ref": "#/definitions/computeResources" }
           }
+        },
+        "task": {
+          "description": "Runs once; what waits for it starts after it exits with 0, and a failure ends up with its code.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["command"],
+          "properties": {
+            "type": { "const": "task" },
+            "command": { "description": "Looked up on PATH, or a path relative to apphost.json.", "type": "string", "pattern": "\\S" },
+            "args": { "type": "array", "items": { "type": "string" } },
+            "workingDirectory": { "type": "string", "minLength": 1 },
+            "references": { "$ref": "#/definitions/resourceNames" },
+            "waitFor": { "$ref": "#/definitions/resourceNames" },
+            "env": { "$ref": "#/definitions/environment" },
+            "envFile": { "type": "string", "minLength": 1 },
+            "image": { "$ref": "#/definitions/image" }
+          }
+        },
+        "endpoints": {
+          "description": "Endpoint name -> the port the program listens on. The first endpoint's port is {NAME.port} and PORT.",
+          "type": "object",
+          "propertyNames": { "pattern": "^[a-z][a-z0-9-]{0,62}$" },
+          "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "port": { "description": "Absent: apphost picks a free one and keeps it.", "type": "integer", "minimum": 1, "maximum": 65535 },
+              "env": { "description": "The variable that tells the program its port; default PORT for the first endpoint.", "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }
+            }
+          }
+        },
+        "readiness": {
+          "description": "When the program is ready; default: tcp on the first endpoint, or once started without endpoints.",
+          "oneOf": [
+            { "const": false },
+            { "const": "none" },
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "http": { "description": "GET this path on the endpoint answers 2xx or 3xx.", "type": "string", "pattern": "^/\\S*$" },
+                "endpoint": { "description": "For http: the endpoint (default: the first).", "type": "string" },
+                "tcp": { "description": "The endpoint accepts a connection.", "type": "string" },
+                "log": { "description": "A line of its output matches this regular expression.", "type": "string", "minLength": 1 },
+                "command": { "description": "This command exits with 0.", "type": "array", "items": { "type": "string" }, "minItems": 1 },
+                "timeout": { "description": "Seconds (default 60).", "type": "number", "exclusiveMinimum": 0 }
+              },
+              "oneOf": [
+                { "required": ["http"] }, { "required": ["tcp"] }, { "required": ["log"] }, { "required": ["command"] }
+              ]
+            }
+          ]
         },
         "connectionString": {
           "type": "object",

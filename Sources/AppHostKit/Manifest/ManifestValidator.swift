@@ -8,15 +8,18 @@ package struct ManifestValidator {
   let projectDirectory: String
   let locations: [JSONPath: TextLocation]
   let declaredResources: [String: ResourceType?]
+  /// Where commands without a '/' are looked for (apphost's PATH).
+  let searchPath: String?
   private(set) var diagnostics: [Diagnostic] = []
 
   package static func validate(
     _ manifest: Manifest, project: String, projectDirectory: String, locations: [JSONPath: TextLocation],
-    declaredResources: [String: ResourceType?] = [:]
+    declaredResources: [String: ResourceType?] = [:],
+    searchPath: String? = ProcessInfo.processInfo.environment["PATH"]
   ) -> [Diagnostic] {
     var validator = ManifestValidator(
       manifest: manifest, project: project, projectDirectory: projectDirectory, locations: locations,
-      declaredResources: declaredResources)
+      declaredResources: declaredResources, searchPath: searchPath)
     validator.run()
     return validator.diagnostics
   }
@@ -42,11 +45,13 @@ package struct ManifestValidator {
         checkCommanderPasswords(commander, name: resource.name)
       case .executable(let executable):
         checkExecutable(executable, at: path)
+        checkProgram(executable, at: path)
       case .connectionString:
         break
       }
     }
     checkWaitForCycles()
+    checkEndpointPorts()
   }
 
   // MARK: Ports and data
@@ -192,9 +197,22 @@ package struct ManifestValidator {
 
   private mutating func checkExecutable(_ executable: ExecutableSpec, at path: JSONPath) {
     for (index, name) in executable.references.enumerated() {
+      let referencePath = path.appending("references").appending(index: index)
+      if let target = manifest[name]?.executable {
+        if target.isTask || target.endpoints.isEmpty {
+          error(
+            referencePath,
+            "\(quoted(name)) is \(target.isTask ? "a task" : "an executable"), but this must name a cache or a "
+              + "connectionString, or a program with endpoints; "
+              + (target.isTask
+                ? "list it in \"waitFor\" to start after it"
+                : "add \"endpoints\": {\"http\": {}} to \(name), or list it in \"waitFor\" to start after it"))
+        }
+        continue
+      }
       requireResource(
-        name, at: path.appending("references").appending(index: index), accepts: \.isConnectable,
-        role: "a cache or a connectionString")
+        name, at: referencePath, accepts: \.isConnectable,
+        role: "a cache or a connectionString (or a program with endpoints)")
     }
     for (index, name) in (executable.waitFor ?? []).enumerated() {
       requireResource(
@@ -215,6 +233,18 @@ package struct ManifestValidator {
       } else if !isDirectory.boolValue {
         error(path.appending("workingDirectory"), "\(quoted(folder)) (\(resolved)) is a file, not a folder")
       }
+    }
+    // With an `image`, the command may be one of the image's (what `publish` carries); `up` still says so
+    // when it is not on this machine's PATH.
+    if executable.image == nil, !executable.command.contains("/"),
+      !executable.command.trimmingCharacters(in: .whitespaces).isEmpty,
+      findExecutable(executable.command, path: searchPath) == nil
+    {
+      let hint = didYouMean(executable.command, among: programsOnPath(like: executable.command))
+      error(
+        path.appending("command"),
+        "\(quoted(executable.command)) is not on PATH\(hint); install it, or name it by its path relative to "
+          + "apphost.json (\"./bin/\(executable.command)\")")
     }
     if executable.command.contains("/") {
       let resolved = resolvePath(executable.command, relativeTo: projectDirectory)
@@ -238,12 +268,155 @@ package struct ManifestValidator {
     case .failure(let problem):
       error(path, problem.message)
     case .success(let template):
-      for name in template.referencedResources {
-        requireResource(
-          name, at: path, accepts: \.isConnectable, role: "a cache or a connectionString",
-          context: "the placeholder {\(name).…} names")
+      var checked: Set<String> = []
+      for part in template.parts {
+        switch part {
+        case .reference(let name, let property):
+          if let program = manifest[name]?.executable {
+            checkEndpointPlaceholder(
+              "{\(name).\(property.rawValue)}", program: name, program, endpoint: nil, property: property, at: path)
+          } else if checked.insert(name).inserted {
+            requireResource(
+              name, at: path, accepts: \.isConnectable,
+              role: "a cache or a connectionString (or a program with endpoints)",
+              context: "the placeholder {\(name).…} names")
+          }
+        case .endpoint(let name, let endpoint, let property):
+          let placeholder = "{\(name).\(endpoint).\(property.rawValue)}"
+          if let program = manifest[name]?.executable {
+            checkEndpointPlaceholder(
+              placeholder, program: name, program, endpoint: endpoint, property: property, at: path)
+          } else if checked.insert(name).inserted {
+            requireResource(
+              name, at: path, accepts: { $0 == .executable }, role: "an executable with endpoints",
+              context: "the placeholder \(placeholder) names")
+          }
+        default:
+          break
+        }
       }
     }
+  }
+
+  private mutating func checkEndpointPlaceholder(
+    _ placeholder: String, program name: String, _ program: ExecutableSpec, endpoint: String?,
+    property: TemplateProperty, at path: JSONPath
+  ) {
+    guard !program.endpoints.isEmpty else {
+      error(
+        path,
+        "the placeholder {\(name).…} names \(quoted(name)) is \(program.isTask ? "a task" : "an executable"), but this "
+          + "must name a cache or a connectionString, or a program with endpoints"
+          + (program.isTask ? "" : " (add \"endpoints\": {\"http\": {}} to resources.\(name))"))
+      return
+    }
+    if let endpoint, !program.endpoints.contains(where: { $0.name == endpoint }) {
+      let names = program.endpoints.map(\.name)
+      error(
+        path,
+        "\(placeholder): \(name) has no endpoint \(quoted(endpoint))\(didYouMean(endpoint, among: names)); its "
+          + "endpoints are \(listing(names.map(quoted), conjunction: "and"))")
+      return
+    }
+    if !TemplateProperty.ofEndpoints.contains(property) {
+      error(
+        path,
+        "\(placeholder): \(name) is a program; its endpoints have "
+          + listing(TemplateProperty.ofEndpoints.map { "{\(name).\($0.rawValue)}" }))
+    }
+  }
+
+  // MARK: Programs: endpoints, readiness, envFile
+
+  private mutating func checkProgram(_ program: ExecutableSpec, at path: JSONPath) {
+    var variables: [String: String] = [:]
+    for (index, endpoint) in program.endpoints.enumerated() {
+      guard let variable = endpoint.env ?? (index == 0 ? "PORT" : nil) else { continue }
+      if let other = variables[variable] {
+        error(
+          path.appending("endpoints").appending(endpoint.name).appending("env"),
+          "\(quoted(variable)) already tells the program the port of the endpoint \(quoted(other)); give this one "
+            + "its own variable (\"env\": \"\(ConnectionEnvironment.environmentName(endpoint.name))_PORT\")")
+      } else {
+        variables[variable] = endpoint.name
+      }
+    }
+    if let check = program.readiness?.check {
+      let readinessPath = path.appending("readiness")
+      let names = program.endpoints.map(\.name)
+      func requireEndpoint(_ name: String?, at path: JSONPath, what: String) {
+        if names.isEmpty {
+          error(
+            path,
+            "a\(what) readiness check needs an endpoint, and this program has none; add \"endpoints\": "
+              + "{\"http\": {}}, or check its output ({\"log\": \"REGEX\"}) instead")
+        } else if let name, !names.contains(name) {
+          error(
+            path,
+            "there is no endpoint \(quoted(name))\(didYouMean(name, among: names)); the endpoints are "
+              + listing(names.map(quoted), conjunction: "and"))
+        }
+      }
+      switch check {
+      case .http(_, let endpoint):
+        requireEndpoint(endpoint, at: readinessPath.appending(endpoint == nil ? "http" : "endpoint"), what: "n http")
+      case .tcp(let endpoint):
+        requireEndpoint(endpoint, at: readinessPath.appending("tcp"), what: " tcp")
+      case .log, .command:
+        break
+      }
+    }
+    for (index, watched) in (program.watch?.paths ?? []).enumerated() {
+      let resolved = resolvePath(watched, relativeTo: projectDirectory)
+      if !FileManager.default.fileExists(atPath: resolved) {
+        error(
+          path.appending("watch").appending("paths").appending(index: index),
+          "\(quoted(watched)) (\(resolved)) does not exist; watch names folders or files relative to apphost.json")
+      }
+    }
+    if let file = program.envFile {
+      let resolved = resolvePath(file, relativeTo: projectDirectory)
+      var isDirectory: ObjCBool = false
+      if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) || isDirectory.boolValue {
+        error(path.appending("envFile"), "the file \(quoted(file)) (\(resolved)) does not exist")
+      } else if case .failure(let problem) = DotEnv.parse(contentsOf: resolved) {
+        error(path.appending("envFile"), "\(quoted(file)): \(problem)")
+      }
+    }
+  }
+
+  /// Fixed endpoint ports: each used once, and not a container's hostPort.
+  private mutating func checkEndpointPorts() {
+    var owners: [Int: String] = [:]
+    for resource in manifest.resources {
+      if let port = containerSettings(of: resource)?.hostPort { owners[port] = "resources.\(resource.name).hostPort" }
+    }
+    for resource in manifest.resources {
+      for endpoint in resource.executable?.endpoints ?? [] {
+        guard let port = endpoint.port else { continue }
+        let path = JSONPath.resource(resource.name).appending("endpoints").appending(endpoint.name).appending("port")
+        if let owner = owners[port] {
+          error(
+            path,
+            "port \(port) is already used by \(owner); give each endpoint its own port, or leave port out to let "
+              + "apphost pick a free one")
+        } else {
+          owners[port] = path.description
+        }
+      }
+    }
+  }
+
+  /// The programs on PATH whose names are close to `name` (for a suggestion).
+  private func programsOnPath(like name: String) -> [String] {
+    var names: Set<String> = []
+    for folder in (searchPath ?? "").split(separator: ":") where !folder.isEmpty {
+      for entry in (try? FileManager.default.contentsOfDirectory(atPath: String(folder))) ?? []
+      where abs(entry.count - name.count) <= 2 {
+        names.insert(entry)
+      }
+    }
+    return names.sorted()
   }
 
   private mutating func requireResource(

@@ -1,15 +1,21 @@
 /// Placeholders in an executable's `env` values and `args`: `{NAME.host}`, `{NAME.port}`,
-/// `{NAME.password}`, `{NAME.connectionString}`, `{NAME.uri}` and `{replica}`.
+/// `{NAME.password}`, `{NAME.connectionString}`, `{NAME.uri}`, `{NAME.url}`, `{replica}`, and for a named
+/// endpoint of a program `{NAME.ENDPOINT.host}`, `{NAME.ENDPOINT.port}`, `{NAME.ENDPOINT.url}`.
 ///
 /// `{{` and `}}` stand for literal braces; `${...}` (shell syntax) and braces around anything that is
 /// not a word or `word.word` (JSON text, say) are left as they are.
 package enum TemplateProperty: String, Sendable, CaseIterable, Codable {
-  case host, port, password, connectionString, uri
+  case host, port, password, connectionString, uri, url
+
+  /// What a program's endpoint has.
+  package static let ofEndpoints: [TemplateProperty] = [.host, .port, .url]
 }
 
 package enum TemplatePart: Sendable, Equatable {
   case text(String)
   case reference(resource: String, property: TemplateProperty)
+  /// `{NAME.ENDPOINT.PROPERTY}`: a named endpoint of a program.
+  case endpoint(resource: String, endpoint: String, property: TemplateProperty)
   case replica
 }
 
@@ -28,7 +34,13 @@ package struct Template: Sendable, Equatable {
   /// The resources the template names, in order of first use.
   package var referencedResources: [String] {
     var names: [String] = []
-    for case .reference(let name, _) in parts where !names.contains(name) { names.append(name) }
+    for part in parts {
+      switch part {
+      case .reference(let name, _), .endpoint(let name, _, _):
+        if !names.contains(name) { names.append(name) }
+      default: break
+      }
+    }
     return names
   }
 
@@ -85,12 +97,27 @@ package struct Template: Sendable, Equatable {
         }
         flush()
         parts.append(.reference(resource: pieces[0], property: property))
+      case 3 where !pieces[0].isEmpty && !pieces[1].isEmpty:
+        guard let property = TemplateProperty(rawValue: pieces[2]), TemplateProperty.ofEndpoints.contains(property)
+        else {
+          let known = TemplateProperty.ofEndpoints.map(\.rawValue)
+          let hint =
+            suggestion(for: pieces[2], among: known).map { " (did you mean {\(pieces[0]).\(pieces[1]).\($0)}?)" } ?? ""
+          return .failure(
+            TemplateError(
+              placeholder: placeholder,
+              message: "\(placeholder) is not a placeholder: \(quoted(pieces[2])) is not a property of an endpoint"
+                + "\(hint); {NAME.ENDPOINT.PROPERTY} takes \(listing(known)), {NAME.PROPERTY} takes \(propertyList)"))
+        }
+        flush()
+        parts.append(.endpoint(resource: pieces[0], endpoint: pieces[1], property: property))
       default:
         return .failure(
           TemplateError(
             placeholder: placeholder,
             message: "\(placeholder) is not a placeholder; write {NAME.PROPERTY} with PROPERTY one of "
-              + "\(propertyList), or {{ and }} for literal braces"))
+              + "\(propertyList), {NAME.ENDPOINT.port} (or host, url) for a program's endpoint, or {{ and }} for "
+              + "literal braces"))
       }
       index = close + 1
     }

@@ -4,6 +4,13 @@ package enum RunEvent: Sendable {
   case removingLeftover(resource: String, container: String, owner: String)
   case removingStale(resource: String, container: String)
   case creating(resource: String, image: String)
+  /// An image is being pulled (`apphost pull`, or `up` for one not on this machine).
+  case pulling(resource: String, image: String)
+  /// A line of the engine's pull progress.
+  case pullProgress(resource: String, line: String)
+  case pulled(resource: String, image: String, seconds: Double)
+  /// What seeding a cache did (seeded, or not because it holds data).
+  case seed(resource: String, message: String)
   case recreating(resource: String, reason: String)
   case starting(resource: String)
   case unchanged(resource: String)

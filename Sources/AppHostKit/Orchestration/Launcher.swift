@@ -14,6 +14,14 @@ package struct Launcher: Sendable {
   package var events: EventSink
   /// Waits until a resource answers (`Probe.waitUntilReady`; unit tests give their own).
   package var readiness: Readiness
+  /// Loads seed commands (`Seeding.seed`; unit tests give their own).
+  package var seeding: Seeder = { port, password, commands, source in
+    await Seeding.seed(port: port, password: password, commands: commands, source: source)
+  }
+
+  package typealias Seeder =
+    @Sendable (_ port: Int, _ password: String?, _ commands: [CacheSeed.Command], _ source: String) async ->
+    Seeding.Outcome
 
   package typealias Readiness =
     @Sendable (
@@ -100,9 +108,13 @@ package struct Launcher: Sendable {
   /// Carries out the steps: removals first, then network and volumes, then every container at once,
   /// each waited for until it answers. When anything fails, what this run made is removed again.
   package func carryOut(_ reconciliation: Reconciliation, options: Options) async throws(AppHostError) -> Outcome {
+    try await engine.preflight(reconciliation.bringUps.filter { !$0.isReuse }.compactMap(\.container))
+    // Missing images first: the readiness clock starts once they are here, so that a slow first pull
+    // does not use up the time the servers have to answer.
+    try await ImagePull(engine: engine, events: events).pull(
+      reconciliation.bringUps.filter(\.makesContainer).compactMap(\.container), onlyMissing: true)
     let started = ContinuousClock.now
     let deadline = started + options.timeout
-    try await engine.preflight(reconciliation.bringUps.filter { !$0.isReuse }.compactMap(\.container))
     for step in reconciliation.steps {
       switch step {
       case .removeLeftover(let record):
@@ -301,6 +313,7 @@ package struct Launcher: Sendable {
       }
       switch outcome {
       case .ready:
+        if !step.isReuse { try await seed(container, port: port) }
         let address = container.url(hostPort: port) ?? "\(Planner.host):\(port)"
         events(.ready(resource: resource, address: address, seconds: (ContinuousClock.now - started).seconds))
         return port
@@ -316,6 +329,28 @@ package struct Launcher: Sendable {
       let failure = ResourceFailure(resource: resource, reason: error.errorDescription ?? "\(error)")
       events(.failed(failure))
       throw failure
+    }
+  }
+
+  /// Seed commands, once a cache that has just started answers, into an empty dataset only.
+  private func seed(_ container: ContainerPlan, port: Int) async throws(AppHostError) {
+    guard case .commands(let source, _, let commands) = container.seed else { return }
+    var password: String?
+    if case .resp(let value) = container.health { password = value?.revealed() }
+    switch await seeding(port, password, commands, source) {
+    case .seeded(let count):
+      events(
+        .seed(
+          resource: container.resource, message: "seeded with \(count) command\(count == 1 ? "" : "s") from \(source)"))
+    case .skipped(let keys):
+      events(
+        .seed(
+          resource: container.resource,
+          message: "not seeded: the dataset is not empty (\(keys) key\(keys == 1 ? "" : "s"))"))
+    case .failed(let reason):
+      let failure = ResourceFailure(resource: container.resource, reason: "seeding failed: \(reason)")
+      events(.failed(failure))
+      throw .startFailed([failure])
     }
   }
 

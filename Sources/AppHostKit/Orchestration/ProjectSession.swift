@@ -76,7 +76,11 @@ package struct ProjectSession: Sendable {
       await session.discardCreatedNetwork()
       throw error
     }
-    session.plan = plan
+    // Ports the engine picked last time are asked for again (`.apphost/ports.json`).
+    session.plan =
+      starting
+      ? PortMemory(state: project.state).preferringRememberedPorts(
+        plan, running: connected.containers, notice: { notice(.note($0)) }) : plan
     return session
   }
 

@@ -61,7 +61,8 @@ package enum StatusReport {
       } else if plan.executable(name) != nil {
         let processes = programs?.processes.filter { $0.resource == name } ?? []
         if processes.isEmpty {
-          rows.append(ResourceStatus(name: name, type: ResourceType.executable.rawValue, state: "not started"))
+          let type = plan.executable(name)?.isTask == true ? ResourceType.task : .executable
+          rows.append(ResourceStatus(name: name, type: type.rawValue, state: "not started"))
         }
         for process in processes {
           var row = ResourceStatus(
@@ -73,9 +74,21 @@ package enum StatusReport {
             row.note = "ended while no apphost watched it"
           } else if process.state == .exited {
             row.state = "exited (\(process.exitCode.map(String.init) ?? "?"))"
+            if process.task == true, process.exitCode == 0 { row.state = "completed (0)" }
           } else if process.state == .stopped {
             // Stopped by request (`apphost stop`): kept stopped until `apphost start`.
             row.state = "stopped"
+          }
+          if process.task == true { row.type = ResourceType.task.rawValue }
+          if live, process.state == .running, process.task != true, let ready = process.ready {
+            row.health = ready ? "ready" : "not ready"
+          } else if live, process.state == .running, process.task != true {
+            row.health = "not ready"
+          }
+          if let executable = plan.executable(name), let first = executable.endpoints.first,
+            let port = process.ports?[first.name]
+          {
+            row.url = "\(first.scheme)://\(Planner.host):\(port)"
           }
           if live {
             row.pid = process.pid

@@ -20,6 +20,14 @@ package struct ConfigHasher {
     for text in texts { combine(text) }
   }
 
+  /// The fingerprint of some bytes (a configuration file's).
+  package static func digest(of bytes: [UInt8]) -> String {
+    var hasher = ConfigHasher()
+    hasher.combine(String(decoding: bytes, as: UTF8.self))
+    hasher.combine(String(bytes.count))
+    return hasher.hex
+  }
+
   package var hex: String {
     String(state, radix: 16).leftPadded(to: 16)
   }

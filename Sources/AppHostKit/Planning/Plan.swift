@@ -177,6 +177,10 @@ package struct ServerPlan: Sendable, Equatable {
   package var persistence: ServerCommand.Persistence?
   /// The manifest's `args`, appended to the server's command line.
   package var extraArguments: [String]
+  /// `configFile`: read before apphost's own settings.
+  package var configFile: CacheConfigFile? = nil
+  /// `seed: {"rdb": ...}`: the RDB copied into an empty data folder before the server starts.
+  package var seedRDB: String? = nil
 
   /// What runs: `nativeCommand`, else the server's usual program name.
   package var program: String { command ?? defaultCommand }
@@ -228,6 +232,11 @@ package struct ContainerPlan: Sendable, Equatable {
   package var configHash: String
   /// For caches: the server and its settings, for engines that run it without a container (`native`).
   package var server: ServerPlan? = nil
+  /// For caches: the seed data loaded when it starts with an empty dataset.
+  package var seed: CacheSeed? = nil
+  /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
+  /// free. Not part of `configHash`: a container is not recreated to move it.
+  package var preferredPort: Int? = nil
 
   /// What the container is made from on `flavor`, as `up` says it: the image, or (native) the server's
   /// program.
@@ -261,7 +270,7 @@ package struct ContainerPlan: Sendable, Equatable {
     if let user {
       arguments += ["--user", user]
     }
-    arguments += ["--publish", "127.0.0.1:\(hostPort.map(String.init) ?? ""):\(containerPort)"]
+    arguments += ["--publish", "127.0.0.1:\((hostPort ?? preferredPort).map(String.init) ?? ""):\(containerPort)"]
     for mount in mounts {
       arguments += ["--volume", mount.volumeArgument(flavor: flavor)]
     }
@@ -310,6 +319,15 @@ package struct ExecutablePlan: Sendable, Equatable {
   package var needs: [String]
   /// The image it runs as when published (`apphost publish`); apphost itself runs `command`.
   package var image: String?
+  /// `"type": "task"`: runs once, ready when it exited with 0.
+  package var isTask: Bool = false
+  /// The ports it listens on (see `ProgramEndpoint`); publish maps them to compose ports and Services.
+  package var endpoints: [ProgramEndpoint] = []
+  /// How apphost knows it is ready.
+  package var readiness: ProgramReadiness = .started
+  package var readinessTimeout: Duration = .seconds(ReadinessSpec.defaultTimeoutSeconds)
+  /// `watch`: absolute paths to watch and the globs (relative to the project folder) to leave out.
+  package var watch: ProgramWatch? = nil
 
   /// The name a copy's output is prefixed with: the resource, or `name-N` when there are replicas.
   package func displayName(replica: Int) -> String {

@@ -48,6 +48,9 @@ package struct PlanDocument: Encodable, Sendable {
     package var restart: String?
     package var references: [String]?
     package var waitFor: [String]?
+    /// Endpoint name -> its port (`{api.http.port}` until apphost picks it), and the variable telling it.
+    package var endpoints: [String: ProgramEndpointDocument]?
+    package var readiness: String?
     // Containers and executables: the variables set, values masked.
     package var environment: [String: String]?
     // Connection strings
@@ -100,7 +103,18 @@ package struct PlanDocument: Encodable, Sendable {
         resource.environment = Self.masked(container.environment)
         resources.append(resource)
       } else if let executable = plan.executable(name) {
-        var resource = Resource(name: name, type: ResourceType.executable.rawValue)
+        var resource = Resource(
+          name: name, type: (executable.isTask ? ResourceType.task : ResourceType.executable).rawValue)
+        if !executable.endpoints.isEmpty {
+          resource.endpoints = Dictionary(
+            executable.endpoints.map { endpoint in
+              (
+                endpoint.name,
+                ProgramEndpointDocument(port: endpoint.fixedPort, env: endpoint.variable, url: endpoint.url.masked())
+              )
+            }, uniquingKeysWith: { first, _ in first })
+        }
+        if !executable.isTask { resource.readiness = executable.readiness.summary }
         resource.command = executable.command
         resource.resolvedCommand = executable.resolvedCommand
         resource.args = executable.arguments.map { $0.masked() }
@@ -125,4 +139,11 @@ package struct PlanDocument: Encodable, Sendable {
   private static func masked(_ variables: [EnvironmentVariable]) -> [String: String] {
     Dictionary(variables.map { ($0.name, $0.value.masked()) }, uniquingKeysWith: { _, last in last })
   }
+}
+
+package struct ProgramEndpointDocument: Encodable, Sendable {
+  /// The fixed port; nil: apphost picks one (and keeps it).
+  package var port: Int?
+  package var env: String?
+  package var url: String
 }

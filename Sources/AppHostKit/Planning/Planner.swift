@@ -14,6 +14,8 @@ package struct PlanContext: Sendable {
   package var rootlessEngine: Bool
   /// True under the native engine: caches run as processes, UIs (which need containers) are skipped.
   package var nativeEngine: Bool = false
+  /// `.env` beside apphost.json: `{"env": "VAR"}` values not in `environment`.
+  package var dotEnv: [String: String] = [:]
 
   package init(
     environment: [String: String] = [:], generatedPasswords: [String: String] = [:], userID: UInt32 = 1000,
@@ -94,6 +96,12 @@ private struct Builder {
     var containers: [ContainerPlan] = []
     var volumes: [VolumePlan] = []
     var executables: [ExecutablePlan] = []
+    var programs: [String: [ProgramEndpoint]] = [:]
+    for resource in manifest.resources {
+      if let executable = resource.executable {
+        programs[resource.name] = Planner.programEndpoints(resource.name, executable)
+      }
+    }
     for resource in manifest.resources {
       let path = JSONPath.resource(resource.name)
       switch resource.spec {
@@ -110,7 +118,7 @@ private struct Builder {
       case .redisCommander(let commander):
         containers.append(try commanderContainer(resource.name, commander, passwords: passwords, path: path))
       case .executable(let executable):
-        executables.append(executablePlan(resource.name, executable, endpoints: endpoints))
+        executables.append(try executablePlan(resource.name, executable, endpoints: endpoints, programs: programs))
       case .connectionString:
         break
       }
@@ -164,7 +172,10 @@ private struct Builder {
     case .literal(let text):
       return text
     case .environment(let variable):
-      guard let value = context.environment[variable], !value.isEmpty else {
+      // apphost's environment first, then `.env` beside apphost.json.
+      guard let value = context.environment[variable].flatMap({ $0.isEmpty ? nil : $0 }) ?? context.dotEnv[variable],
+        !value.isEmpty
+      else {
         throw .missingEnvironmentVariable(variable: variable, path: path, file: loaded.path)
       }
       return value
@@ -266,12 +277,25 @@ private struct Builder {
       // The server writes the folder as its owner: the user on a rootful engine; container root,
       // which is the user, on a rootless one (Garnet's image would otherwise run as uid 1654).
       user = context.rootlessEngine ? "0:0" : "\(context.userID):\(context.groupID)"
+      // Running as root on purpose (container root is the user, or the user is root): Redis 8's
+      // entrypoint would drop to its redis user and re-own the user's folder.
+      if user == "0:0" && cache.server == .redis {
+        environment.set(EnvironmentVariable(ServerCommand.skipDropPrivileges, "1"))
+      }
+    }
+    if let config = cache.configFile {
+      mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
+    }
+    var seedRDB: String?
+    if case .rdb(_, let path) = cache.seed {
+      seedRDB = path
+      mounts.append(Mount(source: .bind(path), target: CacheSeed.containerRDBPath, readOnly: true))
     }
     let persistence = cache.effectivePersistence
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args)
+      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB != nil)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -283,7 +307,8 @@ private struct Builder {
       },
       password: password,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args)
+      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB)
+    plan.seed = cache.seed
     plan.configHash = configHash(plan)
     return plan
   }
@@ -375,13 +400,31 @@ private struct Builder {
     hasher.combine(unattached.runArguments(flavor: .docker, owner: nil))
     hasher.combine(plan.environment.map { "\($0.name)=\($0.value.revealed() ?? "")" })
     if let command = plan.server?.command { hasher.combine("nativeCommand=" + command) }
+    // The file's contents shape the server as much as its flags do.
+    if let config = plan.server?.configFile { hasher.combine("configFile=\(config.path):\(config.digest)") }
     return hasher.hex
   }
 
   // MARK: Executables
 
-  func executablePlan(_ resource: String, _ spec: ExecutableSpec, endpoints: [Endpoint]) -> ExecutablePlan {
-    let environment = Planner.executableEnvironment(spec, endpoints: endpoints)
+  func executablePlan(
+    _ resource: String, _ spec: ExecutableSpec, endpoints: [Endpoint], programs: [String: [ProgramEndpoint]]
+  ) throws(AppHostError) -> ExecutablePlan {
+    var fileEntries: [EnvironmentEntry] = []
+    if let envFile = spec.envFile {
+      let path = resolvePath(envFile, relativeTo: loaded.projectDirectory)
+      switch DotEnv.parse(contentsOf: path) {
+      case .success(let entries): fileEntries = entries.map { EnvironmentEntry($0.name, $0.value) }
+      case .failure(let problem):
+        throw .invalidManifest(
+          file: loaded.path,
+          diagnostics: [
+            Diagnostic(.error, JSONPath.resource(resource).appending("envFile"), "\(quoted(envFile)): \(problem)")
+          ])
+      }
+    }
+    let environment = Planner.executableEnvironment(
+      spec, endpoints: endpoints, programs: programs, own: programs[resource] ?? [], envFile: fileEntries)
     let templated = (spec.env.map(\.value) + spec.args).flatMap { text -> [String] in
       (try? Template.parse(text).get())?.referencedResources ?? []
     }
@@ -396,11 +439,22 @@ private struct Builder {
       needs.append(name)
     }
     let workingDirectory = resolvePath(spec.workingDirectory ?? ".", relativeTo: loaded.projectDirectory)
-    return ExecutablePlan(
+    var plan = ExecutablePlan(
       resource: resource, command: spec.command, resolvedCommand: resolveCommand(spec.command),
-      arguments: spec.args.map { Planner.resolveTemplate($0, endpoints: endpoints) },
-      workingDirectory: workingDirectory, environment: environment, replicas: spec.replicas, restart: spec.restart,
-      references: spec.references, waitFor: waitFor, needs: needs, image: spec.image)
+      arguments: spec.args.map { Planner.resolveTemplate($0, endpoints: endpoints, programs: programs) },
+      workingDirectory: workingDirectory, environment: environment, replicas: spec.isTask ? 1 : spec.replicas,
+      restart: spec.isTask ? .no : spec.restart, references: spec.references, waitFor: waitFor, needs: needs,
+      image: spec.image)
+    plan.isTask = spec.isTask
+    plan.endpoints = programs[resource] ?? []
+    plan.readiness = spec.isTask ? .started : Planner.programReadiness(spec)
+    plan.watch = spec.watch.map { watch in
+      ProgramWatch(
+        paths: watch.paths.map { resolvePath($0, relativeTo: loaded.projectDirectory) }, ignore: watch.ignore)
+    }
+    plan.readinessTimeout = .milliseconds(
+      Int(((spec.readiness?.timeoutSeconds ?? ReadinessSpec.defaultTimeoutSeconds) * 1000).rounded()))
+    return plan
   }
 }
 
@@ -408,16 +462,35 @@ extension Planner {
   /// What an executable gets: the connection variables of its references, then its own `env` (which
   /// wins), placeholders resolved against `endpoints` (the host's, or a container network's when
   /// publishing).
-  package static func executableEnvironment(_ spec: ExecutableSpec, endpoints: [Endpoint]) -> [EnvironmentVariable] {
+  ///
+  /// `programs` are the endpoints of the project's programs (references to them give `API_URL` and the
+  /// like), `own` the program's own (its `PORT`), `envFile` the entries of its `envFile` (after the
+  /// injected values, before its `env`).
+  package static func executableEnvironment(
+    _ spec: ExecutableSpec, endpoints: [Endpoint], programs: [String: [ProgramEndpoint]] = [:],
+    own: [ProgramEndpoint] = [], envFile: [EnvironmentEntry] = []
+  ) -> [EnvironmentVariable] {
     var environment = ConnectionEnvironment.variables(
       for: spec.references.compactMap { name in endpoints.first { $0.resource == name } })
+    for name in spec.references {
+      for variable in programReferenceVariables(name, endpoints: programs[name] ?? []) {
+        environment.set(variable)
+      }
+    }
+    for endpoint in own {
+      if let variable = endpoint.variable { environment.set(EnvironmentVariable(variable, endpoint.port)) }
+    }
+    for entry in envFile { environment.set(EnvironmentVariable(entry.name, .text(entry.value))) }
     for entry in spec.env {
-      environment.set(EnvironmentVariable(entry.name, resolveTemplate(entry.value, endpoints: endpoints)))
+      environment.set(
+        EnvironmentVariable(entry.name, resolveTemplate(entry.value, endpoints: endpoints, programs: programs)))
     }
     return environment
   }
 
-  package static func resolveTemplate(_ text: String, endpoints: [Endpoint]) -> Value {
+  package static func resolveTemplate(
+    _ text: String, endpoints: [Endpoint], programs: [String: [ProgramEndpoint]] = [:]
+  ) -> Value {
     // Placeholders were validated with the manifest.
     guard case .success(let template) = Template.parse(text) else { return .text(text) }
     var value = Value([])
@@ -426,6 +499,10 @@ extension Planner {
       case .text(let literal): value = value + .text(literal)
       case .replica: value = value + Value([.replica])
       case .reference(let name, let property):
+        if let first = programs[name]?.first {
+          value = value + programEndpointValue(first, property)
+          continue
+        }
         guard let endpoint = endpoints.first(where: { $0.resource == name }) else { continue }
         switch property {
         case .host: value = value + .text(endpoint.host)
@@ -433,10 +510,24 @@ extension Planner {
         case .password: value = value + (endpoint.password ?? "")
         case .connectionString: value = value + endpoint.connectionString
         case .uri: value = value + endpoint.uri()
+        case .url: value = value + endpoint.url()
         }
+      case .endpoint(let name, let endpointName, let property):
+        guard let endpoint = programs[name]?.first(where: { $0.name == endpointName }) else { continue }
+        value = value + programEndpointValue(endpoint, property)
       }
     }
     return value
+  }
+}
+
+extension Planner {
+  static func programEndpointValue(_ endpoint: ProgramEndpoint, _ property: TemplateProperty) -> Value {
+    switch property {
+    case .host: .text(endpoint.host)
+    case .url: endpoint.url
+    default: endpoint.port
+    }
   }
 }
 

@@ -25,26 +25,51 @@ package enum ServerCommand {
   /// the line as it is, so no character needs escaping), mode 0600, inside the container only.
   package static let garnetPasswordFile = "/tmp/apphost-garnet.conf"
 
+  /// The Redis image's entrypoint (on PATH in the image).
+  package static let redisEntrypoint = "docker-entrypoint.sh"
+
+  /// Set for a container that runs as root on purpose (a bind mount written as the user, who is container
+  /// root on a rootless engine, or root itself): the Redis 8 entrypoint then keeps root instead of dropping
+  /// to its redis user, and leaves the folder's owners alone.
+  package static let skipDropPrivileges = "SKIP_DROP_PRIVS"
+
   /// Where Redis and Valkey read theirs: a configuration file, mode 0600, inside the container only.
   package static let redisPasswordFile = "/tmp/apphost-redis.conf"
 
   package static func commandLine(
-    server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String]
+    server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
+    configFile: CacheConfigFile? = nil, seedRDB: Bool = false
   ) -> String {
+    let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
     var words: [String]
     var prelude = ""
+    var input = ""
     let password = "\"$\(passwordVariable(server))\""
     switch server {
     case .redis, .valkey:
-      words = [server == .redis ? "redis-server" : "valkey-server"]
-      if hasPassword {
+      // Redis 8 starts through its image's entrypoint, as the image means it to: privileges dropped to
+      // the redis user, umask 0077, and `--loadmodule` for every module in /usr/local/lib/redis/modules/
+      // appended after the arguments (docs/image-facts.md).
+      words = server == .redis ? [redisEntrypoint, "redis-server"] : ["valkey-server"]
+      if hasPassword && server == .redis {
+        // The settings on standard input (`-`, first: the entrypoint appends modules), from the private
+        // file the shell opens before the entrypoint drops privileges: the server never needs to read it.
+        let requirepass = #"printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+        let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
+        prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
+        words += ["-"]
+        input = " < \(redisPasswordFile)"
+      } else if hasPassword {
         // redis.conf splits a line into words: the value goes in double quotes, its `\` and `"`
-        // escaped by sed, which reads it from a pipe (no process has it as an argument).
-        prelude =
-          #"(umask 077 && printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')" > "#
-          + "\(redisPasswordFile)) && "
+        // escaped by sed, which reads it from a pipe (no process has it as an argument). The user's
+        // configFile comes first, by `include`, so that apphost's settings follow it.
+        let requirepass = #"printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+        let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
+        prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += [redisPasswordFile]
+      } else if let config {
+        words += [config]
       }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
@@ -54,10 +79,16 @@ package enum ServerCommand {
       }
     case .garnet:
       words = ["/app/GarnetServer"]
-      if hasPassword {
-        // The subshell keeps the umask from reaching the server and the files it writes.
-        prelude = "(umask 077 && printf 'requirepass %s\\n' \(password) > \(garnetPasswordFile)) && "
+      if hasPassword && configFile?.password == nil {
+        // The subshell keeps the umask from reaching the server and the files it writes. Garnet imports
+        // one file: the password first, then the user's configFile (which sets none) after it.
+        let requirepass = "printf 'requirepass %s\\n' \(password)"
+        let lines = config.map { "{ \(requirepass) && cat \($0); }" } ?? requirepass
+        prelude = "(umask 077 && \(lines) > \(garnetPasswordFile)) && "
         words += ["--config-import-path", garnetPasswordFile, "--config-import-format", "RedisConf"]
+      } else if let config {
+        // The user's file, which holds the password if there is one.
+        words += ["--config-import-path", config, "--config-import-format", "RedisConf"]
       }
       words += ["--protected-mode", "no"]
       if hasPassword { words += ["--auth", "Password"] }
@@ -70,7 +101,13 @@ package enum ServerCommand {
       }
     }
     words += extraArguments.map(shellQuoted)
+    if seedRDB {
+      // Only into a data folder that holds no dataset: never over existing data.
+      prelude =
+        "{ [ -e /data/dump.rdb ] || [ -e /data/appendonlydir ] || [ -e /data/appendonly.aof ] || "
+        + "cp \(CacheSeed.containerRDBPath) /data/dump.rdb; } && " + prelude
+    }
     // exec: the server is the container's first process and receives the engine's stop signal.
-    return prelude + "exec " + words.joined(separator: " ")
+    return prelude + "exec " + words.joined(separator: " ") + input
   }
 }

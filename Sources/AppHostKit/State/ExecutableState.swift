@@ -23,6 +23,12 @@ package struct ExecutableState: Codable, Sendable, Equatable {
     package var state: ProcessState
     package var exitCode: Int32?
     package var restarts: Int
+    /// True once its readiness check passed (a task: once it exited with 0).
+    package var ready: Bool?
+    /// Its endpoints' ports (this replica's own), by endpoint name.
+    package var ports: [String: Int]?
+    /// True for a task (ps shows `completed (0)`).
+    package var task: Bool?
 
     package init(resource: String, replica: Int, name: String) {
       self.resource = resource
@@ -44,9 +50,19 @@ package struct ExecutableState: Codable, Sendable, Equatable {
   package var ownerStart: String
   package var detached: Bool
   package var fingerprint: String
-  /// True once every process has been started.
+  /// True once every process is ready (a task: completed).
   package var ready: Bool
   package var processes: [Process]
+  /// Why the programs did not all get ready (a program ended before it was ready, a task failed).
+  package var failure: Failure?
+  /// The ports apphost serves for replicas behind one port (`api.http` -> port).
+  package var endpoints: [String: Int]?
+
+  package struct Failure: Codable, Sendable, Equatable {
+    package var name: String
+    package var reason: String
+    package var exitCode: Int32?
+  }
 
   package init(owner: ProcessIdentity, detached: Bool, fingerprint: String, processes: [Process]) {
     ownerPID = owner.pid

@@ -45,7 +45,16 @@ package enum BackgroundSupervisor {
     let pid = process.processIdentifier
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-      if let current = ExecutableState.load(state), current.ownerPID == pid, current.ready { return current }
+      if let current = ExecutableState.load(state), current.ownerPID == pid {
+        if let failure = current.failure {
+          // It stops the rest itself; what it started is gone once it has.
+          while ChildProcess.isRunning(pid) && ContinuousClock.now < deadline + ChildProcess.grace {
+            try? await Task.sleep(for: .milliseconds(20))
+          }
+          throw .startFailed([failure.reported(state: state)])
+        }
+        if current.ready { return current }
+      }
       if !ChildProcess.isRunning(pid) {
         let reason = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         throw .cannotStart(
@@ -57,6 +66,11 @@ package enum BackgroundSupervisor {
     }
     kill(pid, SIGTERM)
     throw .cannotStart(resource: "programs", command: "apphost __supervise", reason: "they did not start in time")
+  }
+
+  /// How long `start` waits: the longest readiness timeout of the programs, or `timeout` when longer.
+  package static func waitLimit(_ specs: [ProcessSpec], timeout: Duration) -> Duration {
+    max(timeout, (specs.map(\.readinessTimeout).max() ?? .zero) + .seconds(5))
   }
 
   /// Stops the programs of the project, whoever runs them: asks a live supervisor (background, or the
@@ -87,5 +101,14 @@ package enum BackgroundSupervisor {
     if others > 0 { events(.note("stopped \(others) process(es) left running by an apphost that is gone")) }
     ExecutableState.remove(state)
     return names
+  }
+}
+
+extension ExecutableState.Failure {
+  /// The failure with the last lines of the program's log file.
+  package func reported(state: StateDirectory) -> ResourceFailure {
+    let path = (ExecutableState.logDirectory(state) as NSString).appendingPathComponent("\(name).log")
+    let tail = ProgramLogs.read(path, tail: LogWatch.tailLength).lines
+    return ResourceFailure(resource: name, reason: reason, logTail: tail)
   }
 }

@@ -50,15 +50,25 @@ package struct Foreground: Sendable {
   /// Runs until stopped or until every program has ended; returns the exit code: 128 + the signal,
   /// else the exit code of the first program that failed, else 0.
   package func run(stopRequests: AsyncStream<StopRequest>) async -> Int32 {
+    let proxies = ReplicaProxies(specs: processes, plan: plan)
+    proxies.start(events: events)
+    defer { proxies.stop() }
     let supervisor = Supervisor(
-      specs: processes, events: events, logDirectory: ExecutableState.logDirectory(state), state: state,
-      owner: .current, detached: false)
+      specs: processes, events: proxies.observing(events), logDirectory: ExecutableState.logDirectory(state),
+      state: state, owner: .current, detached: false)
     let control = hub.map { hub in
       SessionControl.serve(
         plan: plan, engine: engine, supervisor: supervisor, state: state, hub: hub, events: self.events)
     }
+    let watchers = ProgramWatchers(plan: plan, specs: processes, supervisor: supervisor, events: events)
+    defer { watchers.stop() }
     let programs = Task { await supervisor.run() }
     let logs = Task { await followContainerLogs(control?.controller) }
+    let readyBlock = Task { [plan, outcome, events] in
+      guard let ready = await supervisor.readiness() else { return }
+      let lines = ReadyBlock.lines(plan: plan, containerPorts: outcome.ports, processes: ready.processes)
+      events(.note("ready:\n" + lines.joined(separator: "\n")))
+    }
     let (endings, ended) = AsyncStream<Ending>.makeStream()
     let immediately = OnceFlag()
     let events = self.events
@@ -87,7 +97,9 @@ package struct Foreground: Sendable {
     _ = await programs.value
     control?.server?.close()
     logs.cancel()
-    let cleaned = await shutDown(immediately: immediately.isSet)
+    readyBlock.cancel()
+    let added = await control?.controller.endSession() ?? []
+    let cleaned = await shutDown(immediately: immediately.isSet, adding: added)
     listener.cancel()
     ExecutableState.remove(state)
     // Containers that could not be removed (the engine stopped answering) are a failure to report.
@@ -149,9 +161,10 @@ package struct Foreground: Sendable {
 
   /// Removes the session containers this run brought up, and the network when no container needs it.
   /// Returns false, having said why, when the engine could not do it.
-  package func shutDown(immediately: Bool) async -> Bool {
-    let names = plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
-      .map(\.containerName)
+  package func shutDown(immediately: Bool, adding added: [String] = []) async -> Bool {
+    let names =
+      plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
+      .map(\.containerName) + added
     let teardown = Teardown(engine: engine, events: events)
     do throws(AppHostError) {
       let records = try await engine.inspect(names)

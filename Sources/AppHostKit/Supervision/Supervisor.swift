@@ -8,19 +8,27 @@ import Foundation
 /// growing pause, and stops them (SIGTERM to each process group, SIGKILL after the grace period).
 /// Output goes to the event sink as whole lines and, when a log folder is given, to one file per process.
 package actor Supervisor {
-  package let specs: [ProcessSpec]
+  package private(set) var specs: [ProcessSpec]
   let events: EventSink
   private let logDirectory: String?
   private let state: StateDirectory?
   private(set) var record: ExecutableState
   var running: [String: Int32] = [:]
   private(set) var stopping: Bool = false
+  /// The processes that are ready (tasks: completed with 0).
+  private var readyNames: Set<String> = []
+  /// The program that could not get ready, which ended the run.
+  private var fatal: ExecutableState.Failure?
+  /// `run` has returned.
+  var finished = false
+  /// Processes stopped to be started again at once (`restart` by `watch`), whatever their policy.
+  private var restartRequested: Set<String> = []
   /// Who waits for the next change of a process's state (a stage waiting for its programs to start).
   private var changeWaiters: [CheckedContinuation<Void, Never>] = []
   /// The pauses before restarts, cut short by `stop`.
   var pauses: [String: Task<Void, Never>] = [:]
   /// One file per process (`.apphost/logs/NAME.log`), written as output arrives.
-  private let logFiles: [String: LogFile]
+  private var logFiles: [String: LogFile]
   /// Control requests (`Supervisor+Control.swift`): processes stopped until started again, processes to
   /// start again at once when they end, how often each has been started, and supervision loops that
   /// run (a program that ended for good has none until it is started again).
@@ -29,7 +37,6 @@ package actor Supervisor {
   var starts: [String: Int] = [:]
   var supervising: Set<String> = []
   var restartedLoops: [Task<Int32?, Never>] = []
-  var finished = false
 
   /// The first pause before a restart; it doubles up to `maximumBackoff`, and starts again from here
   /// once a process ran for `stableAfter`.
@@ -57,39 +64,45 @@ package actor Supervisor {
     self.state = state
     self.record = ExecutableState(
       owner: owner, detached: detached, fingerprint: ProcessSpec.fingerprint(specs),
-      processes: specs.map { ExecutableState.Process(resource: $0.resource, replica: $0.replica, name: $0.displayName) }
+      processes: specs.map { spec in
+        var process = ExecutableState.Process(resource: spec.resource, replica: spec.replica, name: spec.displayName)
+        process.ports = spec.ports.isEmpty ? nil : Dictionary(spec.ports.map { ($0.name, $0.port) }) { a, _ in a }
+        process.task = spec.isTask ? true : nil
+        return process
+      }
     )
+    if specs.isEmpty { record.ready = true }
+    // The ports apphost serves for replicas (`ReplicaProxies`): this project's while it runs.
+    var shared: [String: Int] = [:]
+    for spec in specs {
+      for (endpoint, port) in spec.sharedPorts { shared["\(spec.resource).\(endpoint)"] = port }
+    }
+    record.endpoints = shared.isEmpty ? nil : shared
   }
 
   /// Runs until every process has ended for good, or `stop` was called. Returns the exit code of the
-  /// first process that failed and was not restarted (nil when none failed).
+  /// first process that failed and was not restarted (nil when none failed); when a program could not get
+  /// ready (a task failed, a program ended before it was ready or was not ready in time) that program's
+  /// code, having stopped the rest. Each process starts once the programs it waits for are ready.
   package func run() async -> Int32? {
     persist()
     var firstFailure: Int32?
     await withTaskGroup(of: Int32?.self) { group in
-      for stage in Set(specs.map(\.stage)).sorted() {
-        let inStage = specs.filter { $0.stage == stage }
-        for spec in inStage {
-          group.addTask { await self.supervise(spec) }
-        }
-        // The next stage waits for this one to run: a program that waits for another is started after it.
-        while !stopping && !inStage.allSatisfy({ hasStarted($0.displayName) }) {
-          await nextChange()
-        }
+      for spec in specs {
+        group.addTask { await self.supervise(spec) }
       }
-      record.ready = true
-      persist()
       for await failure in group where failure != nil && firstFailure == nil {
         firstFailure = failure
       }
     }
-    // Programs started again through the control socket after they had ended for good.
+    // Programs started again (or added) through the control socket after the others had ended.
     while !restartedLoops.isEmpty {
       let failure = await restartedLoops.removeFirst().value
       if firstFailure == nil { firstFailure = failure }
     }
     finished = true
-    return firstFailure
+    announceChange()
+    return fatal?.exitCode ?? firstFailure
   }
 
   /// Stops every process: SIGTERM to its group and SIGKILL after the grace period, or SIGKILL at once.
@@ -113,35 +126,99 @@ package actor Supervisor {
 
   package var isStopping: Bool { stopping }
 
+  /// Adds processes to a running supervisor (a second `up` that adds programs) and starts them.
+  package func add(_ added: [ProcessSpec]) throws(AppHostError) {
+    guard !finished && !stopping else {
+      throw .controlFailed(
+        reason: stopping
+          ? "this apphost up is stopping; start it again with `apphost up`"
+          : "this apphost up runs no programs any more (it started without any, or all have ended); stop it and "
+            + "run `apphost up` again to start them")
+    }
+    for spec in added where !specs.contains(where: { $0.displayName == spec.displayName }) {
+      specs.append(spec)
+      if let logDirectory {
+        logFiles[spec.displayName] = LogFile(
+          path: (logDirectory as NSString).appendingPathComponent("\(spec.displayName).log"))
+      }
+      var process = ExecutableState.Process(resource: spec.resource, replica: spec.replica, name: spec.displayName)
+      process.ports = spec.ports.isEmpty ? nil : Dictionary(spec.ports.map { ($0.name, $0.port) }) { a, _ in a }
+      process.task = spec.isTask ? true : nil
+      record.processes.append(process)
+      persist()
+      supervising.insert(spec.displayName)
+      restartedLoops.append(Task { await self.supervise(spec) })
+    }
+  }
+
   private func hasStarted(_ name: String) -> Bool {
     record.processes.first { $0.name == name }.map { $0.state != .starting } ?? true
+  }
+
+  /// Stops the running copies of `resource` (SIGTERM to each group, SIGKILL after the grace period) and
+  /// starts them again at once: `watch` after a change.
+  package func restart(resource: String) {
+    guard !stopping else { return }
+    for spec in specs where spec.resource == resource {
+      guard let pid = running[spec.displayName] else { continue }
+      restartRequested.insert(spec.displayName)
+      events(.stopping(resource: spec.displayName))
+      Task { await GracefulStop.stop([-pid], grace: ChildProcess.grace, remaining: GracefulStop.alive) }
+    }
+  }
+
+  /// Waits until every process is ready (tasks: completed) and returns their record; nil when the run
+  /// stops first (a program could not get ready, or Ctrl-C).
+  package func readiness() async -> ExecutableState? {
+    while !stopping {
+      if record.ready { return record }
+      if finished { return nil }
+      await nextChange()
+    }
+    return nil
   }
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
   func supervise(_ spec: ProcessSpec) async -> Int32? {
     supervising.insert(spec.displayName)
     defer { supervising.remove(spec.displayName) }
+    guard await prerequisitesReady(spec) else { return nil }
     var backoff = RestartBackoff()
+    let watch = LogWatch(spec.readiness)
+    let firstStart = ContinuousClock.now
+    let deadline = firstStart + spec.readinessTimeout
     while !stopping {
       // Stopped through the control socket: waits for a start.
       while held.contains(spec.displayName) && !stopping { await nextChange() }
       if stopping { break }
       let began = ContinuousClock.now
       let status: Int32
+      watch.reset()
       do {
         status = try await ChildProcess.run(
-          spec, started: { pid in await self.started(spec, pid: pid) },
-          output: { [events, logFiles] lines in
-            logFiles[spec.displayName]?.append(lines)
+          spec,
+          started: { pid in
+            await self.started(spec, pid: pid)
+            await self.watchReadiness(spec, pid: pid, watch: watch, since: firstStart, deadline: deadline)
+          },
+          output: { [events, logFile = logFiles[spec.displayName]] lines in
+            logFile?.append(lines)
+            watch.feed(lines)
             events(.logLines(resource: spec.displayName, lines: lines))
           })
       } catch {
         update(spec) { $0.state = .exited }
         if stopping { return nil }
-        events(.failed(ResourceFailure(resource: spec.displayName, reason: error.errorDescription ?? "\(error)")))
+        let reason = error.errorDescription ?? "\(error)"
+        events(.failed(ResourceFailure(resource: spec.displayName, reason: reason)))
+        if !isReady(spec) { failBeforeReady(spec, code: 126, reason: reason, tail: []) }
         return 126
       }
       running[spec.displayName] = nil
+      if restartRequested.remove(spec.displayName) != nil, !stopping {
+        update(spec) { $0.restarts += 1 }
+        continue
+      }
       if stopping || held.contains(spec.displayName) || restartAtOnce.contains(spec.displayName) {
         update(spec) {
           $0.state = .stopped
@@ -159,7 +236,20 @@ package actor Supervisor {
         $0.exitCode = status
       }
       events(.exited(resource: spec.displayName, code: status))
+      if spec.isTask {
+        if status == 0 {
+          markReady(spec, since: firstStart)
+          return nil
+        }
+        failBeforeReady(spec, code: status, reason: "the task exited with code \(status)", tail: watch.tail)
+        return status
+      }
       guard let pause = backoff.next(status: status, ran: ContinuousClock.now - began, policy: spec.restart) else {
+        if !isReady(spec) {
+          failBeforeReady(
+            spec, code: status == 0 ? 1 : status, reason: "it exited with code \(status) before it was ready",
+            tail: watch.tail)
+        }
         return status == 0 ? nil : status
       }
       update(spec) {
@@ -173,6 +263,75 @@ package actor Supervisor {
       pauses[spec.displayName] = nil
     }
     return nil
+  }
+
+  // MARK: Readiness
+
+  /// Waits until every process of the programs `spec` waits for is ready; false when one never will be
+  /// (or apphost is stopping).
+  private func prerequisitesReady(_ spec: ProcessSpec) async -> Bool {
+    while !stopping {
+      let needed = record.processes.filter { spec.waitFor.contains($0.resource) }
+      if needed.allSatisfy({ readyNames.contains($0.name) }) { return true }
+      await nextChange()
+    }
+    return false
+  }
+
+  private func isReady(_ spec: ProcessSpec) -> Bool { readyNames.contains(spec.displayName) }
+
+  /// After a start: ready at once (`started`), at exit (tasks), or when its check passes.
+  private func watchReadiness(
+    _ spec: ProcessSpec, pid: Int32, watch: LogWatch, since: ContinuousClock.Instant,
+    deadline: ContinuousClock.Instant
+  ) {
+    guard !spec.isTask, !isReady(spec) else { return }
+    if spec.readiness == .started {
+      markReady(spec, since: since)
+      return
+    }
+    Task {
+      let result = await ProgramProbe.waitUntilReady(spec, log: watch, deadline: deadline) {
+        await self.runningPID(spec.displayName) != pid
+      }
+      switch result {
+      case .ready: self.markReady(spec, since: since)
+      case .ended: break
+      case .timedOut(let reason):
+        let parts = spec.readinessTimeout.components
+        let seconds = Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+        self.failBeforeReady(
+          spec, code: 1,
+          reason:
+            "not ready after \(String(format: "%g", seconds)) s (\(spec.readiness.summary); last check: \(reason))",
+          tail: watch.tail)
+      }
+    }
+  }
+
+  private func runningPID(_ name: String) -> Int32? { running[name] }
+
+  private func markReady(_ spec: ProcessSpec, since: ContinuousClock.Instant) {
+    guard !stopping, readyNames.insert(spec.displayName).inserted else { return }
+    if spec.readiness != .started && !spec.isTask {
+      let elapsed = ContinuousClock.now - since
+      let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+      let address = spec.ports.first.map { "http://\(Planner.host):\($0.port)" } ?? spec.readiness.summary
+      events(.ready(resource: spec.displayName, address: address, seconds: seconds))
+    }
+    if readyNames.count == specs.count { record.ready = true }
+    update(spec) { $0.ready = true }
+  }
+
+  /// A program that will not get ready: said with its last lines, recorded (for `up -d`), and everything
+  /// stopped. The first one wins.
+  private func failBeforeReady(_ spec: ProcessSpec, code: Int32, reason: String, tail: [String]) {
+    guard fatal == nil, !stopping else { return }
+    fatal = ExecutableState.Failure(name: spec.displayName, reason: reason, exitCode: code)
+    record.failure = fatal
+    events(.failed(ResourceFailure(resource: spec.displayName, reason: reason, logTail: tail)))
+    persist()
+    stop(immediately: false)
   }
 
   /// Suspends until a process's state changes (or `stop`).
