@@ -41,17 +41,40 @@ do {
 
 let hub = Hub()
 let dashboard = Dashboard(session: session, hub: hub, token: token)
-let server = HTTPServer(
-  address: try sockaddr_in.inet(ip4: "127.0.0.1", port: port), timeout: 30, logger: .disabled,
-  handler: ClosureHTTPHandler { request in await dashboard.handle(request) })
-
-let serving = Task { try await server.run() }
-do {
-  try await server.waitUntilListening(timeout: 10)
-} catch {
-  fail("cannot listen on 127.0.0.1:\(port): \(error)")
+/// Serves on `port`, or (taken meanwhile, by another project's dashboard) on the next free one.
+func listen(first: UInt16) async -> (HTTPServer, Task<Void, Never>, UInt16)? {
+  var candidates = [first]
+  for _ in 0..<5 {
+    guard let candidate = candidates.popLast() else { break }
+    let server = HTTPServer(
+      address: try! sockaddr_in.inet(ip4: "127.0.0.1", port: candidate), timeout: 30, logger: .disabled,
+      handler: ClosureHTTPHandler { request in await dashboard.handle(request) })
+    let ended = OnceFlag()
+    let serving = Task {
+      do { try await server.run() } catch {}
+      ended.set()
+    }
+    let deadline = ContinuousClock.now + .seconds(5)
+    while ContinuousClock.now < deadline && !ended.isSet {
+      if await server.isListening { return (server, serving, candidate) }
+      try? await Task.sleep(for: .milliseconds(5))
+    }
+    serving.cancel()
+    candidates.append(UInt16(DashboardRecord.choosePort(session.project.state)))
+  }
+  return nil
 }
-FileHandle.standardError.write(Data("apphost-dashboard: serving http://127.0.0.1:\(port)/\n".utf8))
+
+guard let (server, serving, bound) = await listen(first: port) else {
+  fail("cannot listen on 127.0.0.1:\(port) (nor on a free port after it)")
+}
+// The address `up` prints: what this process serves, with this run's token.
+do {
+  try DashboardRecord(port: Int(bound), token: token, pid: getpid()).save(session.project.state)
+} catch {
+  fail(error.errorDescription ?? "\(error)")
+}
+FileHandle.standardError.write(Data("apphost-dashboard: serving http://127.0.0.1:\(bound)/\n".utf8))
 
 for terminating in [SIGTERM, SIGINT, SIGHUP] {
   signal(terminating, SIG_IGN)

@@ -58,7 +58,7 @@ extension AppHost {
       let environment = ProcessInfo.processInfo.environment
       if environment[DashboardAccess.tokenVariable] != nil {
         do {
-          dashboard = try DashboardProcess.start(
+          dashboard = try await DashboardProcess.start(
             DashboardProcess.prepare(session.project.state, environment: environment),
             manifest: session.project.loaded.path, engine: session.engine.flavor, state: session.project.state)
         } catch {

@@ -133,7 +133,7 @@ extension AppHost {
           + (specs.isEmpty ? "" : ", starting \(specs.count) program\(specs.count == 1 ? "" : "s")")
           + "; Ctrl-C stops " + (outcome.ports.count + specs.count == 1 ? "it" : "them"))
       // The dashboard follows the control socket Foreground serves; it ends with this up.
-      let dashboard = noDashboard ? nil : startDashboard(session: session, console: console)
+      let dashboard = noDashboard ? nil : await startDashboard(session: session, console: console)
       var foreground = Foreground(
         engine: session.engine, plan: session.plan, outcome: outcome, processes: specs, state: state,
         events: {
@@ -147,10 +147,10 @@ extension AppHost {
 
     /// Starts the dashboard and prints its address with this run's token; a dashboard that cannot start
     /// is a note, not a failure of `up`.
-    private func startDashboard(session: ProjectSession, console: Console) -> DashboardProcess? {
+    private func startDashboard(session: ProjectSession, console: Console) async -> DashboardProcess? {
       let state = session.project.state
       do {
-        let process = try DashboardProcess.start(
+        let process = try await DashboardProcess.start(
           DashboardProcess.prepare(state, environment: [:]), manifest: session.project.loaded.path,
           engine: session.engine.flavor, state: state)
         console.output("apphost: dashboard \(process.record.loginURL)")
@@ -251,7 +251,14 @@ extension AppHost {
         }
       }
       let total = count + specs.count
-      if let dashboardRecord { console.output("apphost: dashboard \(dashboardRecord.loginURL)") }
+      if let asked = dashboardRecord {
+        // The supervisor's dashboard says where it listens once it does (another port if that one was taken).
+        if let record = try? await DashboardProcess.waitForRecord(token: asked.token, state: state) {
+          console.output("apphost: dashboard \(record.loginURL)")
+        } else {
+          console.error("apphost: no dashboard: see .apphost/logs/dashboard.log")
+        }
+      }
       if outcome.unchanged.count == count && (specs.isEmpty || unchangedPrograms) && total > 0 {
         console.output("apphost: nothing changed; \(total) resource\(total == 1 ? " is" : "s are") running")
       } else {

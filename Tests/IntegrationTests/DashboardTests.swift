@@ -101,4 +101,33 @@ struct DashboardTests {
       _ = try await up.wait(timeout: .seconds(60))
     }
   }
+
+  @Test func aDetachedUpServesItFromItsSupervisorUntilDown() async throws {
+    try await ControlTests.withProject("native", "dashd") { project in
+      project.write(#""cache": {"type": "redis"}, "w": {"type": "executable", "command": "sleep", "args": ["300"]}"#)
+      let up = try await project.apphost("up", "-d")
+      defer { Task { _ = try? await project.apphost("down") } }
+      try #require(up.status == 0, "\(up)")
+      let line = try #require(up.output.split(separator: "\n").first { $0.hasPrefix("apphost: dashboard http://127.0.0.1:") })
+      let address = String(line.dropFirst("apphost: dashboard ".count))
+      let listed = try await project.apphost("dashboard")
+      #expect(listed.output.trimmingCharacters(in: .whitespacesAndNewlines) == address, "\(listed)")
+      let token = String(address.split(separator: "=").last ?? "")
+      let api = String(address.split(separator: "?").first ?? "") + "api/resources"
+      let allowed = try await execute("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-b", "apphost_dashboard=\(token)", api])
+      #expect(allowed.output == "200", "\(allowed)")
+      let refused = try await execute("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", api])
+      #expect(refused.output == "401", "\(refused)")
+      let record = try #require(
+        try JSONSerialization.jsonObject(
+          with: Data(contentsOf: URL(fileURLWithPath: project.path + "/.apphost/dashboard.json"))) as? [String: Any])
+      let pid = try #require((record["pid"] as? NSNumber)?.int32Value)
+      #expect(ControlTests.isAlive(pid))
+      let down = try await project.apphost("down")
+      #expect(down.status == 0, "\(down)")
+      #expect(!ControlTests.isAlive(pid), "the dashboard ends with the supervisor")
+      let after = try await project.apphost("dashboard")
+      #expect(after.status == 1, "\(after)")
+    }
+  }
 }

@@ -34,11 +34,12 @@ package final class DashboardProcess: @unchecked Sendable {
     return DashboardRecord(port: DashboardRecord.choosePort(state), token: DashboardAccess.newToken())
   }
 
-  /// Starts the dashboard (its output in `.apphost/logs/dashboard.log`) and records it in
+  /// Starts the dashboard (its output in `.apphost/logs/dashboard.log`) and waits until it listens (on
+  /// the port asked for, or the next free one when that was taken meanwhile); it records itself in
   /// `.apphost/dashboard.json`. The token reaches it in its environment, never in an argument.
   package static func start(
     _ record: DashboardRecord, manifest: String, engine: EngineFlavor, state: StateDirectory
-  ) throws(AppHostError) -> DashboardProcess {
+  ) async throws(AppHostError) -> DashboardProcess {
     let program = executablePath
     guard FileManager.default.isExecutableFile(atPath: program) else {
       throw .cannotStart(resource: "dashboard", command: program, reason: "apphost-dashboard is not installed beside apphost")
@@ -67,10 +68,34 @@ package final class DashboardProcess: @unchecked Sendable {
     } catch {
       throw .cannotStart(resource: "dashboard", command: program, reason: "\(error)")
     }
-    var running = record
-    running.pid = process.processIdentifier
-    try running.save(state)
-    return DashboardProcess(record: running, pid: process.processIdentifier, state: state)
+    let pid = process.processIdentifier
+    guard let running = try await waitForRecord(token: record.token, state: state, pid: pid) else {
+      kill(pid, SIGKILL)
+      let reason = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+      throw .cannotStart(
+        resource: "dashboard", command: program,
+        reason: reason.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").suffix(3)
+          .joined(separator: "\n"))
+    }
+    return DashboardProcess(record: running, pid: pid, state: state)
+  }
+
+  /// Waits until the dashboard of this token says where it listens (it writes `.apphost/dashboard.json`
+  /// once it does); nil when it ended first or took longer than 10 s. `pid`: the dashboard's, when known.
+  package static func waitForRecord(token: String?, state: StateDirectory, pid: Int32? = nil) async throws(AppHostError)
+    -> DashboardRecord?
+  {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+      if let current = DashboardRecord.load(state), current.token == token, let owner = current.pid,
+        pid == nil || owner == pid
+      {
+        return current
+      }
+      if let pid, !ChildProcess.isRunning(pid) { return nil }
+      try? await Task.sleep(for: .milliseconds(10))
+    }
+    return nil
   }
 
   /// Stops it (SIGTERM, SIGKILL after 2 s) and forgets its token (the port stays for the next run).
