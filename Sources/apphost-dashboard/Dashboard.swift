@@ -106,7 +106,8 @@ final class Dashboard: Sendable {
           let value = variables[key] ?? ""
           let secret = SecretMask.isSecret(name: key, value: value, passwords: passwords)
           return Variable(
-            name: key, value: secret ? SecretMask.masked(value, name: key, passwords: passwords) : value, secret: secret)
+            name: key, value: secret ? SecretMask.masked(value, name: key, passwords: passwords) : value, secret: secret
+          )
         })
     } catch {
       return json(Failure(error: error.errorDescription ?? "\(error)"), status: .badRequest)
@@ -141,7 +142,9 @@ final class Dashboard: Sendable {
     guard let body = try? await request.bodyData, let asked = try? JSONDecoder().decode(ActionRequest.self, from: body),
       let command = ControlCommand(rawValue: asked.command), [.restart, .stop, .start].contains(command),
       !asked.names.isEmpty
-    else { return json(Failure(error: "send {\"command\":\"restart|stop|start\",\"names\":[...]}"), status: .badRequest) }
+    else {
+      return json(Failure(error: "send {\"command\":\"restart|stop|start\",\"names\":[...]}"), status: .badRequest)
+    }
     do throws(AppHostError) {
       let reply = try await ControlClient.connect(state).send(ControlRequest(command: command, names: asked.names))
       await refresh()
@@ -264,7 +267,8 @@ final class Dashboard: Sendable {
     let endpoint = plan.endpoint(container.resource)
     var shell: RedisShell?
     while !Task.isCancelled {
-      if shell == nil, let address = await hub.resources.first(where: { $0.row.name == container.resource })?.row.endpoint,
+      if shell == nil,
+        let address = await hub.resources.first(where: { $0.row.name == container.resource })?.row.endpoint,
         let port = address.split(separator: ":").last.flatMap({ Int($0) }), endpoint?.usesTLS != true
       {
         shell = try? await RedisShell.connect(

@@ -41,7 +41,8 @@ extension AppHost {
           + "lines go to standard error."))
     var json = false
 
-    @Flag(help: "Serve no web dashboard (by default up serves one on 127.0.0.1; `apphost dashboard` prints its address).")
+    @Flag(
+      help: "Serve no web dashboard (by default up serves one on 127.0.0.1; `apphost dashboard` prints its address).")
     var noDashboard = false
 
     func validate() throws {

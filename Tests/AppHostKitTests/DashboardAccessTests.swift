@@ -36,14 +36,19 @@ struct DashboardAccessTests {
     #expect(decide("POST", "/api/action", header: "1", action: true) == .unauthorized)
     #expect(decide(query: token) == .setCookie(redirect: "/"))
     #expect(decide(cookie: "a=b; \(DashboardAccess.cookieName)=\(token)") == .allow)
-    #expect(DashboardAccess.cookie(token).contains("HttpOnly") && DashboardAccess.cookie(token).contains("SameSite=Strict"))
+    #expect(
+      DashboardAccess.cookie(token).contains("HttpOnly") && DashboardAccess.cookie(token).contains("SameSite=Strict"))
   }
 
   @Test func actionsArePostsWithTheHeader() {
     let cookie = "\(DashboardAccess.cookieName)=\(token)"
     #expect(decide("POST", "/api/action", cookie: cookie, header: "1", action: true) == .allow)
-    if case .forbidden = decide("POST", "/api/action", cookie: cookie, action: true) {} else { Issue.record("no header") }
-    if case .forbidden = decide("GET", "/api/action", cookie: cookie, header: "1", action: true) {} else {
+    if case .forbidden = decide("POST", "/api/action", cookie: cookie, action: true) {
+    } else {
+      Issue.record("no header")
+    }
+    if case .forbidden = decide("GET", "/api/action", cookie: cookie, header: "1", action: true) {
+    } else {
       Issue.record("GET")
     }
   }

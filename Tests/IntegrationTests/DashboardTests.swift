@@ -34,7 +34,9 @@ enum Browser {
   static let artefacts = Binary.repository + "/test-artifacts/dashboard"
 }
 
-@Suite(.enabled(if: Browser.available, "needs chromium, chromium-driver, selenium (scripts/test installs them) and redis-server"))
+@Suite(
+  .enabled(
+    if: Browser.available, "needs chromium, chromium-driver, selenium (scripts/test installs them) and redis-server"))
 struct DashboardTests {
   static let password = "dash-Secret-9f3k"
 
@@ -59,7 +61,8 @@ struct DashboardTests {
       #expect(printed.hasPrefix("http://127.0.0.1:") && printed.contains("/?token="), "\(printed)")
       // `apphost dashboard` prints the same address; the token is nowhere in argv.
       let listed = try await project.apphost("dashboard")
-      #expect(listed.status == 0 && listed.output.trimmingCharacters(in: .whitespacesAndNewlines) == printed, "\(listed)")
+      #expect(
+        listed.status == 0 && listed.output.trimmingCharacters(in: .whitespacesAndNewlines) == printed, "\(listed)")
       let token = String(printed.split(separator: "=").last ?? "")
       #expect(token.count == 64 && token.allSatisfy(\.isHexDigit), "\(token)")
       for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int32(entry) != nil {
@@ -84,7 +87,10 @@ struct DashboardTests {
       let after = try await project.apphost("dashboard")
       #expect(after.status == 1 && after.errors.contains("no dashboard is running"), "\(after)")
       let port = printed.split(separator: ":")[2].prefix { $0.isNumber }
-      #expect(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: project.path + "/.apphost/dashboard.json"))) ?? Data(), as: UTF8.self) == #"{"port":\#(port)}"#)
+      #expect(
+        String(
+          decoding: (try? Data(contentsOf: URL(fileURLWithPath: project.path + "/.apphost/dashboard.json"))) ?? Data(),
+          as: UTF8.self) == #"{"port":\#(port)}"#)
     }
   }
 
@@ -108,13 +114,15 @@ struct DashboardTests {
       let up = try await project.apphost("up", "-d")
       defer { Task { _ = try? await project.apphost("down") } }
       try #require(up.status == 0, "\(up)")
-      let line = try #require(up.output.split(separator: "\n").first { $0.hasPrefix("apphost: dashboard http://127.0.0.1:") })
+      let line = try #require(
+        up.output.split(separator: "\n").first { $0.hasPrefix("apphost: dashboard http://127.0.0.1:") })
       let address = String(line.dropFirst("apphost: dashboard ".count))
       let listed = try await project.apphost("dashboard")
       #expect(listed.output.trimmingCharacters(in: .whitespacesAndNewlines) == address, "\(listed)")
       let token = String(address.split(separator: "=").last ?? "")
       let api = String(address.split(separator: "?").first ?? "") + "api/resources"
-      let allowed = try await execute("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-b", "apphost_dashboard=\(token)", api])
+      let allowed = try await execute(
+        "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-b", "apphost_dashboard=\(token)", api])
       #expect(allowed.output == "200", "\(allowed)")
       let refused = try await execute("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", api])
       #expect(refused.output == "401", "\(refused)")

@@ -64,7 +64,9 @@ package enum DashboardAccess {
     guard fromCookie || fromQuery else { return .unauthorized }
     if isAction {
       guard method == "POST" else { return .forbidden("actions are POST requests") }
-      guard actionHeader == "1" else { return .forbidden("actions need the \(Self.actionHeader) header the page sends") }
+      guard actionHeader == "1" else {
+        return .forbidden("actions need the \(Self.actionHeader) header the page sends")
+      }
       return .allow
     }
     if fromQuery && method == "GET" { return .setCookie(redirect: path) }

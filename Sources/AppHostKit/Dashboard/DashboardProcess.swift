@@ -42,7 +42,8 @@ package final class DashboardProcess: @unchecked Sendable {
   ) async throws(AppHostError) -> DashboardProcess {
     let program = executablePath
     guard FileManager.default.isExecutableFile(atPath: program) else {
-      throw .cannotStart(resource: "dashboard", command: program, reason: "apphost-dashboard is not installed beside apphost")
+      throw .cannotStart(
+        resource: "dashboard", command: program, reason: "apphost-dashboard is not installed beside apphost")
     }
     try state.create()
     let logDirectory = ExecutableState.logDirectory(state)
