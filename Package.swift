@@ -15,6 +15,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "apphost", targets: ["apphost"]),
+    .executable(name: "apphost-mcp", targets: ["apphost-mcp"]),
     .executable(name: "apphost-dashboard", targets: ["apphost-dashboard"]),
   ],
   dependencies: [
@@ -22,6 +23,7 @@ let package = Package(
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     // The web dashboard's HTTP server, in its own executable (apphost-dashboard): apphost itself stays small.
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
@@ -43,6 +45,25 @@ let package = Package(
         .product(name: "FlyingSocks", package: "FlyingFox"),
       ]
     ),
+    // `apphost mcp` runs this helper: the MCP SDK brings FoundationNetworking (libcurl and some 30
+    // libraries), which would make every other command start 7 ms slower if `apphost` linked it
+    // (DECISIONS.md, 2026-12-02).
+    .executableTarget(
+      name: "apphost-mcp",
+      dependencies: [
+        "AppHostMCP",
+        "AppHostKit",
+        "AppHostBuildInfo",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .target(
+      name: "AppHostMCP",
+      dependencies: [
+        "AppHostKit",
+        .product(name: "MCP", package: "swift-sdk"),
+      ]
+    ),
     .target(
       name: "AppHostBuildInfo",
       cSettings: buildCommit.isEmpty ? [] : [.define("APPHOST_BUILD_COMMIT", to: "\"\(buildCommit)\"")]
@@ -61,11 +82,11 @@ let package = Package(
     ),
     .testTarget(
       name: "AppHostKitTests",
-      dependencies: ["AppHostKit", "TestSupport"]
+      dependencies: ["AppHostKit", "AppHostMCP", "TestSupport"]
     ),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["apphost", "apphost-dashboard", "AppHostKit", "TestSupport"]
+      dependencies: ["apphost", "apphost-mcp", "apphost-dashboard", "AppHostKit", "TestSupport"]
     ),
   ]
 )

@@ -91,21 +91,21 @@ import Testing
   @Test func garnetImportsTheFileThatHoldsThePasswordOrBothInOne() throws {
     let withPassword = Self.project("requirepass Pa ss\nmaxmemory 1gb\n")
     defer { withPassword.remove() }
-    var plan = try plan(
+    var planned = try plan(
       #"{"name": "shop", "resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#,
       folder: withPassword.path)
     // Garnet takes the rest of the line: the password has its space.
-    #expect(plan.endpoint("cache")?.password?.revealed() == "Pa ss")
-    var command = try #require(plan.container("cache")?.command.last)
+    #expect(planned.endpoint("cache")?.password?.revealed() == "Pa ss")
+    var command = try #require(planned.container("cache")?.command.last)
     #expect(
       command == "exec /app/GarnetServer --config-import-path /usr/local/etc/apphost/server.conf "
         + "--config-import-format RedisConf --protected-mode no --auth Password")
     let without = Self.project("maxmemory 1gb\n")
     defer { without.remove() }
-    plan = try plan_(
+    planned = try plan(
       #"{"name": "shop", "resources": {"cache": {"type": "garnet", "configFile": "redis.conf"}}}"#,
       folder: without.path)
-    command = try #require(plan.container("cache")?.command.last)
+    command = try #require(planned.container("cache")?.command.last)
     #expect(
       command.hasPrefix(
         #"(umask 077 && { printf 'requirepass %s\n' "$GARNET_PASSWORD" && cat /usr/local/etc/apphost/server.conf; }"#))
@@ -136,6 +136,3 @@ import Testing
     #expect(launch.arguments == ["/usr/bin/redis-server", "/s/cache.conf"])
   }
 }
-
-/// `plan` under another name, for tests whose local variable is called `plan`.
-func plan_(_ text: String, folder: String) throws -> Plan { try plan(text, folder: folder) }

@@ -193,6 +193,12 @@ import Testing
     #expect(found.count == expected.count, "\(found.joined(separator: "\n"))")
   }
 
+  @Test func aCommandOnlyTheImageHasIsAcceptedForPublishing() {
+    #expect(
+      errors(#"{"resources": {"w": {"type": "executable", "command": "zz-only-in-image", "image": "x/w:1"}}}"#).isEmpty)
+    #expect(errors(#"{"resources": {"w": {"type": "executable", "command": "zz-only-in-image"}}}"#).count == 1)
+  }
+
   @Test func aReadinessCheckOnAnEndpointNeedsOne() {
     let found = errors(
       #"{"resources": {"a": {"type": "executable", "command": "sh", "readiness": {"http": "/health"}}}}"#)

@@ -27,7 +27,8 @@ struct InstallTests {
     var binary: String { prefix + "/bin/apphost" }
 
     static let files = [
-      "bin/apphost", "share/bash-completion/completions/apphost", "share/zsh/site-functions/_apphost",
+      "bin/apphost", "libexec/apphost/apphost-mcp", "share/bash-completion/completions/apphost",
+      "share/zsh/site-functions/_apphost",
       "share/fish/vendor_completions.d/apphost.fish", "share/man/man1/apphost.1",
     ]
 
@@ -52,7 +53,9 @@ struct InstallTests {
     let prefix = installation.prefix
     for file in Installation.files {
       let attributes = try FileManager.default.attributesOfItem(atPath: prefix + "/" + file)
-      #expect((attributes[.posixPermissions] as? Int) == (file.hasPrefix("bin/") ? 0o755 : 0o644), "\(file)")
+      #expect(
+        (attributes[.posixPermissions] as? Int)
+          == (file.hasPrefix("bin/") || file.hasPrefix("libexec/") ? 0o755 : 0o644), "\(file)")
     }
     let manifest = try String(contentsOfFile: prefix + "/share/apphost/installed-files", encoding: .utf8)
     let listedFiles = manifest.split(separator: "\n").filter { !$0.hasSuffix("/") }.map(String.init)
@@ -79,6 +82,9 @@ struct InstallTests {
       installation.binary, ["config"], in: project.path, environment: ["APPHOST_IMAGE_REGISTRY": nil])
     #expect(config.status == 0, "\(config)")
     #expect(config.output.contains("cache (redis, session)"), "\(config)")
+    // `apphost mcp` finds its server in libexec/apphost/; with standard input at its end it ends at once.
+    let mcp = try await execute(installation.binary, ["mcp"], in: project.path)
+    #expect(mcp.status == 0 && mcp.output.isEmpty, "\(mcp)")
 
     // The completion scripts are swift-argument-parser's, with the resource-name completions.
     for (shell, file) in [
@@ -211,7 +217,7 @@ struct InstallTests {
 
     let removed = try await Installation.install(into: prefix, uninstall: true)
     #expect(removed.result.status == 0, "\(removed.result)")
-    #expect(removed.result.output.contains("removed 5 files of apphost from \(prefix)"), "\(removed.result)")
+    #expect(removed.result.output.contains("removed 6 files of apphost from \(prefix)"), "\(removed.result)")
     #expect(try tree(root.path) == before)
 
     let twice = try await Installation.install(into: prefix, uninstall: true)

@@ -18,10 +18,15 @@ package final class DashboardProcess: @unchecked Sendable {
     self.state = state
   }
 
-  /// `apphost-dashboard` beside this apphost.
+  /// `apphost-dashboard` beside this apphost (a build folder), else in `../libexec/apphost/` (where
+  /// scripts/install puts it, off PATH, as apphost-mcp).
   package static var executablePath: String {
-    ((BackgroundSupervisor.executablePath as NSString).deletingLastPathComponent as NSString)
-      .appendingPathComponent("apphost-dashboard")
+    let folder = (BackgroundSupervisor.executablePath as NSString).deletingLastPathComponent as NSString
+    let candidates = [
+      folder.appendingPathComponent("apphost-dashboard"),
+      (folder.appendingPathComponent("../libexec/apphost/apphost-dashboard") as NSString).standardizingPath,
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
   }
 
   /// The token and port for a new run: a fresh token, the port of the last run while it is free.
