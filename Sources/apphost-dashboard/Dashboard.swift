@@ -254,11 +254,12 @@ final class Dashboard: Sendable {
   /// A program's log file (`.apphost/logs/NAME.log`), from its last 200 lines on.
   private func follow(program name: String) async {
     let path = (ExecutableState.logDirectory(state) as NSString).appendingPathComponent("\(name).log")
-    let (existing, end) = ProgramLogs.read(path, tail: 200)
-    for line in existing { lines.add(name, line) }
+    // With the time each line arrived (the file keeps it), not the time the dashboard read it.
+    let (existing, end) = ProgramLogs.read(path, tail: 200, timestamps: true)
+    for line in existing { lines.add(name, stamped: line) }
     let lines = self.lines
-    await ProgramLogs.follow(path, from: end) { new in
-      for line in new { lines.add(name, line) }
+    await ProgramLogs.follow(path, from: end, timestamps: true) { new in
+      for line in new { lines.add(name, stamped: line) }
     }
   }
 
@@ -298,10 +299,18 @@ final class LineBatch: @unchecked Sendable {
   private let lock = NSLock()
   private var pending: [LogLine] = []
 
-  func add(_ name: String, _ line: String) {
+  func add(_ name: String, _ line: String, time: Date = Date()) {
     lock.lock()
-    pending.append(LogLine(n: name, t: Date().timeIntervalSince1970 * 1000, l: line))
+    pending.append(LogLine(n: name, t: time.timeIntervalSince1970 * 1000, l: line))
     lock.unlock()
+  }
+
+  /// A line that begins with its time (`ProgramLogs` with timestamps).
+  func add(_ name: String, stamped line: String) {
+    let (time, text) = LogTime.split(line)
+    // A line the file keeps no time for comes as 24 dashes and a space.
+    let unstamped = String(repeating: "-", count: 24) + " "
+    add(name, time == nil && text.hasPrefix(unstamped) ? String(text.dropFirst(25)) : text, time: time ?? Date())
   }
 
   func take() -> [LogLine] {

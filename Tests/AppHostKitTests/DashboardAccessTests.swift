@@ -31,7 +31,9 @@ struct DashboardAccessTests {
 
   @Test func everyRequestNeedsTheToken() {
     #expect(decide() == .unauthorized)
-    #expect(decide(query: "0" + token.dropFirst()) == .unauthorized)
+    let wrong = (token.first == "0" ? "1" : "0") + token.dropFirst()
+    #expect(decide(query: wrong) == .unauthorized)
+    #expect(decide(cookie: "\(DashboardAccess.cookieName)=\(wrong)") == .unauthorized)
     #expect(decide(cookie: "other=\(token)") == .unauthorized)
     #expect(decide("POST", "/api/action", header: "1", action: true) == .unauthorized)
     #expect(decide(query: token) == .setCookie(redirect: "/"))
