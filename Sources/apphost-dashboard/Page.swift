@@ -12,13 +12,13 @@ enum Page {
     :root {
       --bg: #f6f7f9; --panel: #ffffff; --line: #e3e6eb; --text: #1c2430; --muted: #677386; --soft: #eef1f5;
       --accent: #3b6fe0; --ok: #1f9d55; --warn: #c98a04; --bad: #d64545; --idle: #8a94a6;
-      --mono: ui-monospace, "SF Mono", "JetBrains Mono", Menlo, Consolas, monospace;
+      --src-light: 38%; --mono: ui-monospace, "SF Mono", "JetBrains Mono", Menlo, Consolas, monospace;
       --shadow: 0 1px 2px rgba(16,24,40,.06);
       color-scheme: light dark;
     }
     @media (prefers-color-scheme: dark) {
       :root { --bg: #0f1319; --panel: #161b23; --line: #262d38; --text: #e2e7ee; --muted: #8b96a8; --soft: #1d2430;
-        --accent: #6d9bff; --ok: #3cc47c; --warn: #e2b23c; --bad: #f06a6a; --idle: #6b7486; --shadow: none; }
+        --src-light: 68%; --accent: #6d9bff; --ok: #3cc47c; --warn: #e2b23c; --bad: #f06a6a; --idle: #6b7486; --shadow: none; }
     }
     * { box-sizing: border-box; }
     html, body { margin: 0; height: 100%; }
@@ -75,7 +75,8 @@ enum Page {
     #log { flex: 1; overflow: auto; font: 12px/1.5 var(--mono); padding: 6px 0; background: var(--panel); }
     .l { display: flex; gap: 10px; padding: 0 12px; white-space: pre-wrap; word-break: break-word; }
     .l:hover { background: var(--soft); }
-    .l .ts { color: var(--muted); flex: none; } .l .src { flex: none; min-width: 8ch; font-weight: 600; }
+    .l .ts { color: var(--muted); flex: none; }
+    .l .src { flex: none; min-width: 8ch; font-weight: 600; color: hsl(var(--h) 60% var(--src-light)); }
     .l mark { background: color-mix(in srgb, var(--warn) 45%, transparent); color: inherit; border-radius: 2px; }
     .empty { color: var(--muted); padding: 14px; font-size: 13px; }
     .activity { font-size: 12.5px; } .activity h2 { font-size: 13.5px; margin: 0 0 6px; }
@@ -137,7 +138,7 @@ enum Page {
 
     const hues = new Map();
     function hue(name) { if (!hues.has(name)) hues.set(name, (hues.size * 137.508 + 200) % 360); return hues.get(name); }
-    function colorOf(name) { const dark = matchMedia("(prefers-color-scheme: dark)").matches; return `hsl(${hue(name)} 60% ${dark ? 68 : 38}%)`; }
+    function colorOf(name) { return `--h:${hue(name).toFixed(0)}`; }
     function bytes(n) { const u = ["B","KiB","MiB","GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return (i ? n.toFixed(1) : n) + " " + u[i]; }
     function toast(text) { const t = $("#toast"); t.textContent = text; t.classList.add("show"); clearTimeout(t._h); t._h = setTimeout(() => t.classList.remove("show"), 4000); }
 
@@ -266,7 +267,7 @@ enum Page {
       let text = esc(line.l);
       if (query) { const q = esc(query).replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); text = text.replace(new RegExp(q, "gi"), m => `<mark>${m}</mark>`); }
       const time = new Date(line.t).toLocaleTimeString([], { hour12: false });
-      return `<div class="l" data-source="${esc(line.n)}"><span class="ts">${time}</span><span class="src" style="color:${colorOf(line.n)}">${esc(line.n)}</span><span class="tx">${text}</span></div>`;
+      return `<div class="l" data-source="${esc(line.n)}"><span class="ts">${time}</span><span class="src" style="${colorOf(line.n)}">${esc(line.n)}</span><span class="tx">${text}</span></div>`;
     }
 
     function appendLines(batch) {

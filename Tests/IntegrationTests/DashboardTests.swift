@@ -112,7 +112,6 @@ struct DashboardTests {
     try await ControlTests.withProject("native", "dashd") { project in
       project.write(#""cache": {"type": "redis"}, "w": {"type": "executable", "command": "sleep", "args": ["300"]}"#)
       let up = try await project.apphost("up", "-d")
-      defer { Task { _ = try? await project.apphost("down") } }
       try #require(up.status == 0, "\(up)")
       let line = try #require(
         up.output.split(separator: "\n").first { $0.hasPrefix("apphost: dashboard http://127.0.0.1:") })
