@@ -140,7 +140,8 @@ extension AppHost {
     static let configuration = CommandConfiguration(
       abstract: "Wait until resources are ready; exit 1 naming what is not, and why.",
       discussion: """
-        Ready: a cache answers PING (with its password), a UI its health URL, a program has started. Asks \
+        Ready: a cache answers PING (with its password), a UI its health URL, a program its readiness check \
+        (without one: it has started), a task has completed with 0. Asks \
         the running apphost up; containers of a detached up are checked through the engine without one.
         """)
     @OptionGroup var options: ManifestOptions

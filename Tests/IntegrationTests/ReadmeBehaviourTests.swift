@@ -182,9 +182,10 @@ struct ReadmeBehaviourTests {
   }
 
   /// "One `up` per project at a time": while a foreground up runs, a second `up` (foreground or `-d`) of
-  /// the project refuses, naming the running one, and changes nothing; another project starts meanwhile.
+  /// the project does not start another: it hands the manifest to the running one (issue 15: which adds
+  /// what is new, here nothing) and changes nothing; another project starts meanwhile.
   @Test(arguments: TestEngines.all)
-  func aSecondUpOfTheSameProjectRefuses(engine: String) async throws {
+  func aSecondUpOfTheSameProjectGoesToTheRunningOne(engine: String) async throws {
     try await EngineProject.run(engine: engine, "busy") { project in
       project.manifest(#""cache": {"type": "redis"}"#)
       let first = try await BackgroundCommand.start(project: project, "up")
@@ -194,14 +195,12 @@ struct ReadmeBehaviourTests {
       for arguments in [["up", "-d"], ["up"]] {
         let second = try await execute(
           Binary.path, arguments, in: project.path, environment: ["APPHOST_ENGINE": engine, "NO_COLOR": "1"])
-        #expect(second.status == 1, "\(arguments): \(second)")
-        #expect(
-          second.errors.contains("another apphost up (pid \(first.pid)) is running for this project"),
-          "\(arguments): \(second)")
+        #expect(second.status == 0, "\(arguments): \(second)")
+        #expect(second.output.contains("the running apphost up has every resource"), "\(arguments): \(second)")
       }
       let after = try await project.cli(
         "ps", "--filter", "label=apphost.project=\(project.name)", "--format", "{{.ID}}")
-      #expect(after.output == before.output, "the refused ups changed nothing")
+      #expect(after.output == before.output, "the second ups changed nothing")
       #expect(kill(first.pid, 0) == 0, "the first up still runs")
       first.signal(SIGINT)
       #expect(try await first.wait(timeout: .seconds(60)) == 130, "\(first.output)")
