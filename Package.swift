@@ -16,6 +16,7 @@ let package = Package(
   products: [
     .executable(name: "apphost", targets: ["apphost"]),
     .executable(name: "apphost-mcp", targets: ["apphost-mcp"]),
+    .executable(name: "apphost-dashboard", targets: ["apphost-dashboard"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +24,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+    // The web dashboard's HTTP server, in its own executable (apphost-dashboard): apphost itself stays small.
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     .executableTarget(
@@ -31,6 +34,15 @@ let package = Package(
         "AppHostKit",
         "AppHostBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    // The web dashboard `up` starts: a second client of the control socket, serving 127.0.0.1 only.
+    .executableTarget(
+      name: "apphost-dashboard",
+      dependencies: [
+        "AppHostKit",
+        .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "FlyingSocks", package: "FlyingFox"),
       ]
     ),
     // `apphost mcp` runs this helper: the MCP SDK brings FoundationNetworking (libcurl and some 30
@@ -74,7 +86,7 @@ let package = Package(
     ),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["apphost", "apphost-mcp", "AppHostKit", "TestSupport"]
+      dependencies: ["apphost", "apphost-mcp", "apphost-dashboard", "AppHostKit", "TestSupport"]
     ),
   ]
 )

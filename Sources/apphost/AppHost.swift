@@ -18,7 +18,8 @@ struct AppHost: AsyncParsableCommand {
     version: BuildVersion.description,
     subcommands: [
       Up.self, Down.self, Pull.self, Ps.self, Env.self, Logs.self, Run.self, Cli.self, Publish.self, Config.self,
-      Init.self, Restart.self, Stop.self, Start.self, Exec.self, Wait.self, Events.self, Mcp.self, Supervise.self,
+      Init.self, Restart.self, Stop.self, Start.self, Exec.self, Wait.self, Events.self, Mcp.self, Dashboard.self,
+      Supervise.self,
     ]
   )
 

@@ -53,7 +53,20 @@ extension AppHost {
       let control = SessionControl.serve(
         plan: session.plan, engine: session.engine, supervisor: supervisor, state: session.project.state, hub: hub,
         events: events)
+      // The dashboard `up -d` asked for (its token and port in the environment).
+      var dashboard: DashboardProcess?
+      let environment = ProcessInfo.processInfo.environment
+      if environment[DashboardAccess.tokenVariable] != nil {
+        do {
+          dashboard = try await DashboardProcess.start(
+            DashboardProcess.prepare(session.project.state, environment: environment),
+            manifest: session.project.loaded.path, engine: session.engine.flavor, state: session.project.state)
+        } catch {
+          console.output("no dashboard: \(error.errorDescription ?? "\(error)")")
+        }
+      }
       _ = await supervisor.run()
+      await dashboard?.stop()
       control.server?.close()
     }
   }

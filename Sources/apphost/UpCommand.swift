@@ -41,6 +41,10 @@ extension AppHost {
           + "lines go to standard error."))
     var json = false
 
+    @Flag(
+      help: "Serve no web dashboard (by default up serves one on 127.0.0.1; `apphost dashboard` prints its address).")
+    var noDashboard = false
+
     func validate() throws {
       guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
@@ -129,6 +133,8 @@ extension AppHost {
         "apphost: \(outcome.ports.count) resource\(outcome.ports.count == 1 ? "" : "s") ready"
           + (specs.isEmpty ? "" : ", starting \(specs.count) program\(specs.count == 1 ? "" : "s")")
           + "; Ctrl-C stops " + (outcome.ports.count + specs.count == 1 ? "it" : "them"))
+      // The dashboard follows the control socket Foreground serves; it ends with this up.
+      let dashboard = noDashboard ? nil : await startDashboard(session: session, console: console)
       var foreground = Foreground(
         engine: session.engine, plan: session.plan, outcome: outcome, processes: specs, state: state,
         events: {
@@ -136,7 +142,24 @@ extension AppHost {
         })
       foreground.hub = hub
       let code = await foreground.run(signals: signals)
+      await dashboard?.stop()
       throw ExitCode(code)
+    }
+
+    /// Starts the dashboard and prints its address with this run's token; a dashboard that cannot start
+    /// is a note, not a failure of `up`.
+    private func startDashboard(session: ProjectSession, console: Console) async -> DashboardProcess? {
+      let state = session.project.state
+      do {
+        let process = try await DashboardProcess.start(
+          DashboardProcess.prepare(state, environment: [:]), manifest: session.project.loaded.path,
+          engine: session.engine.flavor, state: state)
+        console.output("apphost: dashboard \(process.record.loginURL)")
+        return process
+      } catch {
+        console.error("apphost: no dashboard: \(error.errorDescription ?? "\(error)")")
+        return nil
+      }
     }
 
     /// A foreground `up` runs for the project: the manifest's new resources are added to its session
@@ -190,6 +213,8 @@ extension AppHost {
       let state = session.project.state
       let count = outcome.ports.count
       var unchangedPrograms = false
+      var dashboardRecord: DashboardRecord?
+      var dashboardEnvironment: [String: String] = [:]
       if specs.isEmpty {
         // A full up of a manifest without programs stops programs a previous up left running.
         if resources.isEmpty { await BackgroundSupervisor.stop(state, events: { printer($0) }) }
@@ -198,15 +223,25 @@ extension AppHost {
       {
         unchangedPrograms = true
         for process in running.processes { printer.line(process.name, "unchanged, \(process.state.rawValue)") }
+        if !noDashboard { dashboardRecord = DashboardProcess.running(state) }
       } else {
         await BackgroundSupervisor.stop(state, events: { printer($0) })
         var arguments = ["--file", session.project.loaded.path, "--engine", session.engine.flavor.rawValue]
         arguments += resources
+        // The supervisor serves the dashboard with the token and port chosen here, so this up can print it.
+        if !noDashboard {
+          let record = DashboardProcess.prepare(state, environment: [:])
+          dashboardRecord = record
+          dashboardEnvironment = [
+            DashboardAccess.tokenVariable: record.token ?? "", DashboardAccess.portVariable: String(record.port),
+          ]
+        }
+        let environment = dashboardEnvironment
         let started = try await reportingFailures(console) { () async throws(AppHostError) in
           do throws(AppHostError) {
             return try await BackgroundSupervisor.start(
               arguments: arguments, state: state,
-              timeout: BackgroundSupervisor.waitLimit(specs, timeout: .seconds(timeout)))
+              timeout: BackgroundSupervisor.waitLimit(specs, timeout: .seconds(timeout)), environment: environment)
           } catch {
             await session.backOut(outcome, events: { printer($0) })
             throw error
@@ -217,6 +252,14 @@ extension AppHost {
         }
       }
       let total = count + specs.count
+      if let asked = dashboardRecord {
+        // The supervisor's dashboard says where it listens once it does (another port if that one was taken).
+        if let record = try? await DashboardProcess.waitForRecord(token: asked.token, state: state) {
+          console.output("apphost: dashboard \(record.loginURL)")
+        } else {
+          console.error("apphost: no dashboard: see .apphost/logs/dashboard.log")
+        }
+      }
       if outcome.unchanged.count == count && (specs.isEmpty || unchangedPrograms) && total > 0 {
         console.output("apphost: nothing changed; \(total) resource\(total == 1 ? " is" : "s are") running")
       } else {

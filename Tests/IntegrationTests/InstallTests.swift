@@ -27,7 +27,8 @@ struct InstallTests {
     var binary: String { prefix + "/bin/apphost" }
 
     static let files = [
-      "bin/apphost", "libexec/apphost/apphost-mcp", "share/bash-completion/completions/apphost",
+      "bin/apphost", "libexec/apphost/apphost-mcp", "libexec/apphost/apphost-dashboard",
+      "share/bash-completion/completions/apphost",
       "share/zsh/site-functions/_apphost",
       "share/fish/vendor_completions.d/apphost.fish", "share/man/man1/apphost.1",
     ]

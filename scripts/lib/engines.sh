@@ -29,7 +29,8 @@
 # Everything prints short progress lines on stderr, prefixed with "engines:".
 
 # The Debian packages that provide everything the tests need.
-ENGINES_APT_PACKAGES=(podman runc docker.io docker-compose podman-compose redis-server redis-tools busybox-static iproute2 procps strace jq bash)
+# chromium and chromium-driver: the dashboard's browser tests (Tests/IntegrationTests/DashboardTests.swift).
+ENGINES_APT_PACKAGES=(podman runc docker.io docker-compose podman-compose redis-server redis-tools busybox-static iproute2 procps strace jq bash chromium chromium-driver)
 
 # State kept between the calls (private to this file).
 _ENGINES_DOCKERD_PID=""          # pid of the dockerd we started, if any
@@ -81,11 +82,11 @@ _engines_podman_answers() {
 # ---------------------------------------------------------------------------
 engines_install() {
     local missing=() cmd
-    for cmd in docker dockerd docker-compose podman-compose podman runc redis-server redis-cli busybox ss pgrep strace jq; do
+    for cmd in docker dockerd docker-compose podman-compose podman runc redis-server redis-cli busybox ss pgrep strace jq chromium chromedriver; do
         _engines_which "$cmd" >/dev/null || missing+=("$cmd")
     done
     if ((${#missing[@]} == 0)); then
-        _engines_log "all tools present (docker, dockerd, docker-compose, podman-compose, podman, runc, redis-server, redis-cli, busybox, ss, pgrep, strace, jq)"
+        _engines_log "all tools present (docker, dockerd, docker-compose, podman-compose, podman, runc, redis-server, redis-cli, busybox, ss, pgrep, strace, jq, chromium, chromedriver)"
         return 0
     fi
     if ((EUID != 0)); then

@@ -13,7 +13,10 @@ package enum BackgroundSupervisor {
   }
 
   /// Starts the background supervisor and waits until it has started every program (or has failed).
-  package static func start(arguments: [String], state: StateDirectory, timeout: Duration)
+  /// `environment`: added to the supervisor's (the dashboard's token and port).
+  package static func start(
+    arguments: [String], state: StateDirectory, timeout: Duration, environment: [String: String] = [:]
+  )
     async throws(AppHostError) -> ExecutableState
   {
     try state.create()
@@ -28,6 +31,9 @@ package enum BackgroundSupervisor {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executablePath)
     process.arguments = ["__supervise"] + arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = log
     process.standardError = log

@@ -45,6 +45,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   // The control socket of a running `up` (`restart`, `stop`, `start`, `events`, ...)
   /// No `up` runs for the project (no one listens on its control socket).
   case noSession(socket: String)
+  /// `apphost dashboard`: no running up serves one for the project.
+  case noDashboard(project: String)
   /// The running `up` answered with an error, or the conversation with it broke.
   case controlFailed(reason: String)
   // apphost publish
@@ -72,7 +74,7 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
       .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
-      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .cannotPublish, .noSession,
+      .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .cannotPublish, .noSession, .noDashboard,
       .controlFailed:
       .runtime
     }
@@ -168,6 +170,9 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       return "cannot write \(path): \(reason); check that the project folder is writable"
     case .stateCorrupt(let path, let reason):
       return "\(path) is damaged (\(reason)); move it away and run again (generated passwords will change)"
+    case .noDashboard(let project):
+      return "no dashboard is running for \(project): `apphost up` serves one (unless --no-dashboard), and "
+        + "`apphost up -d` does while it runs programs"
     case .noSession(let socket):
       return "no apphost up is running for this project (nothing listens on \(socket)); start it with "
         + "`apphost up` or `apphost up -d`"

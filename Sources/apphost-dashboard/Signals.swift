@@ -1,0 +1,4 @@
+import Foundation
+
+/// Kept alive for the life of the process.
+nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
