@@ -403,8 +403,8 @@ import Testing
     let port = listener.port
     let (code, events) = await run([
       // Long enough for the checks to run on a loaded machine: a program that ends first was never ready.
-      spec("tcp", "sleep 3", readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
-      spec("cmd", "sleep 3", readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
+      spec("tcp", "sleep 8", readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
+      spec("cmd", "sleep 8", readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
       spec("after", "true", waitFor: ["tcp", "cmd"]),
     ])
     #expect(code == nil, "\(events.all)")
