@@ -47,14 +47,18 @@ struct Console: Sendable {
     useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
   }
 
-  /// `name | ` padded to `width`, in the resource's colour on a terminal.
-  func prefix(_ name: String, width: Int) -> String {
+  /// Ten colours that tell resources apart on a terminal (cyan, yellow, green, magenta, blue, then their
+  /// bright forms).
+  static let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+
+  /// `name | ` padded to `width`, in `colour` (an SGR code; by default one picked from the name) on a
+  /// terminal.
+  func prefix(_ name: String, width: Int, colour: String? = nil) -> String {
     let padded = name.padding(toLength: max(width, name.count), withPad: " ", startingAt: 0)
     guard useColor else { return "\(padded) | " }
-    let colours = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
     var hash: UInt32 = 5381
     for byte in name.utf8 { hash = (hash &* 33) ^ UInt32(byte) }
-    return paint(padded, colours[Int(hash % UInt32(colours.count))]) + " | "
+    return paint(padded, colour ?? Self.palette[Int(hash % UInt32(Self.palette.count))]) + " | "
   }
 
   /// One line per call, never mixed with another task's line.

@@ -5,14 +5,22 @@ import Foundation
 struct EventPrinter: Sendable {
   var console: Console
   var width: Int
+  /// Each name's colour, in the order the names come: up to ten resources never share one (a hash of the
+  /// name could give two the same).
+  var colours: [String: String]
 
   init(console: Console, names: [String]) {
     self.console = console
     self.width = names.map(\.count).max() ?? 0
+    var colours: [String: String] = [:]
+    for name in names where colours[name] == nil {
+      colours[name] = Console.palette[colours.count % Console.palette.count]
+    }
+    self.colours = colours
   }
 
   func line(_ name: String, _ message: String) {
-    console.output(console.prefix(name, width: width) + message)
+    console.output(console.prefix(name, width: width, colour: colours[name]) + message)
   }
 
   func callAsFunction(_ event: RunEvent) {
@@ -58,7 +66,7 @@ struct EventPrinter: Sendable {
     case .logLines(let resource, let lines):
       // One write for the whole batch: fast writers are not slowed down line by line, and the lines
       // stay together.
-      let prefix = console.prefix(resource, width: width)
+      let prefix = console.prefix(resource, width: width, colour: colours[resource])
       console.output(lines.map { prefix + $0 }.joined(separator: "\n"))
     case .started(let resource, let pid):
       line(resource, "started (pid \(pid))")

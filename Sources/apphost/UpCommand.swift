@@ -165,9 +165,18 @@ extension AppHost {
     /// A foreground `up` runs for the project: the manifest's new resources are added to its session
     /// through its control socket, instead of refusing. True when that was done.
     private func appliedToRunningUp(_ console: Console) async throws -> Bool {
-      guard let project = try? Project.load(file: options.file), ProjectLock.holder(project.state) != nil,
-        let client = try? ControlClient.connect(project.state)
-      else { return false }
+      guard let project = try? Project.load(file: options.file), ProjectLock.holder(project.state) != nil else {
+        return false
+      }
+      // The running up opens its socket once its resources are ready (and its dashboard started): give it
+      // a few seconds before refusing.
+      var client = try? ControlClient.connect(project.state)
+      let deadline = ContinuousClock.now + .seconds(5)
+      while client == nil && ContinuousClock.now < deadline && ProjectLock.holder(project.state) != nil {
+        try? await Task.sleep(for: .milliseconds(100))
+        client = try? ControlClient.connect(project.state)
+      }
+      guard let client else { return false }
       if !resources.isEmpty {
         console.warning("apphost: an apphost up runs for this project; adding what apphost.json has that it has not")
       }

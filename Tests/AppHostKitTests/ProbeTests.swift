@@ -26,8 +26,8 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && PortProbe.isFree(candidate) && Date() < deadline { usleep(5_000) }
-        if process.isRunning && !PortProbe.isFree(candidate) {
+        while process.isRunning && LocalPorts.isFree(candidate) && Date() < deadline { usleep(5_000) }
+        if process.isRunning && !LocalPorts.isFree(candidate) {
           self.process = process
           port = candidate
           return
@@ -39,7 +39,7 @@ import Testing
     }
 
     static func freePort() throws -> Int {
-      for candidate in (20_000...40_000).shuffled() where PortProbe.isFree(candidate) { return candidate }
+      for candidate in (20_000...40_000).shuffled() where LocalPorts.isFree(candidate) { return candidate }
       throw CancellationError()
     }
 
@@ -111,10 +111,10 @@ import Testing
       server.standardError = FileHandle.nullDevice
       try server.run()
       let deadline = ContinuousClock.now + .seconds(10)
-      while server.isRunning && PortProbe.isFree(port) && ContinuousClock.now < deadline {
+      while server.isRunning && LocalPorts.isFree(port) && ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(10))
       }
-      if server.isRunning && !PortProbe.isFree(port) {
+      if server.isRunning && !LocalPorts.isFree(port) {
         started = (server, port)
       } else {
         kill(server.processIdentifier, SIGKILL)

@@ -121,37 +121,11 @@ package struct DashboardRecord: Codable, Sendable, Equatable {
     if let last = load(state)?.port { candidates.append(last) }
     candidates += Array(18888..<18898)
     for port in candidates where isFree(port) { return port }
-    return freePort() ?? 18888
+    return (try? LocalPorts.pick()) ?? 18888
   }
 
   /// Whether 127.0.0.1:port can be bound now.
-  package static func isFree(_ port: Int) -> Bool { bindLoopback(port) != nil }
-
-  private static func freePort() -> Int? { bindLoopback(0) }
-
-  private static func bindLoopback(_ port: Int) -> Int? {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var yes: Int32 = 1
-    setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    }
-    guard bound == 0 else { return nil }
-    var actual = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &actual) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: actual.sin_port))
-  }
+  package static func isFree(_ port: Int) -> Bool { LocalPorts.isFree(port) }
 }
 
 /// Which variables of a program's environment the dashboard masks until a reveal: names that say

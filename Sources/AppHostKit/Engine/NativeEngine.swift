@@ -131,7 +131,7 @@ package struct NativeEngine: ContainerEngine {
     }
     try Self.makeFolder(data, intermediate: !scratch)
     let port: Int
-    if let fixed = container.hostPort ?? container.preferredPort { port = fixed } else { port = try Self.freePort() }
+    if let fixed = container.hostPort ?? container.preferredPort { port = fixed } else { port = try LocalPorts.pick() }
 
     var labels = Dictionary(container.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     labels[LabelKey.configHash] = container.configHash
@@ -404,23 +404,6 @@ package struct NativeEngine: ContainerEngine {
   }
 
   /// A port on 127.0.0.1 that nothing listens on now (the kernel's choice).
-  static func freePort() throws(AppHostError) -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard descriptor >= 0 else { throw .engineFailed(command: "native", reason: "no socket for a free port") }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let found = withUnsafeMutablePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-      }
-    }
-    guard found else { throw .engineFailed(command: "native", reason: "no free port on 127.0.0.1") }
-    return Int(UInt16(bigEndian: address.sin_port))
-  }
 }
 
 /// What the native engine remembers of a server.

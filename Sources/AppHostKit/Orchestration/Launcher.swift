@@ -188,7 +188,7 @@ package struct Launcher: Sendable {
       case .recreate(_, let record, _) where record.isRunning && record.ports[container.containerPort] == port: continue
       default: break
       }
-      if !PortProbe.isFree(port) {
+      if !LocalPorts.isFree(port) {
         throw .portInUse(port: port, resource: container.resource, reason: "")
       }
     }
@@ -470,26 +470,5 @@ package struct Launcher: Sendable {
 extension Duration {
   package var seconds: Double {
     Double(components.seconds) + Double(components.attoseconds) / 1e18
-  }
-}
-
-/// Whether a TCP port on 127.0.0.1 can be bound right now.
-package enum PortProbe {
-  package static func isFree(_ port: Int) -> Bool {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard descriptor >= 0 else { return true }
-    defer { close(descriptor) }
-    var reuse: Int32 = 1
-    setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let result = withUnsafePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    }
-    return result == 0
   }
 }
