@@ -111,7 +111,14 @@ struct FaultTests {
           "ps", "-a", "--filter", "label=apphost.project=\(project.name)", "--format", "{{.Names}}"
         )
         .output.split(separator: "\n").map(String.init).sorted()
-        let programs = try await execute("pgrep", ["-f", marker]).output.split(separator: "\n")
+        // The worker's shell forks for each `sleep`: a child caught between fork and exec still shows the
+        // worker's command line. Only processes whose parent is not one of them count.
+        let marked = try await execute("pgrep", ["-f", marker]).output.split(separator: "\n").map(String.init)
+        let programs = marked.filter { pid in
+          let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+          let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first.map(String.init)
+          return !(parent.map(marked.contains) ?? false)
+        }
         let networks = try await project.cli("network", "ls", "--filter", "label=apphost.project=\(project.name)", "-q")
           .output.split(separator: "\n")
         if repair {

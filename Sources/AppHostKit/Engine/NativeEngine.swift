@@ -131,7 +131,18 @@ package struct NativeEngine: ContainerEngine {
     }
     try Self.makeFolder(data, intermediate: !scratch)
     let port: Int
-    if let fixed = container.hostPort ?? container.preferredPort { port = fixed } else { port = try LocalPorts.pick() }
+    if let fixed = container.hostPort {
+      port = fixed
+    } else if let remembered = container.preferredPort, LocalPorts.isFree(remembered) {
+      port = remembered
+    } else {
+      // The remembered port is taken now (by a client's connection, or a server still on its way out):
+      // another one, as an engine would pick.
+      if let remembered = container.preferredPort {
+        Log.debug("\(container.resource): the remembered port \(remembered) is taken now; picking another")
+      }
+      port = try LocalPorts.pick()
+    }
 
     var labels = Dictionary(container.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     labels[LabelKey.configHash] = container.configHash

@@ -19,12 +19,25 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 login, project, apphost, shots, password = sys.argv[1:6]
 base = login.split("?")[0].rstrip("/")
 token = urllib.parse.parse_qs(urllib.parse.urlparse(login).query)["token"][0]
 os.makedirs(shots, exist_ok=True)
+
+
+def click(selector, attempts=20):
+    """Finds and clicks an element, again when the page re-rendered it in between (a live update)."""
+    for attempt in range(attempts):
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            return
+        except StaleElementReferenceException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def check(condition, what):
@@ -138,7 +151,7 @@ try:
     before = wait("api-0 has a pid", lambda: pid_on_page("api-0"))
     other = pid_on_page("api-1")
     check(pid_in_ps("api-0") == before, f"the page's pid of api-0 is the one ps shows ({before})")
-    driver.find_element(By.CSS_SELECTOR, '[data-process="api-0"] button[data-action="restart"]').click()
+    click('[data-process="api-0"] button[data-action="restart"]')
     after = wait("api-0 restarted with another pid", lambda: (pid_on_page("api-0") or before) != before and pid_on_page("api-0"))
     check(pid_in_ps("api-0") == after, f"ps agrees: api-0 now runs as {after}")
     check(pid_on_page("api-1") == other, "api-1 was not restarted")
@@ -146,7 +159,7 @@ try:
 
     # Secrets: masked until a reveal.
     check(password not in driver.page_source, "no password on the page before anything is revealed")
-    driver.find_element(By.CSS_SELECTOR, '[data-resource="api"] button[data-env]').click()
+    click('[data-resource="api"] button[data-env]')
     row = wait("the environment opens", lambda: driver.find_element(By.CSS_SELECTOR, 'tr[data-var="CACHE_PASSWORD"]'))
     check(password not in driver.page_source, "the environment shows the password masked")
     check("CACHE_HOST" in driver.find_element(By.ID, "envrows").text, "plain variables are shown")
