@@ -50,31 +50,13 @@ package final class DashboardProcess: @unchecked Sendable {
       throw .cannotStart(
         resource: "dashboard", command: program, reason: "apphost-dashboard is not installed beside apphost")
     }
-    try state.create()
-    let logDirectory = ExecutableState.logDirectory(state)
-    try? FileManager.default.createDirectory(
-      atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    let logPath = (logDirectory as NSString).appendingPathComponent("dashboard.log")
-    let descriptor = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else { throw .stateUnwritable(path: logPath, reason: String(cString: strerror(errno))) }
-    let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = ["--file", manifest, "--engine", engine.rawValue, "--port", String(record.port)]
     var environment = ProcessInfo.processInfo.environment.filter {
       $0.key != OrphanScan.variable && $0.key != OrphanScan.engineVariable && $0.key != DashboardAccess.portVariable
     }
     environment[DashboardAccess.tokenVariable] = record.token
-    process.environment = environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = log
-    process.standardError = log
-    do {
-      try process.run()
-    } catch {
-      throw .cannotStart(resource: "dashboard", command: program, reason: "\(error)")
-    }
-    let pid = process.processIdentifier
+    let (pid, logPath) = try spawnInBackground(
+      program, arguments: ["--file", manifest, "--engine", engine.rawValue, "--port", String(record.port)],
+      environment: environment, log: "dashboard.log", state: state, resource: "dashboard")
     guard let running = try await waitForRecord(token: record.token, state: state, pid: pid) else {
       kill(pid, SIGKILL)
       let reason = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

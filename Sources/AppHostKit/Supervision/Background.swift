@@ -4,6 +4,35 @@ import Foundation
   import Glibc
 #endif
 
+/// Starts `program` in the background, its input empty and its output in `.apphost/logs/LOG` (0600, made
+/// anew): the background supervisor and the dashboard. Returns its pid and the log's path.
+package func spawnInBackground(
+  _ program: String, arguments: [String], environment: [String: String], log name: String, state: StateDirectory,
+  resource: String
+) throws(AppHostError) -> (pid: Int32, logPath: String) {
+  try state.create()
+  let logDirectory = ExecutableState.logDirectory(state)
+  try? FileManager.default.createDirectory(
+    atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+  let logPath = (logDirectory as NSString).appendingPathComponent(name)
+  let descriptor = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+  guard descriptor >= 0 else { throw .stateUnwritable(path: logPath, reason: String(cString: strerror(errno))) }
+  let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: program)
+  process.arguments = arguments
+  process.environment = environment
+  process.standardInput = FileHandle.nullDevice
+  process.standardOutput = log
+  process.standardError = log
+  do {
+    try process.run()
+  } catch {
+    throw .cannotStart(resource: resource, command: program, reason: "\(error)")
+  }
+  return (process.processIdentifier, logPath)
+}
+
 /// The programs of `up --detach`: a background apphost (`apphost __supervise`) runs them with their
 /// restart policies and their output in `.apphost/logs/`, until `down` (or the next `up`) stops it.
 package enum BackgroundSupervisor {
@@ -19,30 +48,11 @@ package enum BackgroundSupervisor {
   )
     async throws(AppHostError) -> ExecutableState
   {
-    try state.create()
-    let logDirectory = ExecutableState.logDirectory(state)
-    try? FileManager.default.createDirectory(
-      atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    let logPath = (logDirectory as NSString).appendingPathComponent("supervisor.log")
-    let descriptor = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else { throw .stateUnwritable(path: logPath, reason: String(cString: strerror(errno))) }
-    let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     ExecutableState.remove(state)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executablePath)
-    process.arguments = ["__supervise"] + arguments
-    if !environment.isEmpty {
-      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    }
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = log
-    process.standardError = log
-    do {
-      try process.run()
-    } catch {
-      throw .cannotStart(resource: "apphost", command: executablePath, reason: "\(error)")
-    }
-    let pid = process.processIdentifier
+    let (pid, logPath) = try spawnInBackground(
+      executablePath, arguments: ["__supervise"] + arguments,
+      environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, log: "supervisor.log",
+      state: state, resource: "apphost")
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
       if let current = ExecutableState.load(state), current.ownerPID == pid {
