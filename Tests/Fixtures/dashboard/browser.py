@@ -40,6 +40,13 @@ def click(selector, attempts=20):
             time.sleep(0.1)
 
 
+def text(selector):
+    """The text of the first element matching selector (None when there is none), read in one step in the
+    page: a live re-render between finding an element and reading it cannot make the read stale."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null", selector)
+
+
 def check(condition, what):
     if not condition:
         print(f"FAIL: {what}", flush=True)
@@ -140,8 +147,8 @@ try:
 
     # Restart one replica from its button: its pid changes (on the page and in `apphost ps`).
     def pid_on_page(name):
-        text = driver.find_element(By.CSS_SELECTOR, f'[data-process="{name}"] .pid').text
-        return int(text) if text.isdigit() else None
+        shown = (text(f'[data-process="{name}"] .pid') or "").strip()
+        return int(shown) if shown.isdigit() else None
 
     def pid_in_ps(name):
         rows = json.loads(subprocess.run([apphost, "ps", "--json"], cwd=project, capture_output=True, text=True,
@@ -155,18 +162,18 @@ try:
     after = wait("api-0 restarted with another pid", lambda: (pid_on_page("api-0") or before) != before and pid_on_page("api-0"))
     check(pid_in_ps("api-0") == after, f"ps agrees: api-0 now runs as {after}")
     check(pid_on_page("api-1") == other, "api-1 was not restarted")
-    wait("the restart is in the activity list", lambda: "api-0" in driver.find_element(By.ID, "events").text)
+    wait("the restart is in the activity list", lambda: "api-0" in (text("#events") or ""))
 
     # Secrets: masked until a reveal.
     check(password not in driver.page_source, "no password on the page before anything is revealed")
     click('[data-resource="api"] button[data-env]')
     row = wait("the environment opens", lambda: driver.find_element(By.CSS_SELECTOR, 'tr[data-var="CACHE_PASSWORD"]'))
     check(password not in driver.page_source, "the environment shows the password masked")
-    check("CACHE_HOST" in driver.find_element(By.ID, "envrows").text, "plain variables are shown")
+    check("CACHE_HOST" in (text("#envrows") or ""), "plain variables are shown")
     driver.save_screenshot(os.path.join(shots, "environment-laptop-light.png"))
     row.find_element(By.CSS_SELECTOR, "button[data-reveal]").click()
     wait("the revealed password appears", lambda: password in row.find_element(By.CSS_SELECTOR, ".v").text)
-    uri = driver.find_element(By.CSS_SELECTOR, 'tr[data-var="CACHE_URI"] .v').text
+    uri = text('tr[data-var="CACHE_URI"] .v') or ""
     check(password not in uri, "revealing one variable reveals that one only")
     driver.find_element(By.ID, "envclose").click()
 
