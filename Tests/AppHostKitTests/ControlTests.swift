@@ -39,7 +39,7 @@ import Testing
     let engine = FakeEngine()
     let launcher = Launcher(
       engine: engine, plan: plan, owner: .current, events: { _ in },
-      readiness: { _, _, _, _ in .ready })
+      readiness: { _, _, _, _, _ in .ready })
     _ = try await launcher.start(existing: [], options: Launcher.Options())
     let state = StateDirectory(projectDirectory: folder.path)
     let specs = try ProcessSpec.specs(plan: plan, ports: ["cache": 6379], selection: ["cache", "web", "worker"])

@@ -46,7 +46,7 @@ import Testing
       events: { event in
         if case .pulled = event { pullEnded.mark() }
       },
-      readiness: { _, _, deadline, _ in
+      readiness: { _, _, deadline, _, _ in
         // The deadline is counted from after the pull.
         guard let ended = pullEnded.instant, deadline - ended >= .milliseconds(250) else {
           return .notReady("the clock started before the pull ended")

@@ -13,7 +13,7 @@ import Testing
   {
     Launcher(
       engine: engine, plan: plan, owner: .current, events: events.sink,
-      readiness: { _, port, _, _ in
+      readiness: { _, port, _, _, _ in
         let name = engine.containerNames.first { engine.record($0)?.ports.values.contains(port) == true }
         let resource = name.flatMap { engine.record($0)?.resource } ?? "?"
         return failing.contains(resource) ? .notReady("not ready in time (last check: refused)") : .ready
@@ -66,6 +66,68 @@ import Testing
     fixed.fail("run", "shop-cache", with: .portInUse(port: 6379, resource: "cache", reason: "address already in use"))
     await #expect(throws: AppHostError.self) { try await Self.start(Self.launcher(plan, fixed), fixed) }
     #expect(fixed.journal.filter { $0 == "run shop-cache" }.count == 1)
+  }
+
+  /// A new container whose engine-picked port leaves every connect unanswered (netavark has kept a rule of
+  /// a removed container for that port): made again, and waited for on its new port. With a port the
+  /// manifest fixed, readiness is not asked to give up early: another container would get the same port.
+  @Test func aContainerWhosePortLeadsNowhereIsMadeAgainOnAnotherPort() async throws {
+    let picked = try plan(ReconciliationTests.cachesOnly)
+    let engine = FakeEngine(flavor: .podman)
+    let asked = Asked()
+    let events = EventLog()
+    let launcher = Launcher(
+      engine: engine, plan: picked, owner: .current, events: events.sink,
+      readiness: { _, port, _, unreachableAfter, _ in
+        let name = engine.containerNames.first { engine.record($0)?.ports.values.contains(port) == true } ?? "?"
+        // The first port the engine gave the cache leads nowhere.
+        if asked.add(name, port, unreachableAfter) == 1, name == "shop-cache", let unreachableAfter {
+          throw Probe.Unreachable(port: port, after: unreachableAfter)
+        }
+        return .ready
+      })
+    let outcome = try await Self.start(launcher, engine)
+    #expect(engine.journal.filter { $0 == "run shop-cache" }.count == 2)
+    #expect(engine.journal.contains("rm shop-cache"))
+    let cache = asked.calls.filter { $0.name == "shop-cache" }
+    #expect(cache.count == 2 && cache[0].port != cache[1].port)
+    #expect(cache.first?.unreachableAfter == Launcher.unreachableAfter)
+    #expect(outcome.ports["cache"] == cache.last?.port)
+    let notes = events.all.compactMap { event -> String? in
+      if case .note(let text) = event { return text }
+      return nil
+    }
+    #expect(
+      notes.contains { $0.contains("nothing answered on 127.0.0.1:\(cache[0].port)") && $0.contains("another port") })
+
+    let fixed = try plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "hostPort": 16379}}}"#)
+    let other = FakeEngine(flavor: .podman)
+    let fixedAsked = Asked()
+    let fixedLauncher = Launcher(
+      engine: other, plan: fixed, owner: .current, events: { _ in },
+      readiness: { _, port, _, unreachableAfter, _ in
+        _ = fixedAsked.add("cache", port, unreachableAfter)
+        return .ready
+      })
+    _ = try await Self.start(fixedLauncher, other)
+    #expect(fixedAsked.calls.map(\.port) == [16379])
+    #expect(fixedAsked.calls.allSatisfy { $0.unreachableAfter == nil })
+  }
+
+  /// What a test's readiness was asked, in order.
+  final class Asked: @unchecked Sendable {
+    struct Call { var name: String, port: Int, unreachableAfter: Duration? }
+    private let lock = NSLock()
+    private var recorded: [Call] = []
+    /// Records a call; returns how many calls there were for `name`, this one included.
+    func add(_ name: String, _ port: Int, _ unreachableAfter: Duration?) -> Int {
+      lock.withLock {
+        recorded.append(Call(name: name, port: port, unreachableAfter: unreachableAfter))
+        return recorded.filter { $0.name == name }.count
+      }
+    }
+    var calls: [Call] { lock.withLock { recorded } }
   }
 
   @Test func aChangedCacheIsRecreatedAndItsVolumeKept() async throws {

@@ -87,6 +87,47 @@ import Testing
     #expect(outcome == .notReady("not ready in time (last check: connection refused)"))
   }
 
+  /// A port whose connects go unanswered from the first check on ends the wait with `Unreachable` when
+  /// asked; a port that refuses (a server still starting) does not. The silent port is a real listener
+  /// whose accept queue is full: Linux then drops new SYNs, as a rule leading to a gone container does.
+  @Test func aSilentPortIsUnreachableARefusingOneIsNot() async throws {
+    let refusing = try await Probe.waitUntilReady(
+      .resp(password: nil), port: 1, deadline: .now + .seconds(1), unreachableAfter: .milliseconds(300))
+    #expect(refusing == .notReady("not ready in time (last check: connection refused)"))
+
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #expect(listener >= 0)
+    defer { close(listener) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
+    }
+    #expect(bound == 0 && listen(listener, 0) == 0)
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+    }
+    let port = Int(UInt16(bigEndian: address.sin_port))
+    // Fill the accept queue, never accepting.
+    var fillers: [Int32] = []
+    defer { for filler in fillers { close(filler) } }
+    for _ in 0..<3 {
+      let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+      _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, length) }
+      }
+      fillers.append(filler)
+    }
+    try await Task.sleep(for: .milliseconds(200))
+    #expect(await Probe.resp(port: port, password: nil) == .notReady(Probe.unansweredReason))
+    await #expect(throws: Probe.Unreachable(port: port, after: .milliseconds(600))) {
+      try await Probe.waitUntilReady(
+        .resp(password: nil), port: port, deadline: .now + .seconds(20), unreachableAfter: .milliseconds(600))
+    }
+  }
+
   @Test func aDeadContainerEndsTheWaitEarly() async throws {
     let port = 1
     let outcome = try await Probe.waitUntilReady(

@@ -14,6 +14,18 @@ package enum Probe {
   package static let connectTimeout: Duration = .milliseconds(250)
   package static let replyTimeout: Duration = .seconds(2)
 
+  /// Why a check failed when its connect got no answer at all: neither accepted nor refused. A server
+  /// that is still starting refuses (its container's kernel answers); silence means the packets go
+  /// nowhere, such as an engine's forwarding rule for the port that leads to a container that is gone.
+  package static let unansweredReason = "nothing answers on the port (the connect timed out)"
+
+  /// A port whose every connect went unanswered from the first check on, for `after`: waiting longer
+  /// does not help, a container with another port may.
+  package struct Unreachable: Error, Equatable {
+    package var port: Int
+    package var after: Duration
+  }
+
   package static func check(_ health: HealthCheck, port: Int) async -> Outcome {
     switch health {
     case .resp(let password): await resp(port: port, password: password?.revealed())
@@ -24,7 +36,7 @@ package enum Probe {
   package static func resp(port: Int, password: String?) async -> Outcome {
     await Blocking.run { () -> Outcome in
       do throws(Connection.Failure) {
-        let connection = try Connection.open(port: port, timeout: connectTimeout)
+        let connection = try open(port: port)
         defer { connection.close() }
         // AUTH and PING in one write: one round trip.
         var request: [UInt8] = []
@@ -68,10 +80,19 @@ package enum Probe {
     }
   }
 
+  /// Connects, telling a connect that got no answer (`unansweredReason`) from the other failures.
+  private static func open(port: Int) throws(Connection.Failure) -> Connection {
+    do {
+      return try Connection.open(port: port, timeout: connectTimeout)
+    } catch .timedOut {
+      throw .system(unansweredReason)
+    }
+  }
+
   package static func http(port: Int, path: String) async -> Outcome {
     await Blocking.run { () -> Outcome in
       do throws(Connection.Failure) {
-        let connection = try Connection.open(port: port, timeout: connectTimeout)
+        let connection = try open(port: port)
         defer { connection.close() }
         let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n"
         try connection.send(Array(request.utf8), timeout: replyTimeout)
@@ -112,12 +133,16 @@ package enum Probe {
   }
 
   /// Polls until `check` answers, every `interval`, until `deadline`. `stillRunning` is asked from time
-  /// to time and stops the wait early with its answer when the container has died.
+  /// to time and stops the wait early with its answer when the container has died. With
+  /// `unreachableAfter`, a port that has left every connect unanswered for that long, from the first
+  /// check on, throws `Unreachable`.
   package static func waitUntilReady(
     _ health: HealthCheck, port: Int, deadline: ContinuousClock.Instant, interval: Duration = .milliseconds(10),
-    stillRunning: @Sendable () async -> String? = { nil }
+    unreachableAfter: Duration? = nil, stillRunning: @Sendable () async -> String? = { nil }
   ) async throws -> Outcome {
     var last = Outcome.notReady("not checked yet")
+    let began = ContinuousClock.now
+    var unanswered = true
     // Asking the engine costs it time while it starts the other containers: not in the first 1.5 s.
     var nextLivenessCheck = ContinuousClock.now + .milliseconds(1500)
     while ContinuousClock.now < deadline {
@@ -126,6 +151,10 @@ package enum Probe {
       switch last {
       case .ready, .failed: return last
       case .notReady: break
+      }
+      unanswered = unanswered && last == .notReady(unansweredReason)
+      if unanswered, let unreachableAfter, ContinuousClock.now - began >= unreachableAfter {
+        throw Unreachable(port: port, after: unreachableAfter)
       }
       if ContinuousClock.now >= nextLivenessCheck {
         if let death = await stillRunning() { return .failed(death) }

@@ -23,16 +23,18 @@ package struct Launcher: Sendable {
     @Sendable (_ port: Int, _ password: String?, _ commands: [CacheSeed.Command], _ source: String) async ->
     Seeding.Outcome
 
+  /// Throws `Probe.Unreachable` when given how long an unanswered port may stay so.
   package typealias Readiness =
     @Sendable (
-      _ health: HealthCheck, _ port: Int, _ deadline: ContinuousClock.Instant,
+      _ health: HealthCheck, _ port: Int, _ deadline: ContinuousClock.Instant, _ unreachableAfter: Duration?,
       _ stillRunning: @escaping @Sendable () async -> String?
     ) async throws -> Probe.Outcome
 
   package init(
     engine: any ContainerEngine, plan: Plan, owner: ProcessIdentity, events: @escaping EventSink,
-    readiness: @escaping Readiness = { health, port, deadline, stillRunning in
-      try await Probe.waitUntilReady(health, port: port, deadline: deadline, stillRunning: stillRunning)
+    readiness: @escaping Readiness = { health, port, deadline, unreachableAfter, stillRunning in
+      try await Probe.waitUntilReady(
+        health, port: port, deadline: deadline, unreachableAfter: unreachableAfter, stillRunning: stillRunning)
     }
   ) {
     self.engine = engine
@@ -297,19 +299,38 @@ package struct Launcher: Sendable {
       if Task.isCancelled { throw AppHostError.cancelled }
       let engine = self.engine
       let name = container.containerName
-      let outcome: Probe.Outcome
-      do {
-        outcome = try await readiness(container.health, port, deadline) {
-          let records = await Log.quietly("inspect \(name)") { () async throws(AppHostError) in
-            try await engine.inspect([name])
+      var outcome: Probe.Outcome
+      var attempt = 1
+      while true {
+        // A container just made, on a port its engine picked, that stays silent (podman's netavark has
+        // left a rule of a removed container in front of the new one's): made again, on another port.
+        let mayMoveOn = step.makesContainer && container.hostPort == nil && engine.flavor.isContainerEngine
+        let unreachableAfter = mayMoveOn && attempt < Self.portAttempts ? Self.unreachableAfter : nil
+        do {
+          outcome = try await readiness(container.health, port, deadline, unreachableAfter) {
+            let records = await Log.quietly("inspect \(name)") { () async throws(AppHostError) in
+              try await engine.inspect([name])
+            }
+            guard let record = records?.first else { return "the container is gone" }
+            if record.isRunning { return nil }
+            let what = engine.flavor == .native ? "the server process ended" : "the container stopped"
+            return "\(what) (\(record.state.rawValue), exit code \(record.exitCode))"
           }
-          guard let record = records?.first else { return "the container is gone" }
-          if record.isRunning { return nil }
-          let what = engine.flavor == .native ? "the server process ended" : "the container stopped"
-          return "\(what) (\(record.state.rawValue), exit code \(record.exitCode))"
+          break
+        } catch let unreachable as Probe.Unreachable {
+          attempt += 1
+          events(
+            .note(
+              "\(resource): nothing answered on \(Planner.host):\(unreachable.port), the port \(engine.flavor.rawValue) "
+                + "published, for \(Int(unreachable.after.seconds)) s; making the container again on another port"))
+          await Log.quietly("remove \(name) to start it again") { () async throws(AppHostError) in
+            try await engine.remove([name], grace: nil)
+          }
+          try await run(container, options: options)
+          port = try await publishedPort(container)
+        } catch {
+          throw AppHostError.cancelled
         }
-      } catch {
-        throw AppHostError.cancelled
       }
       switch outcome {
       case .ready:
@@ -380,8 +401,12 @@ package struct Launcher: Sendable {
     }
   }
 
-  /// Starts of a container whose engine-picked port turned out to be taken.
+  /// Starts of a container whose engine-picked port turned out to be taken, or to lead nowhere.
   static let portAttempts = 3
+
+  /// How long a new container's engine-picked port may leave every connect unanswered before the
+  /// container is made again on another one. A server that is still starting refuses at once.
+  static let unreachableAfter: Duration = .seconds(4)
 
   private func runOnce(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
     do {
