@@ -156,16 +156,18 @@ final class Dashboard: Sendable {
 
   // MARK: Background
 
-  /// Follows the session until its control socket hangs up.
-  func run() async {
+  /// Follows the session until its control socket hangs up. Until the socket opens, `ownerAlive` is asked
+  /// whether the process that started the dashboard still runs: a killed `up` never opens it.
+  func run(ownerAlive: () -> Bool) async {
     var events: AsyncStream<ControlEvent>?
     let deadline = ContinuousClock.now + .seconds(30)
-    while events == nil && ContinuousClock.now < deadline {
+    while events == nil && ContinuousClock.now < deadline && ownerAlive() {
       events = try? await ControlClient.connect(state).events()
-      if events == nil { try? await Task.sleep(for: .milliseconds(200)) }
+      if events == nil { try? await Task.sleep(for: .milliseconds(100)) }
     }
     guard let events else {
-      FileHandle.standardError.write(Data("apphost-dashboard: no apphost up answers on the control socket\n".utf8))
+      let why = ownerAlive() ? "no apphost up answers on the control socket" : "the apphost up that started it ended"
+      FileHandle.standardError.write(Data("apphost-dashboard: \(why)\n".utf8))
       return
     }
     await refresh()

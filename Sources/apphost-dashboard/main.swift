@@ -31,6 +31,9 @@ guard let token = ProcessInfo.processInfo.environment[DashboardAccess.tokenVaria
   fail("\(DashboardAccess.tokenVariable) must hold the token of this run (64 hex digits)")
 }
 signal(SIGPIPE, SIG_IGN)
+// The `up` (or background supervisor) that started this one: when it is gone before its control socket
+// opened (killed while its resources started), there is nothing to wait for.
+let owner = getppid()
 
 let session: ProjectSession
 do {
@@ -85,7 +88,7 @@ for terminating in [SIGTERM, SIGINT, SIGHUP] {
 }
 
 // Until the control socket hangs up: the `up` it belongs to has ended.
-await dashboard.run()
+await dashboard.run(ownerAlive: { getppid() == owner })
 await hub.finishAll()
 await server.stop(timeout: 1)
 serving.cancel()

@@ -80,10 +80,11 @@ import Testing
     let port = 1  // nothing listens there (see above)
     let started = ContinuousClock.now
     let outcome = try await Probe.waitUntilReady(.resp(password: nil), port: port, deadline: .now + .milliseconds(300))
-    // At the deadline, not at some later default: at least the 300 ms, and well under the 10 s that a
-    // loaded 2-core machine (load average 27 seen) can add to it.
+    // At the deadline, not at some later default (60 s): at least the 300 ms, and under the 30 s that a
+    // loaded 2-core machine can add to it (14.8 s seen at load average 10, with the other tests'
+    // processes and builds beside it).
     let elapsed = ContinuousClock.now - started
-    #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(10), "\(elapsed)")
+    #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(30), "\(elapsed)")
     #expect(outcome == .notReady("not ready in time (last check: connection refused)"))
   }
 

@@ -11,7 +11,7 @@ import Testing
 /// children, the engine CLIs, the supervisor and its programs, however short-lived) and `/proc` read in a
 /// loop (processes in the containers, which docker's daemon starts). Both are proven able to see a
 /// leak by planting one.
-@Suite(.enabled(if: TestEngines.available, "set APPHOST_TEST_ENGINES (scripts/test does)"))
+@Suite(.enabled(if: TestEngines.available || NativeProject.wanted, "set APPHOST_TEST_ENGINES (scripts/test does)"))
 struct SecretArgumentTests {
   static let registry = ProcessInfo.processInfo.environment["APPHOST_IMAGE_REGISTRY"] ?? "localhost/apphost-fixtures"
 
@@ -170,6 +170,93 @@ struct SecretArgumentTests {
       let environment = try #require(
         try JSONSerialization.jsonObject(with: Data(env.output.utf8)) as? [String: String], "\(env)")
       for name in ["CACHE", "SESSIONS", "G"] {
+        let port = environment["\(name)_PORT"]
+        #expect(try await project.redis(port: port, password: password, "PING") == "PONG", "\(name)")
+        let wrong = try await project.redis(port: port, password: password + "x", "PING")
+        #expect(wrong.contains("WRONGPASS") || wrong.contains("invalid password"), "\(name): \(wrong)")
+      }
+    }
+  }
+
+  func passwords(_ project: NativeProject) throws -> [String] {
+    let text = try #require(project.folder.read(".apphost/secrets.json"))
+    let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: String]]
+    return Array(try #require(object?["passwords"]).values)
+  }
+
+  /// The same watch on the native engine, where the servers are processes apphost starts itself (with
+  /// their settings in a 0600 file, never in their arguments): both watches see them, and every command.
+  @Test(.enabled(if: NativeProject.wanted, "native: needs redis-server (scripts/test installs it)"))
+  func noPasswordInTheArgumentsOfAnyProcessNatively() async throws {
+    try await NativeProject.run("argv") { project in
+      project.manifest(
+        """
+        "cache": {"type": "redis", "dataVolume": true}, "sessions": {"type": "valkey"},
+        "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo using $REDIS_PORT; sleep 1000"],
+                   "references": ["cache"], "env": {"URL": "{sessions.uri}"}}
+        """)
+      let environment = project.environment.compactMapValues { $0 }.merging(["APPHOST_ENGINE": "native"]) { $1 }
+      let watch = ArgumentWatch()
+      let trace = ExecTrace()
+      let foreground = try await trace.run(Binary.path, ["up"], in: project.path, environment: environment) {
+        pid, output in
+        _ = try await eventually(timeout: .seconds(60)) {
+          output()
+        } until: {
+          $0.contains("worker") && $0.contains("| using")
+        }
+        kill(pid, SIGINT)
+      }
+      #expect(foreground.status == 130, "\(foreground)")
+      let up = try await trace.run(Binary.path, ["up", "-d"], in: project.path, environment: environment)
+      try #require(up.status == 0, "\(up)")
+      let passwords = try passwords(project)
+      #expect(passwords.count == 2)
+      for arguments in [
+        ["ps"], ["logs"], ["cli", "cache", "--", "PING"], ["cli", "sessions", "--", "SET", "k", "v"],
+        ["env"], ["run", "--", "sh", "-c", #"test -n "$REDIS_URL""#], ["publish", "compose", "-o", "deploy"],
+        ["down", "--volumes"],
+      ] {
+        let result = try await trace.run(Binary.path, arguments, in: project.path, environment: environment)
+        #expect(result.status == 0, "apphost \(arguments.joined(separator: " ")): \(result)")
+      }
+      let report = await watch.stop()
+      let (execs, lingering) = await trace.finish()
+      try #require(report.unreadable == nil, "\(report.unreadable ?? "")")
+      #expect(report.leaks(of: passwords).isEmpty, "\(report.leaks(of: passwords))")
+      let leaking = execs.filter { exec in passwords.contains { exec.line.contains($0) } }
+      #expect(leaking.isEmpty, "\(leaking.map(\.line))")
+      // The trace saw what apphost started: the servers themselves, the supervisor, the program.
+      #expect(execs.contains { $0.strings.first?.hasSuffix("/redis-server") == true }, "redis-server was not traced")
+      #expect(execs.contains { $0.strings.first?.hasSuffix("/valkey-server") == true }, "valkey-server was not traced")
+      #expect(execs.contains { $0.strings.contains("__supervise") }, "the background supervisor was not traced")
+      #expect(execs.contains { $0.line.contains("echo using") }, "the worker was not traced")
+      #expect(
+        !execs.contains {
+          $0.strings.first?.hasSuffix("/docker") == true || $0.strings.first?.hasSuffix("/podman") == true
+        })
+      #expect(lingering == 0, "\(lingering) traced command(s) left a process running after down")
+      #expect(report.commandLines.contains { $0.line.contains("redis-server") }, "redis-server was not seen in /proc")
+      print(
+        "secret-scan: native: no password in the arguments of \(Set(execs.map(\.pid)).count) traced processes"
+          + " (\(execs.count) execs) nor of \(report.processes) processes seen in /proc (\(report.passes) passes)")
+    }
+  }
+
+  /// Native servers read the password from their settings file, quoted: it arrives as it is.
+  @Test(.enabled(if: NativeProject.wanted, "native: needs redis-server (scripts/test installs it)"))
+  func aPasswordWithQuotesAndBackslashesReachesTheNativeServersIntact() async throws {
+    try await NativeProject.run("quote") { project in
+      let password = #"a"b\c d$e'f`g\"h;"#
+      project.manifest(
+        #""cache": {"type": "redis", "password": {"env": "TRICKY"}}, "sessions": {"type": "valkey", "password": {"env": "TRICKY"}}"#
+      )
+      let up = try await project.apphost("up", "-d", environment: ["TRICKY": password])
+      try #require(up.status == 0, "\(up)")
+      let env = try await project.apphost("env", "--format", "json", environment: ["TRICKY": password])
+      let environment = try #require(
+        try JSONSerialization.jsonObject(with: Data(env.output.utf8)) as? [String: String], "\(env)")
+      for name in ["CACHE", "SESSIONS"] {
         let port = environment["\(name)_PORT"]
         #expect(try await project.redis(port: port, password: password, "PING") == "PONG", "\(name)")
         let wrong = try await project.redis(port: port, password: password + "x", "PING")
