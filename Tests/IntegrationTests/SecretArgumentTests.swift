@@ -52,21 +52,13 @@ struct SecretArgumentTests {
       try #require(up.status == 0, "\(up)")
       let passwords = try passwords(project)
       #expect(passwords.count == 3)
-      for arguments in [
-        ["ps"], ["logs"], ["cli", "cache", "--", "PING"], ["cli", "g", "--", "SET", "k", "v"],
-        ["run", "--", "sh", "-c", #"test -n "$REDIS_URL""#], ["publish", "compose", "-o", "deploy"],
-        ["publish", "kubernetes", "-o", "k8s"], ["down", "--volumes"],
-      ] {
-        let result = try await trace.apphost(project, arguments)
-        #expect(result.status == 0, "apphost \(arguments.joined(separator: " ")): \(result)")
-      }
-      let report = await watch.stop()
-      let (execs, lingering) = await trace.finish()
-      try #require(report.unreadable == nil, "\(report.unreadable ?? "")")
-
-      #expect(report.leaks(of: passwords).isEmpty, "\(report.leaks(of: passwords))")
-      let leaking = execs.filter { exec in passwords.contains { exec.line.contains($0) } }
-      #expect(leaking.isEmpty, "\(leaking.map(\.line))")
+      let (report, execs, lingering) = try await Self.runWatched(
+        [
+          ["ps"], ["logs"], ["cli", "cache", "--", "PING"], ["cli", "g", "--", "SET", "k", "v"],
+          ["run", "--", "sh", "-c", #"test -n "$REDIS_URL""#], ["publish", "compose", "-o", "deploy"],
+          ["publish", "kubernetes", "-o", "k8s"], ["down", "--volumes"],
+        ], passwords: passwords, watch: watch, trace: trace
+      ) { arguments in try await trace.apphost(project, arguments) }
       // The trace saw what apphost started: the engine CLI, the supervisor, the program.
       #expect(execs.contains { $0.strings.first?.hasSuffix("/\(engine)") == true }, "no \(engine) call traced")
       #expect(execs.contains { $0.strings.contains("__supervise") }, "the background supervisor was not traced")
@@ -178,6 +170,25 @@ struct SecretArgumentTests {
     }
   }
 
+  /// Runs each command (every one must succeed), stops both watches and checks that neither saw a
+  /// password; returns what they saw, for the checks of what they should have seen.
+  static func runWatched(
+    _ commands: [[String]], passwords: [String], watch: ArgumentWatch, trace: ExecTrace,
+    run: ([String]) async throws -> CommandResult
+  ) async throws -> (report: ArgumentWatch.Report, execs: [ExecTrace.Exec], lingering: Int) {
+    for arguments in commands {
+      let result = try await run(arguments)
+      #expect(result.status == 0, "apphost \(arguments.joined(separator: " ")): \(result)")
+    }
+    let report = await watch.stop()
+    let (execs, lingering) = await trace.finish()
+    try #require(report.unreadable == nil, "\(report.unreadable ?? "")")
+    #expect(report.leaks(of: passwords).isEmpty, "\(report.leaks(of: passwords))")
+    let leaking = execs.filter { exec in passwords.contains { exec.line.contains($0) } }
+    #expect(leaking.isEmpty, "\(leaking.map(\.line))")
+    return (report, execs, lingering)
+  }
+
   func passwords(_ project: NativeProject) throws -> [String] {
     let text = try #require(project.folder.read(".apphost/secrets.json"))
     let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: String]]
@@ -212,20 +223,13 @@ struct SecretArgumentTests {
       try #require(up.status == 0, "\(up)")
       let passwords = try passwords(project)
       #expect(passwords.count == 2)
-      for arguments in [
-        ["ps"], ["logs"], ["cli", "cache", "--", "PING"], ["cli", "sessions", "--", "SET", "k", "v"],
-        ["env"], ["run", "--", "sh", "-c", #"test -n "$REDIS_URL""#], ["publish", "compose", "-o", "deploy"],
-        ["down", "--volumes"],
-      ] {
-        let result = try await trace.run(Binary.path, arguments, in: project.path, environment: environment)
-        #expect(result.status == 0, "apphost \(arguments.joined(separator: " ")): \(result)")
-      }
-      let report = await watch.stop()
-      let (execs, lingering) = await trace.finish()
-      try #require(report.unreadable == nil, "\(report.unreadable ?? "")")
-      #expect(report.leaks(of: passwords).isEmpty, "\(report.leaks(of: passwords))")
-      let leaking = execs.filter { exec in passwords.contains { exec.line.contains($0) } }
-      #expect(leaking.isEmpty, "\(leaking.map(\.line))")
+      let (report, execs, lingering) = try await Self.runWatched(
+        [
+          ["ps"], ["logs"], ["cli", "cache", "--", "PING"], ["cli", "sessions", "--", "SET", "k", "v"],
+          ["env"], ["run", "--", "sh", "-c", #"test -n "$REDIS_URL""#], ["publish", "compose", "-o", "deploy"],
+          ["down", "--volumes"],
+        ], passwords: passwords, watch: watch, trace: trace
+      ) { arguments in try await trace.run(Binary.path, arguments, in: project.path, environment: environment) }
       // The trace saw what apphost started: the servers themselves, the supervisor, the program.
       #expect(execs.contains { $0.strings.first?.hasSuffix("/redis-server") == true }, "redis-server was not traced")
       #expect(execs.contains { $0.strings.first?.hasSuffix("/valkey-server") == true }, "valkey-server was not traced")
