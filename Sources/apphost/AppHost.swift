@@ -8,8 +8,8 @@ struct AppHost: AsyncParsableCommand {
     commandName: "apphost",
     abstract: "Start Redis, Valkey and Garnet containers and your own programs, wired together.",
     discussion: """
-      apphost reads apphost.json, starts the caches it describes with docker or podman, waits until \
-      they answer, and runs your programs with the connection details in their environment \
+      apphost reads apphost.json, starts the caches it describes with docker or podman (or, with \
+      neither, as processes of this machine: the native engine), waits until they answer, and runs your programs with the connection details in their environment \
       (ConnectionStrings__NAME, NAME_HOST, NAME_PORT, REDIS_URL, ...).
 
       New here? Run `apphost init` to write a starter apphost.json, then `apphost config` to see \

@@ -12,7 +12,7 @@ extension AppHost {
     @Option(name: .customLong("file"), help: ArgumentHelp("The manifest to read.", valueName: "path"))
     var file: String = "apphost.json"
 
-    @Option(help: ArgumentHelp("The container engine: docker or podman.", valueName: "engine"))
+    @Option(help: ArgumentHelp("docker, podman or native (chosen as for the other commands).", valueName: "engine"))
     var engine: EngineFlavor?
 
     @OptionGroup var verbosity: VerboseOption

@@ -10,8 +10,9 @@ struct ManifestOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "The container engine: docker or podman (default: $APPHOST_ENGINE, else the first of docker and podman "
-        + "that is installed).",
+      "docker, podman or native (the servers as processes of this machine). Default: $APPHOST_ENGINE, else "
+        + "the manifest's \"engine\", else the engine the project last ran on, else the first of docker and "
+        + "podman that answers, else native.",
       valueName: "engine"))
   var engine: EngineFlavor?
 
