@@ -12,6 +12,13 @@ extension AppHost {
         for UIs); then starts the programs with the connection variables in their environment. Running it \
         again changes only what changed.
 
+        While an up runs for the project (in the foreground; or, for `up -d`, its background supervisor of \
+        programs), a second up applies apphost.json to it: changed caches and UIs are recreated (their \
+        volumes stay) and waited for, changed programs and those using a recreated cache restart with their \
+        new settings, removed resources are stopped and removed (named volumes stay), new ones are added; \
+        the rest keeps running. It prints one line a change and exits 0 (1 when a change failed; 65 for an \
+        invalid manifest, which changes nothing).
+
         In the foreground it streams every resource's output as `name | line` until Ctrl-C (or SIGTERM, or \
         until every program has ended), then stops the programs (SIGTERM to their process group, SIGKILL \
         after 10 s) and removes the session containers; a second Ctrl-C stops at once. The exit code is \
@@ -195,7 +202,7 @@ extension AppHost {
         try await client.send(ControlRequest(command: .apply)).changes ?? []
       }
       guard !changes.isEmpty else {
-        console.output("apphost: nothing changed; the running apphost up has apphost.json as it is")
+        console.output("apphost: nothing changed; the running apphost up has every resource of apphost.json as it is")
         return true
       }
       let printer = EventPrinter(console: console, names: changes.map(\.name))

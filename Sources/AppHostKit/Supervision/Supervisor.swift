@@ -175,7 +175,7 @@ package actor Supervisor {
     let before = Dictionary(replacements.map { ($0.displayName, starts[$0.displayName] ?? 0) }) { a, _ in a }
     append(replacements)
     record.fingerprint = ProcessSpec.fingerprint(specs)
-    record.ready = !specs.isEmpty && readyNames.count == specs.count
+    record.ready = readyNames.count == specs.count
     persist()
     announceChange()
     let names = replacements.map(\.displayName)
