@@ -3,6 +3,10 @@ import Testing
 
 @testable import AppHostKit
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// What a second `apphost up` does to a running session, decided from the plan it runs and the new one
 /// (as `ReconciliationTests` test what a first `up` does).
 @Suite struct SessionChangesTests {
@@ -130,5 +134,60 @@ import Testing
         == #"{"affected":["cache"],"changes":[{"kind":"recreated","name":"cache","reason":"its password changed"}],"ok":true}"#
         + "\n")
     #expect(try ControlCoding.decode(ControlReply.self, from: Array(line.dropLast())) == reply)
+  }
+}
+
+/// The programs' side of carrying changes out: `Supervisor.replace` with real `sleep`s.
+@Suite struct SupervisorReplaceTests {
+  static func spec(_ resource: String, replica: Int = 0, of replicas: Int = 1, mark: String = "one") -> ProcessSpec {
+    ProcessSpec(
+      resource: resource, replica: replica, displayName: replicas > 1 ? "\(resource)-\(replica)" : resource,
+      program: "/bin/sh", arguments: ["-c", "exec sleep 300"], workingDirectory: "/tmp",
+      environment: ["MARK": mark], restart: .always, stage: 1)
+  }
+
+  static func pids(_ supervisor: Supervisor) async -> [String: Int32] {
+    var pids: [String: Int32] = [:]
+    for process in await supervisor.processes where process.state == .running {
+      pids[process.name] = process.pid
+    }
+    return pids
+  }
+
+  static func untilRunning(_ supervisor: Supervisor, _ names: Set<String>) async throws {
+    for _ in 0..<500 where Set(await pids(supervisor).keys) != names {
+      try await Task.sleep(for: .milliseconds(10))
+    }
+  }
+
+  @Test func aReplacedProgramGetsItsNewProcessesTheOthersKeepTheirs() async throws {
+    let supervisor = Supervisor(
+      specs: [Self.spec("web"), Self.spec("worker"), Self.spec("gone")], events: { _ in }, logDirectory: nil,
+      state: nil, owner: .current, detached: false)
+    let run = Task { await supervisor.run() }
+    try await Self.untilRunning(supervisor, ["web", "worker", "gone"])
+    let before = await Self.pids(supervisor)
+    // web: 1 -> 2 replicas with a new environment; gone: removed.
+    try await supervisor.replace(
+      ["web", "gone"], with: [Self.spec("web", replica: 0, of: 2, mark: "two"), Self.spec("web", replica: 1, of: 2)])
+    try await Self.untilRunning(supervisor, ["web-0", "web-1", "worker"])
+    let after = await Self.pids(supervisor)
+    #expect(Set(after.keys) == ["web-0", "web-1", "worker"], "\(after)")
+    #expect(after["worker"] == before["worker"], "an unchanged program keeps its pid")
+    #expect(await supervisor.environment(of: "web-0")?["MARK"] == "two")
+    for name in ["web", "gone"] {
+      let pid = try #require(before[name])
+      for _ in 0..<300 where kill(pid, 0) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+      #expect(kill(pid, 0) != 0, "\(name)'s old process ended")
+    }
+    // Every program removed: the supervisor runs on, for programs a later `up` adds, until stopped.
+    try await supervisor.replace(["web", "worker"], with: [])
+    try await Task.sleep(for: .milliseconds(300))
+    #expect(await supervisor.processes.isEmpty)
+    #expect(await supervisor.isStopping == false)
+    try await supervisor.add([Self.spec("late")])
+    try await Self.untilRunning(supervisor, ["late"])
+    await supervisor.stop(immediately: true)
+    _ = await run.value
   }
 }
