@@ -157,6 +157,7 @@ package actor Supervisor {
       throw .controlFailed(reason: "this apphost up is stopping; start it again with `apphost up`")
     }
     let old = specs.filter { resources.contains($0.resource) }.map(\.displayName)
+    for name in old where running[name] != nil { events(.stopping(resource: name)) }
     await stopProcesses(old)
     guard !stopping else { return }
     // From here to the start of the replacements nothing waits: the old loops end (their generation is
