@@ -179,8 +179,8 @@ package actor SessionController: ControlService {
                 + "port"
                 + (users.isEmpty
                   ? ""
-                  : "; \(users.joined(separator: ", ")) still have the old one until `apphost up` runs again "
-                    + "(a hostPort in apphost.json keeps it)")))
+                  : "; \(users.joined(separator: ", ")) still have the old one until restarted (`apphost restart "
+                    + "\(users.joined(separator: " "))`; a hostPort in apphost.json keeps it)")))
         }
       case .stop:
         try await stopContainer(container)
