@@ -52,7 +52,7 @@ extension AppHost {
       // `apphost restart/stop/start/events` reach the programs (and the project's containers) here.
       let control = SessionControl.serve(
         plan: session.plan, engine: session.engine, supervisor: supervisor, state: session.project.state, hub: hub,
-        events: events)
+        detached: true, events: events)
       // The dashboard `up -d` asked for (its token and port in the environment).
       var dashboard: DashboardProcess?
       let environment = ProcessInfo.processInfo.environment

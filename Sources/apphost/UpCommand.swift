@@ -12,6 +12,13 @@ extension AppHost {
         for UIs); then starts the programs with the connection variables in their environment. Running it \
         again changes only what changed.
 
+        While an up runs for the project (in the foreground; or, for `up -d`, its background supervisor of \
+        programs), a second up applies apphost.json to it: changed caches and UIs are recreated (their \
+        volumes stay) and waited for, changed programs and those using a recreated cache restart with their \
+        new settings, removed resources are stopped and removed (named volumes stay), new ones are added; \
+        the rest keeps running. It prints one line a change and exits 0 (1 when a change failed; 65 for an \
+        invalid manifest, which changes nothing).
+
         In the foreground it streams every resource's output as `name | line` until Ctrl-C (or SIGTERM, or \
         until every program has ended), then stops the programs (SIGTERM to their process group, SIGKILL \
         after 10 s) and removes the session containers; a second Ctrl-C stops at once. The exit code is \
@@ -162,32 +169,57 @@ extension AppHost {
       }
     }
 
-    /// A foreground `up` runs for the project: the manifest's new resources are added to its session
-    /// through its control socket, instead of refusing. True when that was done.
+    /// An `up` runs for the project (in the foreground, or `up -d`'s background supervisor): the manifest's
+    /// changes are applied to its session through its control socket, instead of refusing. One line a
+    /// change, then a summary; exit 1 when a change failed. True when that was done.
     private func appliedToRunningUp(_ console: Console) async throws -> Bool {
-      guard let project = try? Project.load(file: options.file), ProjectLock.holder(project.state) != nil else {
-        return false
+      // A foreground up holds the project's lock; `up -d`'s background supervisor serves the socket without
+      // it (a second `up -d` goes to it; a plain `up` takes over in the foreground, as before).
+      guard let project = try? Project.load(file: options.file) else { return false }
+      let supervised = ExecutableState.load(project.state).map { $0.detached && $0.owner.isAlive } ?? false
+      guard ProjectLock.holder(project.state) != nil || (detach && supervised) else { return false }
+      // A manifest that cannot be planned here goes the usual way, which refuses it (65): nothing changes.
+      guard let plan = try? project.plan(environment: ProcessInfo.processInfo.environment) else { return false }
+      for executable in plan.executables where executable.resolvedCommand == nil {
+        throw AppHostError.commandNotFound(resource: executable.resource, command: executable.command)
+          .reported(to: console)
       }
       // The running up opens its socket once its resources are ready (and its dashboard started): give it
       // a few seconds before refusing.
       var client = try? ControlClient.connect(project.state)
       let deadline = ContinuousClock.now + .seconds(5)
-      while client == nil && ContinuousClock.now < deadline && ProjectLock.holder(project.state) != nil {
+      while client == nil && ContinuousClock.now < deadline
+        && (ProjectLock.holder(project.state) != nil || supervised)
+      {
         try? await Task.sleep(for: .milliseconds(100))
         client = try? ControlClient.connect(project.state)
       }
       guard let client else { return false }
       if !resources.isEmpty {
-        console.warning("apphost: an apphost up runs for this project; adding what apphost.json has that it has not")
+        console.warning("apphost: an apphost up runs for this project; applying all of apphost.json to it")
       }
-      let added = try await reportingFailures(console) { () async throws(AppHostError) in
-        try await client.send(ControlRequest(command: .apply)).affected ?? []
+      let changes = try await reportingFailures(console) { () async throws(AppHostError) in
+        try await client.send(ControlRequest(command: .apply)).changes ?? []
       }
-      console.output(
-        added.isEmpty
-          ? "apphost: the running apphost up has every resource of apphost.json; nothing added"
-          : "apphost: added \(added.joined(separator: ", ")) to the running apphost up (its terminal shows their output)"
-      )
+      guard !changes.isEmpty else {
+        console.output("apphost: nothing changed; the running apphost up has every resource of apphost.json as it is")
+        return true
+      }
+      let printer = EventPrinter(console: console, names: changes.map(\.name))
+      for change in changes { printer.line(change.name, change.summary) }
+      let failed = changes.filter { $0.kind == .failed }
+      let counts = ControlChange.Kind.allCases.compactMap { kind -> String? in
+        let count = changes.filter { $0.kind == kind }.count
+        return count == 0 ? nil : "\(count) \(kind.rawValue)"
+      }
+      let summary = "apphost: applied apphost.json to the running apphost up: \(counts.joined(separator: ", "))"
+      guard failed.isEmpty else {
+        console.error(
+          summary + "; \(failed.map(\.name).joined(separator: ", ")) failed (the rest runs on; `apphost logs` "
+            + "shows why)")
+        throw ExitCode(1)
+      }
+      console.output(summary)
       return true
     }
 

@@ -216,7 +216,7 @@ import Testing
     func list() async -> [ControlResource] { [] }
     func perform(_ command: ControlCommand, names: [String]) async throws(AppHostError) -> [String] { names }
     func environment(of name: String) async throws(AppHostError) -> [String: String] { [:] }
-    func apply() async throws(AppHostError) -> [String] { [] }
+    func apply() async throws(AppHostError) -> [ControlChange] { [] }
   }
 }
 

@@ -182,8 +182,8 @@ struct ReadmeBehaviourTests {
   }
 
   /// "One `up` per project at a time": while a foreground up runs, a second `up` (foreground or `-d`) of
-  /// the project does not start another: it hands the manifest to the running one (issue 15: which adds
-  /// what is new, here nothing) and changes nothing; another project starts meanwhile.
+  /// the project does not start another: it hands the manifest to the running one (issue 15: which applies
+  /// what changed, here nothing) and changes nothing; another project starts meanwhile.
   @Test(arguments: TestEngines.all)
   func aSecondUpOfTheSameProjectGoesToTheRunningOne(engine: String) async throws {
     try await EngineProject.run(engine: engine, "busy") { project in

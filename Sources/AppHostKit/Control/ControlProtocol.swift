@@ -29,8 +29,15 @@ package enum ControlCommand: String, Codable, Sendable, CaseIterable {
   case env
   /// From now on, every state change as an `event` line.
   case subscribe
-  /// Reads the manifest again and adds the resources it has that the session has not (a second `apphost
-  /// up`); `affected`: what was added.
+  /// Reads the manifest again and applies its changes to the session (a second `apphost up`): new
+  /// resources are added, changed containers recreated (volumes stay), changed programs (and those that
+  /// need a recreated container) restarted with their new plan, removed ones stopped and removed;
+  /// `changes`: each as name, kind (`added`, `recreated`, `restarted`, `removed`, `failed`) and reason;
+  /// `affected`: the names of those done.
+  ///
+  ///     → {"command":"apply"}
+  ///     ← {"ok":true,"affected":["cache","web"],"changes":[{"kind":"recreated","name":"cache",
+  ///        "reason":"its password changed"},{"kind":"restarted","name":"web","reason":"cache was recreated"}]}
   case apply
 }
 
@@ -58,10 +65,12 @@ package struct ControlReply: Codable, Sendable, Equatable {
   package var affected: [String]?
   package var environment: [String: String]?
   package var event: ControlEvent?
+  /// What an `apply` changed, in the order it was done.
+  package var changes: [ControlChange]?
 
   package init(
     ok: Bool? = true, error: String? = nil, resources: [ControlResource]? = nil, affected: [String]? = nil,
-    environment: [String: String]? = nil, event: ControlEvent? = nil
+    environment: [String: String]? = nil, event: ControlEvent? = nil, changes: [ControlChange]? = nil
   ) {
     self.ok = ok
     self.error = error
@@ -69,6 +78,7 @@ package struct ControlReply: Codable, Sendable, Equatable {
     self.affected = affected
     self.environment = environment
     self.event = event
+    self.changes = changes
   }
 
   package static func failure(_ reason: String) -> ControlReply { ControlReply(ok: false, error: reason) }

@@ -11,8 +11,8 @@ package protocol ControlService: Sendable {
   /// `restart`, `stop`, `start` or `down` of the named resources or replicas; returns what it acted on.
   func perform(_ command: ControlCommand, names: [String]) async throws(AppHostError) -> [String]
   func environment(of name: String) async throws(AppHostError) -> [String: String]
-  /// Adds what the manifest now has and the session has not; returns the names added.
-  func apply() async throws(AppHostError) -> [String]
+  /// Applies the manifest's changes to the session (adds, recreates, restarts, removes); returns them.
+  func apply() async throws(AppHostError) -> [ControlChange]
 }
 
 /// Serves the control socket of a running `up`: `.apphost/control.sock`, mode 0600 in the 0700 state
@@ -193,7 +193,8 @@ package final class ControlServer: @unchecked Sendable {
       case .subscribe:
         return .failure("subscribe is answered by the connection")
       case .apply:
-        return ControlReply(affected: try await service.apply())
+        let changes = try await service.apply()
+        return ControlReply(affected: changes.filter { $0.kind != .failed }.map(\.name), changes: changes)
       }
     } catch {
       return .failure(error.errorDescription ?? "\(error)")

@@ -19,14 +19,20 @@ package actor SessionController: ControlService {
   /// Containers `apply` added to the session (they go with it), and the tasks following their output.
   private var added: [String] = []
   private var following: [Task<Void, Never>] = []
+  /// Containers `apply` recreated: the `up`'s own following of their output ends (they are followed anew).
+  private var superseded: Set<String> = []
+  /// The session is `up -d`'s: containers `apply` makes outlive it, as the `up`'s own do.
+  package let detached: Bool
 
   package init(
-    plan: Plan, engine: any ContainerEngine, supervisor: Supervisor?, hub: EventHub, events: @escaping EventSink
+    plan: Plan, engine: any ContainerEngine, supervisor: Supervisor?, hub: EventHub, detached: Bool = false,
+    events: @escaping EventSink
   ) {
     self.plan = plan
     self.engine = engine
     self.supervisor = supervisor
     self.hub = hub
+    self.detached = detached
     self.events = events
   }
 
@@ -173,8 +179,8 @@ package actor SessionController: ControlService {
                 + "port"
                 + (users.isEmpty
                   ? ""
-                  : "; \(users.joined(separator: ", ")) still have the old one until `apphost up` runs again "
-                    + "(a hostPort in apphost.json keeps it)")))
+                  : "; \(users.joined(separator: ", ")) still have the old one until restarted (`apphost restart "
+                    + "\(users.joined(separator: " "))`; a hostPort in apphost.json keeps it)")))
         }
       case .stop:
         try await stopContainer(container)
@@ -252,10 +258,14 @@ package actor SessionController: ControlService {
 
   // MARK: apply (a second `up`)
 
-  /// Reads the manifest again and adds to the session what it has and the session has not: containers
-  /// (started and waited for as `up` does) and programs. Resources that changed or went are named, not
-  /// touched: that needs this `up` to be started again.
-  package func apply() async throws(AppHostError) -> [String] {
+  /// Reads the manifest again and applies every change to the session, as a second `docker compose up`
+  /// does: what `SessionChanges` decides (from the plan the session runs and the new one) is carried out
+  /// here. Removed programs stop; changed containers are recreated (volumes stay) and waited for, new ones
+  /// made; removed containers go (their volumes stay); then changed programs, and those that need a
+  /// recreated container, start again with their new plan, and new ones start. A container that does not
+  /// get ready is a `failed` change (what it needs is not restarted); the rest of the session runs on.
+  /// Returns the changes, in that order; nothing is changed when the manifest cannot be planned.
+  package func apply() async throws(AppHostError) -> [ControlChange] {
     let flavor = engine.flavor
     let events = self.events
     let session = try await ProjectSession.open(file: plan.manifestPath, engine: flavor) { notice in
@@ -263,53 +273,132 @@ package actor SessionController: ControlService {
       case .warning(let text), .note(let text): events(.note(text))
       }
     }
-    let next = session.plan
-    let new = next.resourceNames.filter { !plan.resourceNames.contains($0) }
-    var unchangeable: [String] = []
-    for name in next.resourceNames where plan.resourceNames.contains(name) {
-      if let container = next.container(name), container.configHash != plan.container(name)?.configHash {
-        unchangeable.append(name)
+    // Ports the engine picked are asked for again, as the `up` did.
+    let next = PortMemory(state: session.project.state).preferringRememberedPorts(
+      session.plan, running: session.containers, notice: { events(.note($0)) })
+    let ours = session.containers.filter { $0.projectDirectory == plan.projectDirectory }
+    var present = Set(
+      plan.containers.filter { container in ours.contains { $0.name == container.containerName } }.map(\.resource))
+    present.formUnion(await supervisor?.specs.map(\.resource) ?? [])
+    let decision = SessionChanges.between(plan, next, running: present, flavor: flavor)
+    let programs =
+      decision.names(.restarted)
+      + next.executables.map(\.resource).filter {
+        decision.names(.added).contains($0)
       }
-      if let executable = next.executable(name), executable != plan.executable(name) { unchangeable.append(name) }
+    // Programs that cannot run are found before anything changes.
+    for name in programs {
+      if let executable = next.executable(name), executable.resolvedCommand == nil {
+        throw .commandNotFound(resource: name, command: executable.command)
+      }
     }
-    let gone = plan.resourceNames.filter { !next.resourceNames.contains($0) }
-    if !unchangeable.isEmpty || !gone.isEmpty {
-      events(
-        .note(
-          "changed or removed in apphost.json: \((unchangeable + gone).joined(separator: ", ")); a running up only adds "
-            + "resources: stop it and run `apphost up` again to apply the rest"))
+    if !programs.isEmpty && supervisor == nil {
+      throw .controlFailed(reason: "this apphost runs no programs; run `apphost up` again to start them")
     }
-    guard !new.isEmpty else { return [] }
-    let selection = try next.closure(of: new)
-    // What the new resources need must run as it is: recreating a cache under running programs is not adding.
-    if let needed = selection.first(where: { unchangeable.contains($0) }) {
-      throw .controlFailed(
-        reason:
-          "\(new.joined(separator: ", ")) need\(new.count == 1 ? "s" : "") \(needed), which changed in apphost.json; "
-          + "stop this up and run `apphost up` again")
-    }
-    for executable in next.executables where new.contains(executable.resource) && executable.resolvedCommand == nil {
-      throw .commandNotFound(resource: executable.resource, command: executable.command)
-    }
-    let launcher = Launcher(engine: engine, plan: next, owner: .current, events: events)
-    let outcome = try await launcher.start(
-      existing: session.containers, options: Launcher.Options(selection: Array(selection), timeout: timeout))
-    let newContainers = next.containers.filter { new.contains($0.resource) && outcome.ports[$0.resource] != nil }
-    added += newContainers.filter { $0.lifetime == .session }.map(\.containerName)
-    for container in newContainers { follow(container) }
-    let running = try await engine.containers(project: next.project)
-    var ports = StatusReport.ports(plan: next, containers: running)
-    ports.merge(outcome.ports) { _, new in new }
-    let specs = try ProcessSpec.specs(plan: next, ports: ports, selection: Set(new))
+    let old = plan
     plan = next
     hub.register(next)
-    if !specs.isEmpty {
-      guard let supervisor else {
-        throw .controlFailed(reason: "this apphost runs no programs; run `apphost up` again to start them")
-      }
-      try await supervisor.add(specs)
+    guard !decision.isEmpty else { return [] }
+    var done: [ControlChange] = []
+    // 1. Programs gone from the manifest.
+    let removedPrograms = decision.names(.removed).filter { old.executable($0) != nil }
+    if let supervisor, !removedPrograms.isEmpty {
+      try await supervisor.replace(Set(removedPrograms), with: [])
     }
-    return new
+    done += decision.changes.filter { removedPrograms.contains($0.name) }
+    // 2. Containers, one at a time in plan order (what needs another comes after it): one that fails
+    // leaves the others as they are.
+    var failed: [String] = []
+    for change in decision.changes where change.kind != .removed && next.container(change.name) != nil {
+      guard let container = next.container(change.name) else { continue }
+      do throws(AppHostError) {
+        try await bringUp(container, change: change, observed: session.containers, events: events)
+        done.append(change)
+      } catch {
+        failed.append(container.resource)
+        done.append(ControlChange(name: container.resource, kind: .failed, reason: Self.reason(error)))
+      }
+    }
+    // 3. Containers gone from the manifest (their volumes stay).
+    for name in decision.names(.removed) where old.container(name) != nil {
+      guard let container = old.container(name) else { continue }
+      do throws(AppHostError) {
+        try await removeContainer(container)
+        added.removeAll { $0 == container.containerName }
+        done.append(ControlChange(name: name, kind: .removed))
+      } catch {
+        done.append(ControlChange(name: name, kind: .failed, reason: Self.reason(error)))
+      }
+    }
+    // 4. Programs: changed ones (and the users of recreated containers) with their new plan, new ones.
+    let starting = programs.filter { name in !(next.executable(name)?.needs.contains { failed.contains($0) } ?? false) }
+    for name in programs where !starting.contains(name) {
+      let needed = next.executable(name)?.needs.filter { failed.contains($0) } ?? []
+      done.append(
+        ControlChange(
+          name: name, kind: .failed,
+          reason: "not \(decision.names(.added).contains(name) ? "started" : "restarted"): "
+            + "\(SessionChanges.listed(needed)) did not start"))
+    }
+    if let supervisor, !starting.isEmpty {
+      do throws(AppHostError) {
+        let running = try await engine.containers(project: next.project)
+        let ports = StatusReport.ports(plan: next, containers: running)
+        let specs = try ProcessSpec.specs(
+          plan: next, containerPorts: ports, selection: Set(starting), state: session.project.state,
+          notice: { events(.note($0)) })
+        try await supervisor.replace(Set(decision.names(.restarted)).intersection(starting), with: specs)
+        done += decision.changes.filter { starting.contains($0.name) }
+      } catch {
+        for name in starting {
+          done.append(ControlChange(name: name, kind: .failed, reason: Self.reason(error)))
+        }
+      }
+    }
+    return done
+  }
+
+  /// A failure in a few words (the first line of its description).
+  private static func reason(_ error: AppHostError) -> String {
+    if case .startFailed(let failures) = error, let failure = failures.first { return failure.reason }
+    let text = error.errorDescription ?? "\(error)"
+    return String(text.split(separator: "\n").first ?? Substring(text))
+  }
+
+  /// One container `apply` recreates or adds: made (or started, or reused) as `up` does, waited for until it
+  /// answers, its output followed from its start. What a failed start made is removed again.
+  private func bringUp(
+    _ container: ContainerPlan, change: ControlChange, observed: [ContainerRecord], events: @escaping EventSink
+  ) async throws(AppHostError) {
+    var reconciliation = try Reconciliation.plan(plan, observed: observed, selection: [container.resource])
+    reconciliation.steps = reconciliation.steps.compactMap { step in
+      guard step.resource == container.resource, step.container != nil else { return nil }
+      // The reason the plans give (an engine's record knows less: a native server has no image).
+      if case .recreate(let plan, let record, _) = step, let reason = change.reason {
+        return .recreate(plan, record, reason: reason)
+      }
+      return step
+    }
+    reconciliation.joins = reconciliation.joins.filter { $0 == container.containerName }
+    reconciliation.volumes = reconciliation.volumes.filter { $0.resource == container.resource }
+    let recreating = reconciliation.steps.contains { $0.makesContainer && $0.record != nil }
+    if recreating {
+      // What follows its output now knows that its end is no crash, and ends: it is followed anew below.
+      controlled.insert(container.resource)
+      superseded.insert(container.resource)
+    }
+    let launcher = Launcher(engine: engine, plan: plan, owner: .current, events: events)
+    var options = Launcher.Options(selection: [container.resource], detached: detached, timeout: timeout)
+    options.networkCreated = nil
+    let outcome = try await launcher.carryOut(reconciliation, options: options)
+    controlled.remove(container.resource)
+    removed.remove(container.resource)
+    if outcome.ports[container.resource] != nil {
+      if container.lifetime == .session && !added.contains(container.containerName) {
+        added.append(container.containerName)
+      }
+      if !outcome.unchanged.contains(container.resource) { follow(container) }
+    }
   }
 
   /// Streams a container `apply` added, as the `up` does for its own.
@@ -326,11 +415,13 @@ package actor SessionController: ControlService {
       })
   }
 
-  /// The containers `apply` added (removed with the session), and no more following of their output.
-  package func endSession() -> [String] {
+  /// The containers `apply` made that go with the session (`added`), and those of the session's own that a
+  /// second `up` made persistent (`kept`); no more following of their output.
+  package func endSession() -> (added: [String], kept: [String]) {
     for task in following { task.cancel() }
     following = []
-    return added
+    let kept = plan.containers.filter { $0.lifetime == .persistent }.map(\.containerName)
+    return (added.filter { !kept.contains($0) }, kept)
   }
 
   // MARK: env
@@ -359,6 +450,7 @@ package actor SessionController: ControlService {
   /// Called when a container's output ended: waits while a request has it stopped, then says whether to
   /// follow it again.
   package func outputEnded(_ resource: String) async -> OutputEnd {
+    if superseded.remove(resource) != nil { return .requested }
     while controlled.contains(resource) && !removed.contains(resource) && !Task.isCancelled {
       try? await Task.sleep(for: .milliseconds(100))
     }
@@ -394,9 +486,10 @@ package struct SessionControl: Sendable {
   /// on without it, saying so.
   package static func serve(
     plan: Plan, engine: any ContainerEngine, supervisor: Supervisor?, state: StateDirectory, hub: EventHub,
-    events: @escaping EventSink
+    detached: Bool = false, events: @escaping EventSink
   ) -> SessionControl {
-    let controller = SessionController(plan: plan, engine: engine, supervisor: supervisor, hub: hub, events: events)
+    let controller = SessionController(
+      plan: plan, engine: engine, supervisor: supervisor, hub: hub, detached: detached, events: events)
     do {
       let server = try ControlServer.start(state: state, service: controller, hub: hub)
       return SessionControl(controller: controller, server: server)

@@ -167,7 +167,10 @@ package struct Reconciliation: Sendable, Equatable {
 
   /// Why a container must be made again, as specific as the engine's record allows.
   static func changeReason(_ container: ContainerPlan, _ record: ContainerRecord) -> String {
-    if !record.image.isEmpty, record.image != container.image, !record.image.hasPrefix("sha256:") {
+    // A native server's record names its program (`native:/usr/bin/redis-server`), never an image.
+    if !record.image.isEmpty, record.image != container.image, !record.image.hasPrefix("sha256:"),
+      !record.image.hasPrefix("native:")
+    {
       return "its image changed: \(record.image) -> \(container.image)"
     }
     if record.configHash == nil { return "it was not made by this version of apphost" }

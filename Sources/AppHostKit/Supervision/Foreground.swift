@@ -98,8 +98,8 @@ package struct Foreground: Sendable {
     control?.server?.close()
     logs.cancel()
     readyBlock.cancel()
-    let added = await control?.controller.endSession() ?? []
-    let cleaned = await shutDown(immediately: immediately.isSet, adding: added)
+    let end = await control?.controller.endSession() ?? (added: [], kept: [])
+    let cleaned = await shutDown(immediately: immediately.isSet, adding: end.added, keeping: end.kept)
     listener.cancel()
     ExecutableState.remove(state)
     // Containers that could not be removed (the engine stopped answering) are a failure to report.
@@ -161,10 +161,12 @@ package struct Foreground: Sendable {
 
   /// Removes the session containers this run brought up, and the network when no container needs it.
   /// Returns false, having said why, when the engine could not do it.
-  package func shutDown(immediately: Bool, adding added: [String] = []) async -> Bool {
-    let names =
+  package func shutDown(immediately: Bool, adding added: [String] = [], keeping kept: [String] = []) async -> Bool {
+    var names =
       plan.containers.filter { $0.lifetime == .session && outcome.ports[$0.resource] != nil }
-      .map(\.containerName) + added
+      .map(\.containerName).filter { !kept.contains($0) }
+    // Those a second `up` added or recreated (once each).
+    names += added.filter { !names.contains($0) }
     let teardown = Teardown(engine: engine, events: events)
     do throws(AppHostError) {
       let records = try await engine.inspect(names)

@@ -37,6 +37,10 @@ package actor Supervisor {
   var starts: [String: Int] = [:]
   var supervising: Set<String> = []
   var restartedLoops: [Task<Int32?, Never>] = []
+  /// Bumped when a process is replaced (`replace`): a loop supervising an older generation ends.
+  var generations: [String: Int] = [:]
+  /// Every process was removed by request (`replace`): `run` waits, until stopped, for new ones.
+  private var keepsRunningEmpty = false
 
   /// The first pause before a restart; it doubles up to `maximumBackoff`, and starts again from here
   /// once a process ran for `stableAfter`.
@@ -96,10 +100,14 @@ package actor Supervisor {
       }
     }
     // Programs started again (or added) through the control socket after the others had ended.
-    while !restartedLoops.isEmpty {
-      let failure = await restartedLoops.removeFirst().value
-      if firstFailure == nil { firstFailure = failure }
-    }
+    repeat {
+      while !restartedLoops.isEmpty {
+        let failure = await restartedLoops.removeFirst().value
+        if firstFailure == nil { firstFailure = failure }
+      }
+      // A second `up` removed every program: the session runs on without any, until it is stopped.
+      while keepsRunningEmpty && specs.isEmpty && restartedLoops.isEmpty && !stopping { await nextChange() }
+    } while !restartedLoops.isEmpty
     finished = true
     announceChange()
     return fatal?.exitCode ?? firstFailure
@@ -135,6 +143,54 @@ package actor Supervisor {
           : "this apphost up runs no programs any more (it started without any, or all have ended); stop it and "
             + "run `apphost up` again to start them")
     }
+    append(added)
+    record.fingerprint = ProcessSpec.fingerprint(specs)
+    persist()
+  }
+
+  /// Stops every process of `resources` for good and forgets them (a second `up` removed them, or changed
+  /// them: then `replacements` are their new processes), then starts `replacements` and returns once each
+  /// has started (or could not be: an error naming them). The other processes keep running. A supervisor
+  /// left without processes this way runs on, for programs a later `up` adds, until it is stopped.
+  package func replace(_ resources: Set<String>, with replacements: [ProcessSpec]) async throws(AppHostError) {
+    guard !finished && !stopping else {
+      throw .controlFailed(reason: "this apphost up is stopping; start it again with `apphost up`")
+    }
+    let old = specs.filter { resources.contains($0.resource) }.map(\.displayName)
+    for name in old where running[name] != nil { events(.stopping(resource: name)) }
+    await stopProcesses(old)
+    guard !stopping else { return }
+    // From here to the start of the replacements nothing waits: the old loops end (their generation is
+    // over) only once the new ones are there, so that `run` never finds every loop ended in between.
+    for name in old {
+      generations[name, default: 0] += 1
+      held.remove(name)
+      restartAtOnce.remove(name)
+      restartRequested.remove(name)
+      readyNames.remove(name)
+      logFiles[name] = nil
+    }
+    specs.removeAll { old.contains($0.displayName) }
+    record.processes.removeAll { old.contains($0.name) }
+    keepsRunningEmpty = keepsRunningEmpty || specs.isEmpty
+    let before = Dictionary(replacements.map { ($0.displayName, starts[$0.displayName] ?? 0) }) { a, _ in a }
+    append(replacements)
+    record.fingerprint = ProcessSpec.fingerprint(specs)
+    record.ready = readyNames.count == specs.count
+    persist()
+    announceChange()
+    let names = replacements.map(\.displayName)
+    while !stopping && names.contains(where: { (starts[$0] ?? 0) == before[$0] && supervising.contains($0) }) {
+      await nextChange()
+    }
+    let failed = names.filter { (starts[$0] ?? 0) == before[$0] }
+    if !failed.isEmpty && !stopping {
+      throw .controlFailed(reason: "\(failed.joined(separator: ", ")) could not be started; see `apphost logs`")
+    }
+  }
+
+  /// New processes: recorded, and each supervised by a loop of its own.
+  private func append(_ added: [ProcessSpec]) {
     for spec in added where !specs.contains(where: { $0.displayName == spec.displayName }) {
       specs.append(spec)
       if let logDirectory {
@@ -145,10 +201,14 @@ package actor Supervisor {
       process.ports = spec.ports.isEmpty ? nil : Dictionary(spec.ports.map { ($0.name, $0.port) }) { a, _ in a }
       process.task = spec.isTask ? true : nil
       record.processes.append(process)
-      persist()
       supervising.insert(spec.displayName)
       restartedLoops.append(Task { await self.supervise(spec) })
     }
+  }
+
+  /// Whether a loop still supervises the process (it was not replaced by a second `up`).
+  private func isCurrent(_ spec: ProcessSpec, _ generation: Int) -> Bool {
+    generations[spec.displayName, default: 0] == generation
   }
 
   private func hasStarted(_ name: String) -> Bool {
@@ -180,17 +240,18 @@ package actor Supervisor {
 
   /// One process, restarted by its policy; returns its exit code when it failed for good.
   func supervise(_ spec: ProcessSpec) async -> Int32? {
+    let generation = generations[spec.displayName, default: 0]
     supervising.insert(spec.displayName)
-    defer { supervising.remove(spec.displayName) }
+    defer { if isCurrent(spec, generation) { supervising.remove(spec.displayName) } }
     guard await prerequisitesReady(spec) else { return nil }
     var backoff = RestartBackoff()
     let watch = LogWatch(spec.readiness)
     let firstStart = ContinuousClock.now
     let deadline = firstStart + spec.readinessTimeout
     while !stopping {
-      // Stopped through the control socket: waits for a start.
-      while held.contains(spec.displayName) && !stopping { await nextChange() }
-      if stopping { break }
+      // Stopped through the control socket: waits for a start (or, replaced, ends).
+      while held.contains(spec.displayName) && !stopping && isCurrent(spec, generation) { await nextChange() }
+      if stopping || !isCurrent(spec, generation) { break }
       let began = ContinuousClock.now
       let status: Int32
       watch.reset()
