@@ -174,6 +174,20 @@ struct ReplicaTests {
       #expect(
         remaining["cache-replica-1"]?["health"] == "healthy" && remaining["cache-replica-2"] == nil, "\(remaining)")
 
+      // stop and start name the cache and act on every node.
+      let stop = try await project.succeed("stop", "cache")
+      #expect(stop.output.contains("cache-replica-1"), "\(stop.output)")
+      let stopped = try await project.ps()
+      #expect(
+        stopped["cache"]?["state"] != "running" && stopped["cache-replica-1"]?["state"] != "running", "\(stopped)")
+      try await project.succeed("start", "cache")
+      let started = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+        try await project.ps()
+      } until: { rows in
+        rows["cache"]?["health"] == "healthy" && rows["cache-replica-1"]?["health"] == "healthy"
+      }
+      #expect(started["cache-replica-1"]?["health"] == "healthy", "\(started)")
+
       try await project.succeed("down", "-v")
       let left = try await project.leftovers()
       #expect(left.isEmpty, "left behind: \(left)")

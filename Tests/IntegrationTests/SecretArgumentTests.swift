@@ -26,7 +26,8 @@ struct SecretArgumentTests {
     try await EngineProject.run(engine: engine, "argv") { project in
       project.manifest(
         """
-        "cache": {"type": "redis"}, "sessions": {"type": "valkey"}, "g": {"type": "garnet", "dataVolume": true},
+        "cache": {"type": "redis"}, "sessions": {"type": "valkey", "replicas": 1},
+        "g": {"type": "garnet", "dataVolume": true},
         "insight": {"type": "redisinsight"}, "commander": {"type": "rediscommander", "caches": ["cache", "g"]},
         "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo using $REDIS_PORT; sleep 1000"],
                    "references": ["cache"], "env": {"URL": "{g.uri}"}}
@@ -191,7 +192,7 @@ struct SecretArgumentTests {
     try await NativeProject.run("argv") { project in
       project.manifest(
         """
-        "cache": {"type": "redis", "dataVolume": true}, "sessions": {"type": "valkey"},
+        "cache": {"type": "redis", "dataVolume": true, "replicas": 1}, "sessions": {"type": "valkey"},
         "worker": {"type": "executable", "command": "sh", "args": ["-c", "echo using $REDIS_PORT; sleep 1000"],
                    "references": ["cache"], "env": {"URL": "{sessions.uri}"}}
         """)
