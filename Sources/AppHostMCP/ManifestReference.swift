@@ -66,7 +66,8 @@ enum ManifestReference {
     in an argument list. Replicas refuse writes (`READONLY`). The cache is ready when the primary answers and
     every replica answers and reports `master_link_status:up` (it has its copy). `ps` shows each node with its
     role (`redis (primary)`, `redis (replica)`), `logs cache` includes the replicas (`logs cache-replica-1`
-    shows one), `cli cache` talks to the primary, `down` removes every node (`-v` their volumes too), and a
+    shows one), `cli cache` talks to the primary, `stop`, `start`, `restart` and `down cache` act on every
+    node (`cache-replica-1` names one), `down` removes every node (`-v` their volumes too), and a
     changed count adds or removes replicas on the next `up` (`up --dry-run` lists them). Refused (65): on
     Garnet (it replicates only in cluster mode), on UIs, with `dataBindMount` (one folder cannot be every
     node's `/data`) or a read-only `dataVolume`, and a resource named like a replica. `"sentinel"` and
