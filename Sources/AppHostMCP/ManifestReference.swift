@@ -47,12 +47,32 @@ enum ManifestReference {
     | `configFile` | none | a redis.conf (relative to apphost.json) given to the server before apphost's own settings: see [Config files, seed data and TLS](#config-files-seed-data-and-tls) |
     | `seed` | none | `"./seed.redis"` (one command a line) or `{"rdb": "./dump.rdb"}`: loaded only into an empty dataset, see [Config files, seed data and TLS](#config-files-seed-data-and-tls) |
     | `nativeCommand` | `redis-server`, `valkey-server`, `garnet-server` on `PATH` | under the native engine: the server program (a path relative to apphost.json, or a name on `PATH`) |
+    | `replicas` (redis, valkey) | none | `1` to `5` read replicas: see [Read replicas](#read-replicas) |
 
     A cache is ready when `PING` (after `AUTH`) answers `PONG`. A server that answers `-LOADING` (still
     loading its dataset: a large RDB or AOF), `-BUSY` (a long script or function) or `-MASTERDOWN` (a replica
     without its master) is not ready yet, whether it answers that to `AUTH` or to `PING`: apphost waits for it
     (until `--timeout`, saying which of these it last saw). A refused password or a server that wants one
     apphost does not have fails at once.
+
+    ### Read replicas
+
+    `"replicas": N` (1 to 5, Redis and Valkey) runs N read replicas beside the cache, which stays the
+    primary: containers `<project>-<cache>-replica-1` to `-N` (natively, servers of their own), resources
+    `<cache>-replica-1` to `-N`, each with its own port on 127.0.0.1, the cache's image, password, `args`,
+    `configFile`, persistence and lifetime, and with a `dataVolume` a volume of its own (`<volume>-replica-1`).
+    Each runs `--replicaof` the primary (its name on the project network; natively `127.0.0.1` and the
+    primary's port) with `masterauth` beside `requirepass` in its private settings file: the password is never
+    in an argument list. Replicas refuse writes (`READONLY`). The cache is ready when the primary answers and
+    every replica answers and reports `master_link_status:up` (it has its copy). `ps` shows each node with its
+    role (`redis (primary)`, `redis (replica)`), `logs cache` includes the replicas (`logs cache-replica-1`
+    shows one), `cli cache` talks to the primary, `stop`, `start`, `restart` and `down cache` act on every
+    node (`cache-replica-1` names one), `down` removes every node (`-v` their volumes too), and a
+    changed count adds or removes replicas on the next `up` (`up --dry-run` lists them). Refused (65): on
+    Garnet (it replicates only in cluster mode), on UIs, with `dataBindMount` (one folder cannot be every
+    node's `/data`) or a read-only `dataVolume`, and a resource named like a replica. `"sentinel"` and
+    `"cluster"` are not supported yet (65). Inside containers the primary lists its replicas at their network
+    addresses (`INFO replication`); the host addresses are in `NAME_REPLICAS`.
 
     ### Config files, seed data and TLS
 
@@ -211,6 +231,7 @@ enum ManifestReference {
     | `NAME_PASSWORD` | when there is one |
     | `NAME_URI` | `redis://:PWD@127.0.0.1:49153` (`valkey://` for Valkey): Aspire's form |
     | `NAME_URL` | `redis://default:PWD@127.0.0.1:49153/0`: the form every client takes |
+    | `NAME_REPLICAS` | with `replicas`: `127.0.0.1:49154,127.0.0.1:49155`, the read replicas (`ConnectionStrings__NAME` then lists every node, primary first: `127.0.0.1:49153,127.0.0.1:49154,127.0.0.1:49155,password=...`) |
 
     `NAME` is upper-cased with `-` turned into `_`. The first reference also gives `REDIS_HOST`,
     `REDIS_PORT`, `REDIS_PASSWORD` and `REDIS_URL` (its `NAME_URL`; a resource named `redis` gives all

@@ -84,7 +84,13 @@ enum PlanText {
         case .resp(let password):
           field("ready", password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
         case .http(let path): field("ready", "when GET \(path) answers 200")
+        case .replica(let password):
+          field(
+            "ready",
+            (password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
+              + " and INFO replication says master_link_status:up")
         }
+        if let primary = container.replicaOf { field("replica of", primary) }
         if engine == .native, let server = container.server {
           field("run", NativeLaunch.described(server, resource: name))
         } else {

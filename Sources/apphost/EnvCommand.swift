@@ -11,7 +11,9 @@ extension AppHost {
       discussion: """
         With an executable's NAME: the environment apphost gives it. With a cache's NAME: the variables a \
         reference to it gives. Without NAME: those of every cache. The caches must be running \
-        (apphost up -d) unless their hostPort is fixed.
+        (apphost up -d) unless their hostPort is fixed. A cache with "replicas" also gives NAME_REPLICAS \
+        (127.0.0.1:PORT of each read replica, comma-separated), and its ConnectionStrings__NAME lists \
+        every node, primary first.
 
           eval "$(apphost env --format shell)"
           apphost env cache > .env

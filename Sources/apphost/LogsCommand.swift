@@ -60,7 +60,12 @@ extension AppHost {
         for name in resources where !session.plan.resourceNames.contains(name) {
           throw .unknownResource(name: name, known: session.plan.resourceNames)
         }
-        return resources.isEmpty ? session.plan.resourceNames : resources
+        // A cache's read replicas come with it (`logs cache`); `logs cache-replica-1` shows one.
+        return resources.isEmpty
+          ? session.plan.resourceNames
+          : resources.flatMap { name in
+            [name] + session.plan.containers.filter { $0.replicaOf == name }.map(\.resource)
+          }
       }
       let plan = session.plan
       let state = session.project.state

@@ -29,7 +29,8 @@ extension AppHost {
       var table = [["NAME", "TYPE", "STATE", "HEALTH", "ENDPOINT", "PID", "NOTE"]]
       for row in rows {
         table.append([
-          row.name, row.type, row.state, row.health ?? "", row.endpoint ?? row.url ?? "",
+          row.name, row.type + (row.role.map { " (\($0))" } ?? ""), row.state, row.health ?? "",
+          row.endpoint ?? row.url ?? "",
           row.pid.map(String.init) ?? "", row.note ?? "",
         ])
       }

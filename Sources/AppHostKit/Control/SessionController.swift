@@ -133,7 +133,11 @@ package actor SessionController: ControlService {
     var processes: [String] = []
     for name in names {
       if let container = plan.container(name) {
-        if !containers.contains(where: { $0.resource == name }) { containers.append(container) }
+        // A cache comes with its read replicas (after it); `cache-replica-1` names one of them.
+        for node in [container] + plan.containers.filter({ $0.replicaOf == name })
+        where !containers.contains(where: { $0.resource == node.resource }) {
+          containers.append(node)
+        }
       } else if let supervisor,
         plan.executable(name) != nil
           || plan.executables.contains(where: { executable in

@@ -156,9 +156,19 @@ package struct NativeEngine: ContainerEngine {
     var environment: [String: String] = [:]
     for variable in container.environment { environment[variable.name] = variable.value.revealed() }
 
+    var primaryPort: Int?
+    if let primary = server.replicaOf {
+      guard let record = load(primary), record.identity.isAlive else {
+        throw .engineFailed(
+          command: "native run (\(container.resource))",
+          reason: "its primary \(primary) is not running; start the cache again (`apphost up`)")
+      }
+      primaryPort = record.port
+    }
     let launch = NativeLaunch.make(
       server: server, program: program, port: port, dataFolder: data,
-      secretFile: (recordsFolder as NSString).appendingPathComponent("\(container.containerName).conf"))
+      secretFile: (recordsFolder as NSString).appendingPathComponent("\(container.containerName).conf"),
+      primaryPort: primaryPort)
     var record = NativeRecord(
       name: container.containerName, resource: container.resource, pid: 0, startTime: "", port: port,
       labels: labels, environment: environment, image: "native:\(program)", launch: launch,
@@ -456,7 +466,8 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
   var secretFileContents: String?
 
   static func make(
-    server: ServerPlan, program: String, port: Int, dataFolder: String, secretFile: String, described: Bool = false
+    server: ServerPlan, program: String, port: Int, dataFolder: String, secretFile: String, described: Bool = false,
+    primaryPort: Int? = nil
   ) -> NativeLaunch {
     let password = server.password?.revealed()
     switch server.kind {
@@ -469,6 +480,12 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
         "logfile \"\"",
       ]
       if let password { lines.append("requirepass \(configQuoted(password))") }
+      if server.replicaOf != nil {
+        // A read replica of the server on 127.0.0.1: it announces itself as 127.0.0.1 and its own port
+        // already (the primary lists what a client here can reach).
+        lines.append("replicaof 127.0.0.1 \(primaryPort.map(String.init) ?? "{primary port}")")
+        if let password { lines.append("masterauth \(configQuoted(password))") }
+      }
       if let persistence = server.persistence {
         lines.append("save \(persistence.intervalSeconds) \(persistence.keysChanged)")
       } else {

@@ -30,7 +30,54 @@ package enum Probe {
     switch health {
     case .resp(let password): await resp(port: port, password: password?.revealed())
     case .http(let path): await http(port: port, path: path)
+    case .replica(let password): await replica(port: port, password: password?.revealed())
     }
+  }
+
+  /// A read replica is ready when it answers `PING` and `INFO replication` says its link to the primary
+  /// is up (it has its copy of the dataset).
+  package static func replica(port: Int, password: String?) async -> Outcome {
+    let answered = await resp(port: port, password: password)
+    guard answered == .ready else { return answered }
+    return await Blocking.run { () -> Outcome in
+      do throws(Connection.Failure) {
+        let connection = try open(port: port)
+        defer { connection.close() }
+        if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
+          return .notReady("AUTH answered \(message)")
+        }
+        let reply = try connection.call(["INFO", "replication"], timeout: replyTimeout)
+        switch reply {
+        case .bulk(let bytes?):
+          return replicationOutcome(String(decoding: bytes, as: UTF8.self))
+        case .verbatim(let text):
+          return replicationOutcome(text)
+        case .error(let message): return .notReady(transientReason(message) ?? message)
+        default: return .notReady("INFO replication answered \(RESP.render(reply))")
+        }
+      } catch {
+        return .notReady(error.description)
+      }
+    }
+  }
+
+  /// What `INFO replication` of a replica says about its readiness.
+  package static func replicationOutcome(_ info: String) -> Outcome {
+    var fields: [String: String] = [:]
+    for line in info.split(whereSeparator: \.isNewline) {
+      let parts = line.split(separator: ":", maxSplits: 1)
+      if parts.count == 2 { fields[String(parts[0])] = String(parts[1]).trimmingCharacters(in: .whitespaces) }
+    }
+    guard fields["role"] == "slave" else {
+      return .failed("it is not a replica (INFO replication says role:\(fields["role"] ?? "?"))")
+    }
+    guard fields["master_link_status"] == "up" else {
+      let status = fields["master_link_status"] ?? "?"
+      let sync = fields["master_sync_in_progress"] == "1" ? ", copying the dataset" : ""
+      return .notReady(
+        "its link to the primary \(fields["master_host"] ?? "?"):\(fields["master_port"] ?? "?") is \(status)\(sync)")
+    }
+    return .ready
   }
 
   package static func resp(port: Int, password: String?) async -> Outcome {

@@ -188,6 +188,8 @@ package struct CacheSpec: Sendable, Equatable {
   package var configFile: CacheConfigFile? = nil
   /// `"seed"`: data loaded when the cache starts with an empty dataset.
   package var seed: CacheSeed? = nil
+  /// `"replicas"`: read replicas of the cache (Redis and Valkey), each a server of its own; 0: none.
+  package var replicas: Int = 0
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),

@@ -21,6 +21,10 @@ package struct ManifestReader {
     containerKeys + [
       "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand", "configFile", "seed",
     ]
+  /// Redis and Valkey also take read replicas (Garnet replicates only in cluster mode).
+  static let replicatingCacheKeys = cacheKeys + ["replicas"]
+  /// The most read replicas a cache takes: each is a server of its own on this machine.
+  static let maximumCacheReplicas = 5
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
@@ -36,7 +40,8 @@ package struct ManifestReader {
 
   static func keys(of type: ResourceType) -> [String] {
     switch type {
-    case .redis, .valkey, .garnet: cacheKeys
+    case .redis, .valkey: replicatingCacheKeys
+    case .garnet: cacheKeys
     case .redisinsight: insightKeys
     case .rediscommander: commanderKeys
     case .executable: executableKeys
@@ -437,6 +442,13 @@ package struct ManifestReader {
     if let node = fields["seed"] {
       spec.seed = seed(node, at: path.appending("seed"))
     }
+    if let node = fields["replicas"] {
+      spec.replicas =
+        integer(
+          node, at: path.appending("replicas"), in: 1...Self.maximumCacheReplicas,
+          expected: "a whole number of read replicas from 1 to \(Self.maximumCacheReplicas) "
+            + "(each is a server of its own; leave \"replicas\" out for none)") ?? 0
+    }
     return spec
   }
 
@@ -808,6 +820,14 @@ package struct ManifestReader {
   }
 
   private func unknownKeyMessage(_ key: String, allowed: [String], owner: String) -> String {
+    if (key == "sentinel" || key == "cluster"), allowed.contains("persistence") {
+      return "\(quoted(key)) is not supported yet: apphost runs read replicas (\"replicas\": N on a redis or valkey "
+        + "cache), not Sentinel or Cluster topologies; remove \(quoted(key))"
+    }
+    if key == "replicas", owner == "a garnet resource" {
+      return "Garnet has no read replicas (it replicates only in cluster mode); use \"type\": \"redis\" or "
+        + "\"valkey\" for a cache with replicas, or remove \"replicas\""
+    }
     var message = "unknown key \(quoted(key))"
     let hint = didYouMean(key, among: allowed)
     if !hint.isEmpty {

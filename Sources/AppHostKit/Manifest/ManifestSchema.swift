@@ -160,8 +160,16 @@ package enum ManifestSchema {
                 }
               ]
             },
-            "args": { "description": "Appended to the server command.", "type": "array", "items": { "type": "string" } }
-          }
+            "args": { "description": "Appended to the server command.", "type": "array", "items": { "type": "string" } },
+            "replicas": {
+              "description": "Read replicas of the cache (redis and valkey only), each a server with its own port, replicaof the cache; programs get NAME_REPLICAS.",
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 5
+            }
+          },
+          "if": { "properties": { "type": { "const": "garnet" } } },
+          "then": { "not": { "required": ["replicas"] } }
         },
         "redisinsight": {
           "type": "object",

@@ -32,6 +32,7 @@ package struct ManifestValidator {
       switch resource.spec {
       case .cache(let cache):
         checkCache(cache, at: path)
+        checkReplicas(cache, name: resource.name, at: path)
       case .redisInsight(let insight):
         checkCacheList(insight.caches, at: path.appending("caches"))
         if insight.dataVolume?.readOnly == true {
@@ -133,6 +134,29 @@ package struct ManifestValidator {
     }
     if let mount = cache.dataBindMount {
       checkBindMountSource(mount, at: path.appending("dataBindMount").appending("source"))
+    }
+  }
+
+  /// Read replicas: each has a /data of its own (a volume per replica), and a name of its own.
+  private mutating func checkReplicas(_ cache: CacheSpec, name: String, at path: JSONPath) {
+    guard cache.replicas > 0 else { return }
+    if cache.dataBindMount != nil {
+      error(
+        path.appending("replicas"),
+        "read replicas each need a /data of their own, which one dataBindMount folder cannot give; use "
+          + "\"dataVolume\": true (a volume per replica), or remove \"replicas\"")
+    }
+    if cache.dataVolume?.readOnly == true {
+      error(
+        path.appending("replicas"),
+        "a read replica writes the copy it receives into /data, which is read-only here; remove \"readOnly\" from "
+          + "dataVolume, or remove \"replicas\"")
+    }
+    for replica in Planner.replicaNames(of: name, count: cache.replicas) where manifest[replica] != nil {
+      error(
+        JSONPath.resource(replica),
+        "\(quoted(replica)) is the name of a read replica of \(name) (\"replicas\": \(cache.replicas)); rename "
+          + "this resource")
     }
   }
 

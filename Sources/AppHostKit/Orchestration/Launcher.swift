@@ -134,25 +134,12 @@ package struct Launcher: Sendable {
     var outcome = Outcome()
     do {
       try await prepareNetworkAndVolumes(reconciliation, options: options, outcome: &outcome)
-      let results = await withTaskGroup(of: Brought.self) { group in
-        for step in bringUps {
-          guard let container = step.container else { continue }
-          group.addTask {
-            do throws(ResourceFailure) {
-              let port = try await bringUp(
-                container, step: step, options: options, deadline: deadline, started: started)
-              return Brought(resource: container.resource, port: port, failure: nil, created: step.makesContainer)
-            } catch {
-              return Brought(resource: container.resource, port: nil, failure: error, created: step.makesContainer)
-            }
-          }
-        }
-        var results: [Brought] = []
-        for await result in group {
-          results.append(result)
-          if result.failure != nil { group.cancelAll() }
-        }
-        return results
+      // Read replicas after the rest: a replica follows a primary that runs (natively it needs its port).
+      let isReplica = { (step: Reconciliation.Step) in step.container?.replicaOf != nil }
+      var results = await bringUpAll(
+        bringUps.filter { !isReplica($0) }, options: options, deadline: deadline, started: started)
+      if results.allSatisfy({ $0.failure == nil }) && !Task.isCancelled {
+        results += await bringUpAll(bringUps.filter(isReplica), options: options, deadline: deadline, started: started)
       }
       var failures: [ResourceFailure] = []
       for result in results {
@@ -176,6 +163,34 @@ package struct Launcher: Sendable {
       await cleanup.value
       if let error = error as? AppHostError { throw error }
       throw .cancelled
+    }
+  }
+
+  /// Brings up the containers of the steps at once, each waited for until it answers; the first failure
+  /// cancels the others.
+  private func bringUpAll(
+    _ steps: [Reconciliation.Step], options: Options, deadline: ContinuousClock.Instant,
+    started: ContinuousClock.Instant
+  ) async -> [Brought] {
+    await withTaskGroup(of: Brought.self) { group in
+      for step in steps {
+        guard let container = step.container else { continue }
+        group.addTask {
+          do throws(ResourceFailure) {
+            let port = try await bringUp(
+              container, step: step, options: options, deadline: deadline, started: started)
+            return Brought(resource: container.resource, port: port, failure: nil, created: step.makesContainer)
+          } catch {
+            return Brought(resource: container.resource, port: nil, failure: error, created: step.makesContainer)
+          }
+        }
+      }
+      var results: [Brought] = []
+      for await result in group {
+        results.append(result)
+        if result.failure != nil { group.cancelAll() }
+      }
+      return results
     }
   }
 

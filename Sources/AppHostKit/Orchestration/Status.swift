@@ -14,6 +14,10 @@ package struct ResourceStatus: Encodable, Sendable, Equatable {
   package var lifetime: String?
   package var image: String?
   package var pid: Int32?
+  /// Of a cache with read replicas and of each replica: `primary` or `replica`.
+  package var role: String?
+  /// Of a read replica: the cache (the primary) it copies.
+  package var replicaOf: String?
   /// Something the user should know: out of date, not in the manifest, why unhealthy.
   package var note: String?
 
@@ -39,6 +43,12 @@ package enum StatusReport {
         row.container = container.containerName
         row.lifetime = container.lifetime.rawValue
         row.image = container.image
+        if let primary = container.replicaOf {
+          row.role = "replica"
+          row.replicaOf = primary
+        } else if plan.containers.contains(where: { $0.replicaOf == name }) {
+          row.role = "primary"
+        }
         if let record = records[container.containerName] {
           row.state = record.state.rawValue
           if record.state == .exited { row.state = "exited (\(record.exitCode))" }

@@ -52,6 +52,9 @@ package struct Plan: Sendable, Equatable {
       guard result.insert(name).inserted else { continue }
       if let executable = executable(name) { pending += executable.needs }
       if let container = container(name) { pending += container.caches }
+      // A cache comes with its read replicas; a replica needs its primary.
+      pending += containers.filter { $0.replicaOf == name }.map(\.resource)
+      if let primary = container(name)?.replicaOf { pending.append(primary) }
     }
     return result.filter { all.contains($0) }
   }
@@ -105,6 +108,9 @@ package enum LabelKey {
   package static let detached = "apphost.detached"
   /// On caches that write snapshots: `down` asks them to save first.
   package static let savesBeforeStop = "apphost.save-before-stop"
+  /// On a cache's read replica: the primary's resource name. For people and other tools (`docker ps
+  /// --filter`): apphost reads the role from the plan, so it is not in `all`.
+  package static let replicaOf = "apphost.replica-of"
 
   /// Every key above: docker's `ps` template asks for each by name (EngineCommands.listContainers), so a
   /// label apphost reads back must be listed here.
@@ -181,6 +187,9 @@ package struct ServerPlan: Sendable, Equatable {
   package var configFile: CacheConfigFile? = nil
   /// `seed: {"rdb": ...}`: the RDB copied into an empty data folder before the server starts.
   package var seedRDB: String? = nil
+  /// For a read replica: the container (natively: the recorded server) of its primary, whose port the
+  /// native engine reads when it starts the replica (`replicaof 127.0.0.1 PORT`).
+  package var replicaOf: String? = nil
 
   /// What runs: `nativeCommand`, else the server's usual program name.
   package var program: String { command ?? defaultCommand }
@@ -200,6 +209,16 @@ package enum HealthCheck: Sendable, Hashable {
   case resp(password: Value?)
   /// `GET path` on the published port answers 200.
   case http(path: String)
+  /// A read replica: `PING` answers (after `AUTH`) and `INFO replication` says `master_link_status:up`.
+  case replica(password: Value?)
+
+  /// The password a RESP check authenticates with.
+  package var password: Value? {
+    switch self {
+    case .resp(let password), .replica(let password): password
+    case .http: nil
+    }
+  }
 }
 
 /// One container: a cache or a UI.
@@ -234,6 +253,9 @@ package struct ContainerPlan: Sendable, Equatable {
   package var server: ServerPlan? = nil
   /// For caches: the seed data loaded when it starts with an empty dataset.
   package var seed: CacheSeed? = nil
+  /// For a read replica of a cache (`"replicas": N`): the primary's resource name. A replica is a
+  /// container (`<project>-<cache>-replica-N`, resource `<cache>-replica-N`) of its own.
+  package var replicaOf: String? = nil
   /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
   /// free. Not part of `configHash`: a container is not recreated to move it.
   package var preferredPort: Int? = nil
@@ -350,6 +372,27 @@ package struct Endpoint: Sendable, Equatable {
   package var isManaged: Bool
   /// The database a connection string names (`/2`, `defaultDatabase=2`); nil: 0.
   package var database: Int? = nil
+  /// `host:port` of each of the cache's read replicas, in order; empty without replicas.
+  package var replicaNodes: [Value] = []
+
+  /// `NAME_REPLICAS`: `127.0.0.1:p1,127.0.0.1:p2`; nil without replicas.
+  package var replicaAddresses: Value? {
+    guard !replicaNodes.isEmpty else { return nil }
+    var value = Value([])
+    for (offset, node) in replicaNodes.enumerated() {
+      value = value + .text(offset == 0 ? "" : ",") + node
+    }
+    return value
+  }
+
+  /// `ConnectionStrings__NAME` for every node, primary first, in StackExchange.Redis's form
+  /// (`host:port,host:port,password=...`): the client finds out which node takes writes.
+  package func nodesConnectionString(primary: Value) -> Value {
+    var value = primary
+    for node in replicaNodes { value = value + "," + node }
+    if let password { value = value + ",password=" + password }
+    return value
+  }
 
   package var usesTLS: Bool { scheme == "rediss" || scheme == "valkeys" }
 

@@ -95,6 +95,7 @@ package struct PlanDocument: Encodable, Sendable {
         switch container.health {
         case .resp(let password): resource.health = Health(kind: "resp", auth: password != nil)
         case .http(let path): resource.health = Health(kind: "http", path: path)
+        case .replica(let password): resource.health = Health(kind: "replica", auth: password != nil)
         }
         resource.configHash = container.configHash
         resource.argv = Command(

@@ -42,11 +42,18 @@ package enum Planner {
     return try builder.build()
   }
 
-  /// The project network, when a container must reach another by name (a UI, its caches).
+  /// The resource names of a cache's read replicas: `NAME-replica-1` to `NAME-replica-N`.
+  package static func replicaNames(of resource: String, count: Int) -> [String] {
+    count < 1 ? [] : (1...count).map { "\(resource)-replica-\($0)" }
+  }
+
+  /// The project network, when a container must reach another by name (a UI, its caches; a read
+  /// replica, its primary).
   package static func network(for loaded: LoadedManifest) -> NetworkPlan? {
     let uis = loaded.manifest.resources.contains { resource in
       switch resource.spec {
       case .redisInsight, .redisCommander: true
+      case .cache(let cache): cache.replicas > 0
       default: false
       }
     }
@@ -109,6 +116,16 @@ private struct Builder {
         let container = cacheContainer(resource.name, cache, password: passwords[resource.name] ?? nil)
         containers.append(container)
         if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
+        for replica in Planner.replicaNames(of: resource.name, count: cache.replicas) {
+          containers.append(
+            replicaContainer(replica, of: container, cache, password: passwords[resource.name] ?? nil))
+          if let volume = cache.dataVolume {
+            volumes.append(
+              VolumePlan(
+                name: replicaVolumeName(resource.name, volume, replica: replica), resource: replica,
+                named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, replica)]))
+          }
+        }
       case .redisInsight where context.nativeEngine, .redisCommander where context.nativeEngine:
         skipped.append(
           Plan.Skipped(name: resource.name, kind: resource.type == .redisinsight ? .redisinsight : .rediscommander))
@@ -157,6 +174,12 @@ private struct Builder {
     VolumePlan(
       name: volume.name ?? defaultVolumeName(project: project, resource: resource), resource: resource,
       named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, resource)])
+  }
+
+  /// A replica's own volume: the primary's name with `-replica-N` after it.
+  func replicaVolumeName(_ resource: String, _ volume: DataVolume, replica: String) -> String {
+    let primary = volume.name ?? defaultVolumeName(project: project, resource: resource)
+    return primary + replica.dropFirst(resource.count)
   }
 
   func volumeMount(_ resource: String, _ volume: DataVolume) -> Mount {
@@ -208,11 +231,15 @@ private struct Builder {
   func cacheEndpoint(_ resource: String, _ cache: CacheSpec, password: Value?) -> Endpoint {
     let port: Value =
       cache.container.hostPort.map { .text(String($0)) } ?? Value([.hostPort(resource: resource)])
-    var connectionString = Value.text("\(Planner.host):") + port
-    if let password { connectionString = connectionString + ",password=" + password }
-    return Endpoint(
+    var endpoint = Endpoint(
       resource: resource, scheme: cache.server == .valkey ? "valkey" : "redis", host: Planner.host, port: port,
-      user: nil, password: password, connectionString: connectionString, isManaged: true)
+      user: nil, password: password, connectionString: "", isManaged: true)
+    // Every node, primary first, in StackExchange.Redis's form: it finds out which one takes writes.
+    endpoint.replicaNodes = Planner.replicaNames(of: resource, count: cache.replicas).map {
+      .text("\(Planner.host):") + Value([.hostPort(resource: $0)])
+    }
+    endpoint.connectionString = endpoint.nodesConnectionString(primary: .text("\(Planner.host):") + port)
+    return endpoint
   }
 
   func connectionStringEndpoint(_ resource: String, _ spec: ConnectionStringSpec) throws(AppHostError) -> Endpoint {
@@ -292,10 +319,13 @@ private struct Builder {
       mounts.append(Mount(source: .bind(path), target: CacheSeed.containerRDBPath, readOnly: true))
     }
     let persistence = cache.effectivePersistence
+    // A primary with replicas sends them its dataset at once, not after the 5 s Redis waits by default
+    // for more replicas to join the same transfer (the manifest's `args` follow and may set it).
+    let arguments = (cache.replicas > 0 ? ["--repl-diskless-sync-delay", "0"] : []) + cache.args
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB != nil)
+      extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -307,8 +337,51 @@ private struct Builder {
       },
       password: password,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: cache.args, configFile: cache.configFile, seedRDB: seedRDB)
+      extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB)
     plan.seed = cache.seed
+    plan.configHash = configHash(plan)
+    return plan
+  }
+
+  /// A read replica of `primary`: the same server, image, settings, password and lifetime; its own
+  /// container, port and data volume; `--replicaof` the primary by its name on the project network
+  /// (natively: 127.0.0.1 and the primary's port), `masterauth` beside `requirepass` in the private file.
+  /// No host port of its own in the manifest: the engine picks one. No seed: it copies the primary.
+  func replicaContainer(_ replica: String, of primary: ContainerPlan, _ cache: CacheSpec, password: Value?)
+    -> ContainerPlan
+  {
+    var settings = cache.container
+    settings.hostPort = nil
+    var mounts: [Mount] = []
+    if let volume = cache.dataVolume {
+      mounts.append(
+        Mount(
+          source: .volume(replicaVolumeName(primary.resource, volume, replica: replica)), target: "/data",
+          readOnly: volume.readOnly))
+    }
+    if let config = cache.configFile {
+      mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
+    }
+    let persistence = cache.effectivePersistence.map {
+      ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1)
+    }
+    let command = ServerCommand.commandLine(
+      server: cache.server, hasPassword: password != nil, persistence: persistence, extraArguments: cache.args,
+      configFile: cache.configFile,
+      replicaOf: ReplicaSource(host: primary.resource, port: Planner.cachePort))
+    var plan = container(
+      replica, kind: primary.kind, settings: settings, containerPort: Planner.cachePort,
+      environment: primary.environment, mounts: mounts, user: primary.user, entrypoint: "/bin/sh",
+      command: ["-c", command], caches: [], health: .replica(password: password),
+      savesBeforeStop: persistence != nil)
+    plan.image = primary.image
+    plan.labels.append(Label(LabelKey.replicaOf, primary.resource))
+    plan.replicaOf = primary.resource
+    var server = primary.server
+    server?.extraArguments = cache.args
+    server?.seedRDB = nil
+    server?.replicaOf = primary.containerName
+    plan.server = server
     plan.configHash = configHash(plan)
     return plan
   }
@@ -563,8 +636,14 @@ extension Builder {
       current += 1
     }
     let depth = (level.values.max() ?? -1) + 1
+    // A cache's read replicas start with it, right after it.
+    let names = manifest.resources.flatMap { resource in
+      let replicas = Planner.replicaNames(of: resource.name, count: resource.cache?.replicas ?? 0)
+      for replica in replicas { level[replica] = 0 }
+      return [resource.name] + replicas
+    }
     return (0..<depth).map { stage in
-      manifest.resources.map(\.name).filter { level[$0] == stage }
+      names.filter { level[$0] == stage }
     }.filter { !$0.isEmpty }
   }
 }
@@ -584,6 +663,9 @@ package enum ConnectionEnvironment {
       }
       variables.append(EnvironmentVariable("\(prefix)_URI", endpoint.uri()))
       variables.append(EnvironmentVariable("\(prefix)_URL", endpoint.url()))
+      if let replicas = endpoint.replicaAddresses {
+        variables.append(EnvironmentVariable("\(prefix)_REPLICAS", replicas))
+      }
     }
     if let first = endpoints.first {
       var conventional = [

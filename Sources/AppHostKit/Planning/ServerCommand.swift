@@ -38,7 +38,7 @@ package enum ServerCommand {
 
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
-    configFile: CacheConfigFile? = nil, seedRDB: Bool = false
+    configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
@@ -55,7 +55,7 @@ package enum ServerCommand {
       if hasPassword && server == .redis {
         // The settings on standard input (`-`, first: the entrypoint appends modules), from the private
         // file the shell opens before the entrypoint drops privileges: the server never needs to read it.
-        let requirepass = #"printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+        let requirepass = passwordSettings(password, replica: replicaOf != nil)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += ["-"]
@@ -64,12 +64,16 @@ package enum ServerCommand {
         // redis.conf splits a line into words: the value goes in double quotes, its `\` and `"`
         // escaped by sed, which reads it from a pipe (no process has it as an argument). The user's
         // configFile comes first, by `include`, so that apphost's settings follow it.
-        let requirepass = #"printf 'requirepass "%s"\n' "$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+        let requirepass = passwordSettings(password, replica: replicaOf != nil)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += [redisPasswordFile]
       } else if let config {
         words += [config]
+      }
+      if let replicaOf {
+        // Where the primary is is no secret; its password (`masterauth`) is in the private file above.
+        words += ["--replicaof", shellQuoted(replicaOf.host), "\(replicaOf.port)"]
       }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
@@ -109,5 +113,27 @@ package enum ServerCommand {
     }
     // exec: the server is the container's first process and receives the engine's stop signal.
     return prelude + "exec " + words.joined(separator: " ") + input
+  }
+
+  /// The `printf` that writes `requirepass` (and, for a replica, `masterauth`: the same password, since
+  /// a replica serves the same clients as its primary) as redis.conf lines. redis.conf splits a line into
+  /// words: the value goes in double quotes, its `\` and `"` escaped by sed, which reads it from a pipe
+  /// (no process has it as an argument).
+  static func passwordSettings(_ password: String, replica: Bool) -> String {
+    let escaped = #""$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+    guard replica else { return #"printf 'requirepass "%s"\n' "# + escaped }
+    return #"printf 'requirepass "%s"\nmasterauth "%s"\n' "# + escaped + " " + escaped
+  }
+}
+
+/// Where a read replica finds its primary: the primary's name on the project network and its port there
+/// (container engines), or 127.0.0.1 and the port the native engine gave it.
+package struct ReplicaSource: Sendable, Equatable {
+  package var host: String
+  package var port: Int
+
+  package init(host: String, port: Int) {
+    self.host = host
+    self.port = port
   }
 }

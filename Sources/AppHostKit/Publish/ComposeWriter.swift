@@ -152,6 +152,8 @@ struct ComposeWriter {
     entries.append(("healthcheck", healthcheck(HealthScripts.script(for: container))))
     if !container.caches.isEmpty {
       entries.append(("depends_on", dependsOn(container.caches)))
+    } else if let primary = container.replicaOf {
+      entries.append(("depends_on", .map([(primary, .map([("condition", .string("service_healthy"))]))])))
     }
     entries.append(("restart", .string("unless-stopped")))
     return Service(name: container.resource, entries: entries, secretVariables: environment.secret)
@@ -307,6 +309,10 @@ struct ComposeWriter {
     for name in names {
       if plan.container(name) != nil {
         entries.append((name, .map([("condition", .string("service_healthy"))])))
+        // A cache is ready with its read replicas, as under apphost.
+        for replica in plan.containers where replica.replicaOf == name {
+          entries.append((replica.resource, .map([("condition", .string("service_healthy"))])))
+        }
       } else if let program = carried(name) {
         let condition =
           program.executable.isTask

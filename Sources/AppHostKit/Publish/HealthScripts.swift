@@ -12,9 +12,11 @@ package enum HealthScripts {
     case .redis:
       let auth = password.map { "REDISCLI_AUTH=\"$\($0)\" " } ?? ""
       return "\(auth)redis-cli -p \(container.containerPort) ping | grep -q PONG"
+        + linkCheck(container, auth, "redis-cli")
     case .valkey:
       let auth = password.map { "VALKEYCLI_AUTH=\"$\($0)\" REDISCLI_AUTH=\"$\($0)\" " } ?? ""
       return "\(auth)valkey-cli -p \(container.containerPort) ping | grep -q PONG"
+        + linkCheck(container, auth, "valkey-cli")
     case .garnet:
       // Garnet's image has no redis-cli: RESP by hand, through bash's /dev/tcp, or nc where there is no
       // bash. QUIT makes the server close the connection, so the check ends at once.
@@ -32,6 +34,12 @@ package enum HealthScripts {
       let expected = container.kind == .redisinsight ? "up" : "ok"
       return "wget -q -O - http://127.0.0.1:\(container.containerPort)\(path) | grep -q \(expected)"
     }
+  }
+
+  /// For a read replica: its link to the primary is up (it has its copy of the dataset).
+  private static func linkCheck(_ container: ContainerPlan, _ auth: String, _ cli: String) -> String {
+    guard container.replicaOf != nil else { return "" }
+    return " && \(auth)\(cli) -p \(container.containerPort) info replication | grep -q master_link_status:up"
   }
 
   private static func passwordVariable(_ kind: ContainerKind) -> String {

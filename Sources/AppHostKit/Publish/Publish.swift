@@ -75,10 +75,11 @@ extension Plan {
       var inside = endpoint
       inside.host = endpoint.resource
       inside.port = .text(String(Planner.cachePort))
-      inside.connectionString = .text("\(endpoint.resource):\(Planner.cachePort)")
-      if let password = endpoint.password {
-        inside.connectionString = inside.connectionString + ",password=" + password
+      inside.replicaNodes = containers.filter { $0.replicaOf == endpoint.resource }.map {
+        .text("\($0.resource):\(Planner.cachePort)")
       }
+      inside.connectionString = inside.nodesConnectionString(
+        primary: .text("\(endpoint.resource):\(Planner.cachePort)"))
       return inside
     }
   }
