@@ -225,13 +225,7 @@ struct ProgramResourceTests {
 
   func psRows(_ project: EngineProject) async throws -> [String: [String: String]] {
     let result = try await project.succeed("ps", "--json")
-    let rows = (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]) ?? []
-    var byName: [String: [String: String]] = [:]
-    for row in rows {
-      guard let name = row["name"] as? String else { continue }
-      byName[name] = row.compactMapValues { $0 as? String }
-    }
-    return byName
+    return rowsByName(psJSON: result.output)
   }
 
   func fetch(_ url: String) async throws -> String {

@@ -37,13 +37,7 @@ struct ReplicaTests {
 
     func ps() async throws -> [String: [String: String]] {
       let result = try await succeed("ps", "--json")
-      let rows = (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]) ?? []
-      var byName: [String: [String: String]] = [:]
-      for row in rows {
-        guard let name = row["name"] as? String else { continue }
-        byName[name] = row.compactMapValues { $0 as? String }
-      }
-      return byName
+      return rowsByName(psJSON: result.output)
     }
 
     /// Containers, volumes and server records of the project that are still there.

@@ -88,3 +88,14 @@ func writeSample(into folder: ProjectFolder, name: String) throws {
   folder.write(
     "samples/visits.py", try String(contentsOfFile: Binary.repository + "/samples/visits.py", encoding: .utf8))
 }
+
+/// The rows of `apphost ps --json` by resource name, with their string fields.
+func rowsByName(psJSON output: String) -> [String: [String: String]] {
+  let rows = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]) ?? []
+  var byName: [String: [String: String]] = [:]
+  for row in rows {
+    guard let name = row["name"] as? String else { continue }
+    byName[name] = row.compactMapValues { $0 as? String }
+  }
+  return byName
+}
