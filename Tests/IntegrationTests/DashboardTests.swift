@@ -108,6 +108,28 @@ struct DashboardTests {
     }
   }
 
+  /// A SIGKILLed `up` leaves its dashboard without a parent: once `down` has returned, it runs no more.
+  @Test func downStopsTheDashboardOfAKilledUp() async throws {
+    try await ControlTests.withProject("native", "dashk") { project in
+      project.write(#""cache": {"type": "redis"}, "w": {"type": "executable", "command": "sleep", "args": ["300"]}"#)
+      let up = try project.background("up")
+      try #require(try await project.apphost("wait", "--timeout", "90").status == 0, "\(up.output)")
+      let pid = try await eventually(timeout: .seconds(30)) { () -> Int32? in
+        guard let data = FileManager.default.contents(atPath: project.path + "/.apphost/dashboard.json"),
+          let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return (record["pid"] as? NSNumber)?.int32Value
+      } until: {
+        $0 != nil
+      }
+      let dashboard = try #require(pid)
+      up.signal(SIGKILL)
+      let down = try await project.apphost("down")
+      #expect(down.status == 0, "\(down)")
+      #expect(!ControlTests.isAlive(dashboard), "down left the killed up's dashboard running")
+    }
+  }
+
   @Test func aDetachedUpServesItFromItsSupervisorUntilDown() async throws {
     try await ControlTests.withProject("native", "dashd") { project in
       project.write(#""cache": {"type": "redis"}, "w": {"type": "executable", "command": "sleep", "args": ["300"]}"#)

@@ -99,6 +99,27 @@ package final class DashboardProcess: @unchecked Sendable {
     }
   }
 
+  /// Stops the project's recorded dashboard when the apphost that started it is gone (killed): it would
+  /// end by itself once it notices, `down` and the next `up` do not leave it to that. A dashboard whose
+  /// parent lives belongs to that apphost and is left alone, and so is any process that is not this
+  /// project's `apphost-dashboard` (a pid reused since). True when one was stopped.
+  @discardableResult
+  package static func stopLeftover(_ state: StateDirectory) async -> Bool {
+    guard let pid = DashboardRecord.load(state)?.pid, let status = ProcessStatus.read(pid), status.isRunning,
+      status.parent == 1 || !ChildProcess.isRunning(status.parent),
+      let arguments = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+        .split(separator: "\0", omittingEmptySubsequences: false).map(String.init),
+      arguments.first?.hasSuffix("/apphost-dashboard") == true,
+      let file = arguments.firstIndex(of: "--file").map({ $0 + 1 }).flatMap({
+        arguments.indices.contains($0) ? arguments[$0] : nil
+      }),
+      (file as NSString).deletingLastPathComponent == (state.path as NSString).deletingLastPathComponent
+    else { return false }
+    await GracefulStop.stop([pid], grace: .seconds(2), remaining: GracefulStop.alive)
+    Log.debug("stopped the dashboard (pid \(pid)) of an apphost that is gone")
+    return true
+  }
+
   /// The dashboard a running `up` serves, if one does: its record, while its process lives.
   package static func running(_ state: StateDirectory) -> DashboardRecord? {
     guard let record = DashboardRecord.load(state), let pid = record.pid, record.token != nil,

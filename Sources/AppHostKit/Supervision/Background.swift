@@ -109,6 +109,7 @@ package enum BackgroundSupervisor {
     let projectDirectory = (state.path as NSString).deletingLastPathComponent
     let others = await OrphanScan.stop(projectDirectory: projectDirectory)
     if others > 0 { events(.note("stopped \(others) process(es) left running by an apphost that is gone")) }
+    await DashboardProcess.stopLeftover(state)
     ExecutableState.remove(state)
     return names
   }

@@ -41,6 +41,8 @@ package struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
 package struct ProcessStatus: Sendable, Equatable {
   /// `R`, `S`, `D`, ... ; `Z` and `X` have ended.
   package var state: Character
+  /// The parent's pid (1, or a subreaper's, once the parent is gone).
+  package var parent: Int32
   package var group: Int32
   /// Clock ticks after boot.
   package var startTime: String
@@ -54,7 +56,8 @@ package struct ProcessStatus: Sendable, Equatable {
     else { return nil }
     // After the name: state (field 3), parent, process group (5), ... start time (22).
     let fields = stat[stat.index(after: close)...].split(separator: " ")
-    guard fields.count > 19, let state = fields[0].first, let group = Int32(fields[2]) else { return nil }
-    return ProcessStatus(state: state, group: group, startTime: String(fields[19]))
+    guard fields.count > 19, let state = fields[0].first, let parent = Int32(fields[1]), let group = Int32(fields[2])
+    else { return nil }
+    return ProcessStatus(state: state, parent: parent, group: group, startTime: String(fields[19]))
   }
 }
