@@ -26,6 +26,14 @@ let package = Package(
     .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     // The web dashboard's HTTP server, in its own executable (apphost-dashboard): apphost itself stays small.
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    // `"tls": true` (DECISIONS.md, "TLS for caches"): the project's CA and server certificate are made with
+    // swift-certificates and swift-crypto; apphost's own RESP client (readiness, SAVE, seeding, `cli`) speaks
+    // TLS through swift-nio-ssl.
+    .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
   ],
   targets: [
     .executableTarget(
@@ -74,6 +82,13 @@ let package = Package(
         .product(name: "Subprocess", package: "swift-subprocess"),
         .product(name: "SystemPackage", package: "swift-system"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOTLS", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]
     ),
     .target(
@@ -82,7 +97,9 @@ let package = Package(
     ),
     .testTarget(
       name: "AppHostKitTests",
-      dependencies: ["AppHostKit", "AppHostMCP", "TestSupport"]
+      dependencies: [
+        "AppHostKit", "AppHostMCP", "TestSupport", .product(name: "X509", package: "swift-certificates"),
+      ]
     ),
     .testTarget(
       name: "IntegrationTests",

@@ -21,7 +21,8 @@ package struct Project: Sendable {
     loaded.manifest.resources.contains { $0.cache?.dataBindMount != nil }
   }
 
-  /// Makes the plan, creating the generated passwords it needs (once, in `.apphost/secrets.json`).
+  /// Makes the plan, creating the generated passwords it needs (once, in `.apphost/secrets.json`) and, for
+  /// `"tls": true` caches, the project's certificates (`.apphost/tls/`).
   package func plan(environment: [String: String], rootlessEngine: Bool = false, nativeEngine: Bool = false)
     throws(AppHostError) -> Plan
   {
@@ -32,6 +33,8 @@ package struct Project: Sendable {
       rootlessEngine: rootlessEngine)
     context.nativeEngine = nativeEngine
     context.dotEnv = DotEnv.projectValues(projectDirectory: loaded.projectDirectory)
+    let tlsNames = Planner.tlsServerNames(loaded.manifest)
+    if !tlsNames.isEmpty { context.tls = try ProjectCertificates(state: state).ensure(serverNames: tlsNames) }
     return try Planner.plan(loaded, context: context)
   }
 

@@ -13,7 +13,8 @@ final class CacheClient: Sendable {
     self.connection = connection
   }
 
-  static func connect(host: String, port: Int, password: String?, user: String?) async throws(ToolError)
+  static func connect(host: String, port: Int, password: String?, user: String?, tls: TLSClient? = nil)
+    async throws(ToolError)
     -> CacheClient
   {
     let address = "\(host):\(port)"
@@ -21,7 +22,7 @@ final class CacheClient: Sendable {
       let connection: Connection
       var refusal: String?
       do throws(Connection.Failure) {
-        connection = try Connection.open(host: host, port: port, timeout: .seconds(5))
+        connection = try Connection.open(host: host, port: port, timeout: .seconds(5), tls: tls)
         if let password {
           let words = user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
           if case .error(let message) = try connection.call(words, timeout: timeout) { refusal = message }

@@ -34,15 +34,13 @@ enum CacheTools {
       if plan.resourceNames.contains(name) { throw ToolError("\(name) is not a cache") }
       throw ToolError(AppHostError.unknownResource(name: name, known: plan.endpoints.map(\.resource)))
     }
-    if endpoint.usesTLS {
-      throw ToolError("\(name) speaks TLS only, which apphost's RESP client does not; use redis-cli --tls")
-    }
     let ports = StatusReport.ports(plan: plan, containers: session.containers)
     guard let port = endpoint.port.revealed(ports: ports).flatMap({ Int($0) }) else {
       throw ToolError("\(name) is not running; start it with `apphost up -d`")
     }
     let client = try await CacheClient.connect(
-      host: endpoint.host, port: port, password: endpoint.password?.revealed(), user: endpoint.user)
+      host: endpoint.host, port: port, password: endpoint.password?.revealed(), user: endpoint.user,
+      tls: endpoint.tlsClient)
     defer { client.close() }
     if let database = endpoint.database, database != 0 {
       if case .error(let message) = try await client.call(["SELECT", String(database)]) {

@@ -272,10 +272,11 @@ final class Dashboard: Sendable {
     while !Task.isCancelled {
       if shell == nil,
         let address = await hub.resources.first(where: { $0.row.name == container.resource })?.row.endpoint,
-        let port = address.split(separator: ":").last.flatMap({ Int($0) }), endpoint?.usesTLS != true
+        let port = address.split(separator: ":").last.flatMap({ Int($0) })
       {
         shell = try? await RedisShell.connect(
-          host: "127.0.0.1", port: port, password: endpoint?.password?.revealed(), user: endpoint?.user)
+          host: "127.0.0.1", port: port, password: endpoint?.password?.revealed(), user: endpoint?.user,
+          tls: endpoint?.tlsClient)
       }
       if let current = shell {
         let reply = try? await current.execute(["INFO"])

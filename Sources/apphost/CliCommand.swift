@@ -55,15 +55,13 @@ extension AppHost {
           }
           throw .unknownResource(name: name, known: plan.endpoints.map(\.resource))
         }
-        if endpoint.usesTLS {
-          throw .notACache(name: name, reason: "needs TLS, which apphost cli does not speak; use redis-cli --tls")
-        }
         let ports = StatusReport.ports(plan: plan, containers: session.containers)
         guard let port = endpoint.port.revealed(ports: ports).flatMap({ Int($0) }) else {
           throw .notRunning(resources: [name])
         }
         return try await RedisShell.connect(
-          host: endpoint.host, port: port, password: endpoint.password?.revealed(), user: endpoint.user)
+          host: endpoint.host, port: port, password: endpoint.password?.revealed(), user: endpoint.user,
+          tls: endpoint.tlsClient)
       }
       defer { shell.close() }
       let mode: RESP.OutputMode =

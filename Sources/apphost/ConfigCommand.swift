@@ -81,14 +81,17 @@ enum PlanText {
           field("caches", container.caches.isEmpty ? "(none)" : container.caches.joined(separator: ", "))
         }
         switch container.health {
-        case .resp(let password):
-          field("ready", password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
-        case .http(let path): field("ready", "when GET \(path) answers 200")
-        case .replica(let password):
+        case .resp(let password, let tls):
           field(
             "ready",
             (password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
-              + " and INFO replication says master_link_status:up")
+              + (tls == nil ? "" : " over TLS (checked against \(tls?.caFile ?? "the CA"))"))
+        case .http(let path): field("ready", "when GET \(path) answers 200")
+        case .replica(let password, let tls):
+          field(
+            "ready",
+            (password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
+              + (tls == nil ? "" : " over TLS") + " and INFO replication says master_link_status:up")
         }
         if let primary = container.replicaOf { field("replica of", primary) }
         if engine == .native, let server = container.server {

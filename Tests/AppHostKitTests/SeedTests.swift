@@ -90,7 +90,7 @@ import Testing
     let calls = SeedCalls()
     let events = EventLog()
     var launcher = LauncherTests.launcher(plan, engine, events: events)
-    launcher.seeding = { port, password, commands, source in
+    launcher.seeding = { port, password, _, commands, source in
       calls.add("\(source) \(commands.map { $0.words.joined(separator: " ") }) \(password ?? "-")")
       return .seeded(commands: commands.count)
     }
@@ -113,7 +113,7 @@ import Testing
       #"{"name": "shop", "resources": {"cache": {"type": "redis", "seed": "seed.redis"}}}"#, folder: folder.path)
     let engine = FakeEngine()
     var launcher = LauncherTests.launcher(plan, engine)
-    launcher.seeding = { _, _, _, _ in .failed("seed.redis:1: SET failed: ERR wrong") }
+    launcher.seeding = { _, _, _, _, _ in .failed("seed.redis:1: SET failed: ERR wrong") }
     await #expect(throws: AppHostError.self) { try await LauncherTests.start(launcher, engine) }
     #expect(engine.containerNames.isEmpty)
   }

@@ -476,9 +476,16 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
       // The user's configFile first, read in place; apphost's settings after it win.
       var lines = server.configFile.map { ["include \(configQuoted($0.path))"] } ?? []
       lines += [
-        "bind 127.0.0.1", "port \(port)", "protected-mode yes", "daemonize no", "dir \(configQuoted(dataFolder))",
-        "logfile \"\"",
+        "bind 127.0.0.1", server.tls == nil ? "port \(port)" : "port 0", "protected-mode yes", "daemonize no",
+        "dir \(configQuoted(dataFolder))", "logfile \"\"",
       ]
+      if let tls = server.tls {
+        // TLS only: the port apphost chose takes TLS, and there is no plain-text port.
+        lines += ServerCommand.tlsSettings(
+          port: port, certificate: configQuoted(tls.serverCertificate), key: configQuoted(tls.serverKey),
+          authority: configQuoted(tls.caCertificate), replica: server.replicaOf != nil
+        ).map { $0.joined(separator: " ") }
+      }
       if let password { lines.append("requirepass \(configQuoted(password))") }
       if server.replicaOf != nil {
         // A read replica of the server on 127.0.0.1: it announces itself as 127.0.0.1 and its own port
@@ -532,7 +539,10 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     let port = "{\(resource).port}"
     var text = shellCommandLine(launch.arguments).replacingOccurrences(of: "--port 0", with: "--port \(port)")
     if let contents = launch.secretFileContents {
-      let settings = contents.split(separator: "\n").map { $0 == "port 0" ? "port \(port)" : String($0) }
+      let settings = contents.split(separator: "\n").map { line in
+        line == "port 0" && server.tls == nil
+          ? "port \(port)" : line == "tls-port 0" ? "tls-port \(port)" : String(line)
+      }
       text += "   (in that file, 0600: " + settings.joined(separator: "; ") + ")"
     }
     return text

@@ -31,6 +31,8 @@ package final class Connection: @unchecked Sendable {
   private var buffer: [UInt8] = []
   private let lock = NSLock()
   private var isClosed = false
+  /// With TLS: the stream that owns the socket from the handshake on.
+  private var tls: TLSStream?
 
   private init(descriptor: Int32) {
     self.descriptor = descriptor
@@ -40,8 +42,25 @@ package final class Connection: @unchecked Sendable {
     close()
   }
 
-  /// Connects to `host:port` (an IPv4 address), giving up after `timeout`.
-  package static func open(host: String = "127.0.0.1", port: Int, timeout: Duration) throws(Failure) -> Connection {
+  /// Connects to `host:port` (an IPv4 address), giving up after `timeout`; with `tls`, the TLS handshake is
+  /// part of the connect (and of its `timeout`).
+  package static func open(host: String = "127.0.0.1", port: Int, timeout: Duration, tls: TLSClient? = nil)
+    throws(Failure) -> Connection
+  {
+    let deadline = ContinuousClock.now + timeout
+    let connection = try openPlain(host: host, port: port, timeout: timeout)
+    if var tls {
+      if tls.serverName == nil { tls.serverName = host }
+      connection.lock.lock()
+      // The stream owns the socket now, and closes it.
+      connection.isClosed = true
+      connection.lock.unlock()
+      connection.tls = try TLSStream.start(descriptor: connection.descriptor, settings: tls, deadline: deadline)
+    }
+    return connection
+  }
+
+  private static func openPlain(host: String, port: Int, timeout: Duration) throws(Failure) -> Connection {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard descriptor >= 0 else { throw .system(String(cString: strerror(errno))) }
     let connection = Connection(descriptor: descriptor)
@@ -82,6 +101,7 @@ package final class Connection: @unchecked Sendable {
   }
 
   package func close() {
+    tls?.close()
     lock.lock()
     defer { lock.unlock() }
     if !isClosed {
@@ -105,6 +125,7 @@ package final class Connection: @unchecked Sendable {
   }
 
   package func send(_ bytes: [UInt8], timeout: Duration) throws(Failure) {
+    if let tls { return try tls.send(bytes, timeout: timeout) }
     let deadline = ContinuousClock.now + timeout
     var offset = 0
     while offset < bytes.count {
@@ -123,6 +144,11 @@ package final class Connection: @unchecked Sendable {
 
   /// Reads more bytes into the buffer; false when the deadline passed with nothing read.
   private func fill(until deadline: ContinuousClock.Instant) throws(Failure) -> Bool {
+    if let tls {
+      guard let bytes = try tls.receive(until: deadline) else { return false }
+      buffer += bytes
+      return true
+    }
     guard try wait(for: Int16(POLLIN), until: deadline) else { return false }
     var chunk = [UInt8](repeating: 0, count: 16 * 1024)
     let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }

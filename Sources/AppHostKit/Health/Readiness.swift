@@ -28,20 +28,20 @@ package enum Probe {
 
   package static func check(_ health: HealthCheck, port: Int) async -> Outcome {
     switch health {
-    case .resp(let password): await resp(port: port, password: password?.revealed())
+    case .resp(let password, let tls): await resp(port: port, password: password?.revealed(), tls: tls)
     case .http(let path): await http(port: port, path: path)
-    case .replica(let password): await replica(port: port, password: password?.revealed())
+    case .replica(let password, let tls): await replica(port: port, password: password?.revealed(), tls: tls)
     }
   }
 
   /// A read replica is ready when it answers `PING` and `INFO replication` says its link to the primary
   /// is up (it has its copy of the dataset).
-  package static func replica(port: Int, password: String?) async -> Outcome {
-    let answered = await resp(port: port, password: password)
+  package static func replica(port: Int, password: String?, tls: TLSClient? = nil) async -> Outcome {
+    let answered = await resp(port: port, password: password, tls: tls)
     guard answered == .ready else { return answered }
     return await Blocking.run { () -> Outcome in
       do throws(Connection.Failure) {
-        let connection = try open(port: port)
+        let connection = try open(port: port, tls: tls)
         defer { connection.close() }
         if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
           return .notReady("AUTH answered \(message)")
@@ -80,10 +80,10 @@ package enum Probe {
     return .ready
   }
 
-  package static func resp(port: Int, password: String?) async -> Outcome {
+  package static func resp(port: Int, password: String?, tls: TLSClient? = nil) async -> Outcome {
     await Blocking.run { () -> Outcome in
       do throws(Connection.Failure) {
-        let connection = try open(port: port)
+        let connection = try open(port: port, tls: tls)
         defer { connection.close() }
         // AUTH and PING in one write: one round trip.
         var request: [UInt8] = []
@@ -128,9 +128,10 @@ package enum Probe {
   }
 
   /// Connects, telling a connect that got no answer (`unansweredReason`) from the other failures.
-  private static func open(port: Int) throws(Connection.Failure) -> Connection {
+  private static func open(port: Int, tls: TLSClient? = nil) throws(Connection.Failure) -> Connection {
     do {
-      return try Connection.open(port: port, timeout: connectTimeout)
+      // A handshake takes a round trip or two more than a connect.
+      return try Connection.open(port: port, timeout: tls == nil ? connectTimeout : replyTimeout, tls: tls)
     } catch .timedOut {
       throw .system(unansweredReason)
     }
@@ -153,11 +154,13 @@ package enum Probe {
 
   /// Asks a cache to write its data to disk now (`SAVE`; a checkpoint for Garnet). Returns nil on
   /// success, else why it did not.
-  package static func save(port: Int, password: String?, timeout: Duration = .seconds(120)) async -> String? {
+  package static func save(port: Int, password: String?, tls: TLSClient? = nil, timeout: Duration = .seconds(120))
+    async -> String?
+  {
     await Blocking.run { () -> String? in
       let deadline = ContinuousClock.now + timeout
       do throws(Connection.Failure) {
-        let connection = try Connection.open(port: port, timeout: .seconds(1))
+        let connection = try Connection.open(port: port, timeout: .seconds(tls == nil ? 1 : 3), tls: tls)
         defer { connection.close() }
         if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
           return "AUTH failed: \(message)"

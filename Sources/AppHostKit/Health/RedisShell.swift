@@ -12,12 +12,12 @@ package final class RedisShell: Sendable {
     ["MONITOR", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"].contains(words.first?.uppercased() ?? "")
   }
 
-  package static func connect(host: String, port: Int, password: String?, user: String? = nil)
+  package static func connect(host: String, port: Int, password: String?, user: String? = nil, tls: TLSClient? = nil)
     async throws(AppHostError) -> RedisShell
   {
     let (connection, refusal) = try await Blocking.run { () throws(AppHostError) -> (Connection, String?) in
       do throws(Connection.Failure) {
-        let connection = try Connection.open(host: host, port: port, timeout: .seconds(5))
+        let connection = try Connection.open(host: host, port: port, timeout: .seconds(5), tls: tls)
         if let password {
           let words = user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
           if case .error(let message) = try connection.call(words, timeout: .seconds(5)) {

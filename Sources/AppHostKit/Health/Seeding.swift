@@ -23,12 +23,13 @@ package enum Seeding {
   static let batch = 256
 
   package static func seed(
-    port: Int, password: String?, commands: [CacheSeed.Command], source: String, timeout: Duration = .seconds(60)
+    port: Int, password: String?, tls: TLSClient? = nil, commands: [CacheSeed.Command], source: String,
+    timeout: Duration = .seconds(60)
   ) async -> Outcome {
     await Blocking.run { () -> Outcome in
       let replyTimeout = Duration.seconds(10)
       do throws(Connection.Failure) {
-        let connection = try Connection.open(port: port, timeout: .seconds(2))
+        let connection = try Connection.open(port: port, timeout: .seconds(2), tls: tls)
         defer { connection.close() }
         if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
           return .failed("AUTH failed: \(message)")

@@ -190,6 +190,8 @@ package struct CacheSpec: Sendable, Equatable {
   package var seed: CacheSeed? = nil
   /// `"replicas"`: read replicas of the cache (Redis and Valkey), each a server of its own; 0: none.
   package var replicas: Int = 0
+  /// `"tls": true`: the server speaks TLS only, with the project's certificate (Redis and Valkey).
+  package var tls: Bool = false
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),

@@ -21,8 +21,9 @@ package struct ManifestReader {
     containerKeys + [
       "password", "dataVolume", "dataBindMount", "persistence", "args", "nativeCommand", "configFile", "seed",
     ]
-  /// Redis and Valkey also take read replicas (Garnet replicates only in cluster mode).
-  static let replicatingCacheKeys = cacheKeys + ["replicas"]
+  /// Redis and Valkey also take read replicas (Garnet replicates only in cluster mode) and TLS (Garnet 1.0
+  /// reads certificates as PKCS#12 only: DECISIONS.md).
+  static let replicatingCacheKeys = cacheKeys + ["replicas", "tls"]
   /// The most read replicas a cache takes: each is a server of its own on this machine.
   static let maximumCacheReplicas = 5
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
@@ -449,6 +450,9 @@ package struct ManifestReader {
           expected: "a whole number of read replicas from 1 to \(Self.maximumCacheReplicas) "
             + "(each is a server of its own; leave \"replicas\" out for none)") ?? 0
     }
+    if let node = fields["tls"] {
+      spec.tls = bool(node, at: path.appending("tls")) ?? false
+    }
     return spec
   }
 
@@ -823,6 +827,10 @@ package struct ManifestReader {
     if (key == "sentinel" || key == "cluster"), allowed.contains("persistence") {
       return "\(quoted(key)) is not supported yet: apphost runs read replicas (\"replicas\": N on a redis or valkey "
         + "cache), not Sentinel or Cluster topologies; remove \(quoted(key))"
+    }
+    if key == "tls", owner == "a garnet resource" {
+      return "apphost cannot give Garnet TLS: Garnet 1.0 reads its certificate only as PKCS#12, which apphost "
+        + "does not write (Garnet 2 reads PEM); use \"type\": \"redis\" or \"valkey\" for a TLS cache, or remove \"tls\""
     }
     if key == "replicas", owner == "a garnet resource" {
       return "Garnet has no read replicas (it replicates only in cluster mode); use \"type\": \"redis\" or "

@@ -166,10 +166,14 @@ package enum ManifestSchema {
               "type": "integer",
               "minimum": 1,
               "maximum": 5
+            },
+            "tls": {
+              "description": "true: the server speaks TLS only, with a certificate from a CA made for this project in .apphost/tls/ (redis and valkey only); programs get rediss:// URLs and NAME_TLS_CA_FILE.",
+              "type": "boolean"
             }
           },
           "if": { "properties": { "type": { "const": "garnet" } } },
-          "then": { "not": { "required": ["replicas"] } }
+          "then": { "not": { "anyOf": [{ "required": ["replicas"] }, { "required": ["tls"] }] } }
         },
         "redisinsight": {
           "type": "object",

@@ -208,6 +208,14 @@ package struct ManifestValidator {
   /// it) and its entrypoint breaks on whitespace, '"' and '\\' (RedisCommanderPassword).
   private mutating func checkCommanderPasswords(_ commander: RedisCommanderSpec, name: String) {
     let shown = commander.caches ?? manifest.resources.filter(\.type.isCache).map(\.name)
+    for (index, cacheName) in (commander.caches ?? []).enumerated() where manifest[cacheName]?.cache?.tls == true {
+      // Redis Commander's REDIS_HOSTS entries have no field for TLS (a TLS cache is left out of its default list).
+      error(
+        JSONPath.resource(name).appending("caches").appending(index: index),
+        "\(cacheName) speaks TLS only (\"tls\": true), and Redis Commander's REDIS_HOSTS, which apphost wires "
+          + "it with, cannot carry TLS settings; remove \(cacheName) from these caches (RedisInsight shows TLS "
+          + "caches), or remove \"tls\" from \(cacheName)")
+    }
     for cacheName in shown {
       guard case .given(.literal(let password)) = manifest[cacheName]?.cache?.password,
         let problem = RedisCommanderPassword.problem(password)

@@ -15,13 +15,14 @@ package struct Launcher: Sendable {
   /// Waits until a resource answers (`Probe.waitUntilReady`; unit tests give their own).
   package var readiness: Readiness
   /// Loads seed commands (`Seeding.seed`; unit tests give their own).
-  package var seeding: Seeder = { port, password, commands, source in
-    await Seeding.seed(port: port, password: password, commands: commands, source: source)
+  package var seeding: Seeder = { port, password, tls, commands, source in
+    await Seeding.seed(port: port, password: password, tls: tls, commands: commands, source: source)
   }
 
   package typealias Seeder =
-    @Sendable (_ port: Int, _ password: String?, _ commands: [CacheSeed.Command], _ source: String) async ->
-    Seeding.Outcome
+    @Sendable (
+      _ port: Int, _ password: String?, _ tls: TLSClient?, _ commands: [CacheSeed.Command], _ source: String
+    ) async -> Seeding.Outcome
 
   /// Throws `Probe.Unreachable` when given how long an unanswered port may stay so.
   package typealias Readiness =
@@ -371,9 +372,8 @@ package struct Launcher: Sendable {
   /// Seed commands, once a cache that has just started answers, into an empty dataset only.
   private func seed(_ container: ContainerPlan, port: Int) async throws(AppHostError) {
     guard case .commands(let source, _, let commands) = container.seed else { return }
-    var password: String?
-    if case .resp(let value) = container.health { password = value?.revealed() }
-    switch await seeding(port, password, commands, source) {
+    let password = container.health.password?.revealed()
+    switch await seeding(port, password, container.health.tls, commands, source) {
     case .seeded(let count):
       events(
         .seed(

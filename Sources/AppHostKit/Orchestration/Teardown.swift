@@ -27,7 +27,13 @@ package struct Teardown: Sendable {
             let resource = record.resource ?? record.name
             guard let port = record.ports[Planner.cachePort] else { return record.name }
             events(.saving(resource: resource))
-            if let problem = await Probe.save(port: port, password: record.cachePassword) {
+            // A TLS-only cache is one of this project's: its certificate is signed by the project's CA.
+            let tls =
+              record.labels[LabelKey.tls] == "true"
+              ? record.projectDirectory.map {
+                TLSClient.project(StateDirectory(projectDirectory: $0))
+              } : nil
+            if let problem = await Probe.save(port: port, password: record.cachePassword, tls: tls) {
               events(.saveFailed(resource: resource, reason: problem))
               return record.name
             }

@@ -111,11 +111,13 @@ package enum LabelKey {
   /// On a cache's read replica: the primary's resource name. For people and other tools (`docker ps
   /// --filter`): apphost reads the role from the plan, so it is not in `all`.
   package static let replicaOf = "apphost.replica-of"
+  /// On a cache that speaks TLS only (`"tls": true`): `down` saves it over TLS, trusting the project's CA.
+  package static let tls = "apphost.tls"
 
   /// Every key above: docker's `ps` template asks for each by name (EngineCommands.listContainers), so a
   /// label apphost reads back must be listed here.
   package static let all = [
-    project, projectDirectory, resource, lifetime, configHash, ownerPID, ownerStart, detached, savesBeforeStop,
+    project, projectDirectory, resource, lifetime, configHash, ownerPID, ownerStart, detached, savesBeforeStop, tls,
   ]
 }
 
@@ -190,6 +192,8 @@ package struct ServerPlan: Sendable, Equatable {
   /// For a read replica: the container (natively: the recorded server) of its primary, whose port the
   /// native engine reads when it starts the replica (`replicaof 127.0.0.1 PORT`).
   package var replicaOf: String? = nil
+  /// `"tls": true`: the project's certificate files; the server then speaks TLS only.
+  package var tls: TLSFiles? = nil
 
   /// What runs: `nativeCommand`, else the server's usual program name.
   package var program: String { command ?? defaultCommand }
@@ -205,17 +209,26 @@ package struct ServerPlan: Sendable, Equatable {
 }
 
 package enum HealthCheck: Sendable, Hashable {
-  /// `PING` (after `AUTH` when there is a password) answers `+PONG` on the published port.
-  case resp(password: Value?)
+  /// `PING` (after `AUTH` when there is a password) answers `+PONG` on the published port (over TLS,
+  /// checked against the project's CA, with `tls`).
+  case resp(password: Value?, tls: TLSClient? = nil)
   /// `GET path` on the published port answers 200.
   case http(path: String)
   /// A read replica: `PING` answers (after `AUTH`) and `INFO replication` says `master_link_status:up`.
-  case replica(password: Value?)
+  case replica(password: Value?, tls: TLSClient? = nil)
 
   /// The password a RESP check authenticates with.
   package var password: Value? {
     switch self {
-    case .resp(let password), .replica(let password): password
+    case .resp(let password, _), .replica(let password, _): password
+    case .http: nil
+    }
+  }
+
+  /// How a RESP check speaks TLS; nil: plain text.
+  package var tls: TLSClient? {
+    switch self {
+    case .resp(_, let tls), .replica(_, let tls): tls
     case .http: nil
     }
   }
@@ -374,6 +387,8 @@ package struct Endpoint: Sendable, Equatable {
   package var database: Int? = nil
   /// `host:port` of each of the cache's read replicas, in order; empty without replicas.
   package var replicaNodes: [Value] = []
+  /// `NAME_TLS_CA_FILE`: the CA that signed a `"tls": true` cache's certificate (the project's).
+  package var caFile: String? = nil
 
   /// `NAME_REPLICAS`: `127.0.0.1:p1,127.0.0.1:p2`; nil without replicas.
   package var replicaAddresses: Value? {
@@ -391,10 +406,18 @@ package struct Endpoint: Sendable, Equatable {
     var value = primary
     for node in replicaNodes { value = value + "," + node }
     if let password { value = value + ",password=" + password }
+    if usesTLS { value = value + ",ssl=true" }
     return value
   }
 
   package var usesTLS: Bool { scheme == "rediss" || scheme == "valkeys" }
+
+  /// How apphost's own client speaks TLS to it: a cache of this project is checked against the project's CA
+  /// (its `caFile`), a `rediss://` connection string against the system's trust store and its host name.
+  package var tlsClient: TLSClient? {
+    guard usesTLS else { return nil }
+    return TLSClient(caFile: caFile, serverName: isManaged ? nil : host)
+  }
 
   /// `NAME_URI`, Aspire's form: `scheme://[user]:password@host:port` (`valkey://` for Valkey; an empty user
   /// name before the password).

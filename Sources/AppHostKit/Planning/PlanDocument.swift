@@ -93,9 +93,9 @@ package struct PlanDocument: Encodable, Sendable {
           resource.caches = container.caches
         }
         switch container.health {
-        case .resp(let password): resource.health = Health(kind: "resp", auth: password != nil)
+        case .resp(let password, _): resource.health = Health(kind: "resp", auth: password != nil)
         case .http(let path): resource.health = Health(kind: "http", path: path)
-        case .replica(let password): resource.health = Health(kind: "replica", auth: password != nil)
+        case .replica(let password, _): resource.health = Health(kind: "replica", auth: password != nil)
         }
         resource.configHash = container.configHash
         resource.argv = Command(

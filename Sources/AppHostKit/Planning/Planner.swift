@@ -16,6 +16,8 @@ package struct PlanContext: Sendable {
   package var nativeEngine: Bool = false
   /// `.env` beside apphost.json: `{"env": "VAR"}` values not in `environment`.
   package var dotEnv: [String: String] = [:]
+  /// The project's certificate files, when a cache has `"tls": true` (see `ProjectCertificates`).
+  package var tls: TLSFiles? = nil
 
   package init(
     environment: [String: String] = [:], generatedPasswords: [String: String] = [:], userID: UInt32 = 1000,
@@ -61,6 +63,15 @@ package enum Planner {
     return NetworkPlan(
       name: loaded.project,
       labels: [Label(LabelKey.project, loaded.project), Label(LabelKey.projectDirectory, loaded.projectDirectory)])
+  }
+
+  /// The names a server certificate must carry for this manifest's TLS caches (their names on the project
+  /// network, replicas included); empty when no cache has `"tls": true`.
+  package static func tlsServerNames(_ manifest: Manifest) -> [String] {
+    manifest.resources.flatMap { resource -> [String] in
+      guard let cache = resource.cache, cache.tls else { return [] }
+      return [resource.name] + replicaNames(of: resource.name, count: cache.replicas)
+    }
   }
 
   /// The generated passwords this manifest needs (caches with `password: true` or none given).
@@ -231,9 +242,11 @@ private struct Builder {
   func cacheEndpoint(_ resource: String, _ cache: CacheSpec, password: Value?) -> Endpoint {
     let port: Value =
       cache.container.hostPort.map { .text(String($0)) } ?? Value([.hostPort(resource: resource)])
+    let scheme = (cache.server == .valkey ? "valkey" : "redis") + (cache.tls ? "s" : "")
     var endpoint = Endpoint(
-      resource: resource, scheme: cache.server == .valkey ? "valkey" : "redis", host: Planner.host, port: port,
-      user: nil, password: password, connectionString: "", isManaged: true)
+      resource: resource, scheme: scheme, host: Planner.host, port: port, user: nil, password: password,
+      connectionString: "", isManaged: true)
+    if cache.tls { endpoint.caFile = tlsFiles.caCertificate }
     // Every node, primary first, in StackExchange.Redis's form: it finds out which one takes writes.
     endpoint.replicaNodes = Planner.replicaNames(of: resource, count: cache.replicas).map {
       .text("\(Planner.host):") + Value([.hostPort(resource: $0)])
@@ -288,6 +301,26 @@ private struct Builder {
 
   // MARK: Containers
 
+  /// The project's certificate files (paths only when `apphost config` plans before they are made).
+  var tlsFiles: TLSFiles {
+    context.tls ?? .placeholder(state: StateDirectory(projectDirectory: loaded.projectDirectory))
+  }
+
+  /// A TLS cache's certificate files, mounted one by one (never the CA's key).
+  var tlsMounts: [Mount] {
+    let files = tlsFiles
+    return [
+      Mount(source: .bind(files.caCertificate), target: ServerCommand.tlsCAFile, readOnly: true),
+      Mount(source: .bind(files.serverCertificate), target: ServerCommand.tlsCertificate, readOnly: true),
+      Mount(source: .bind(files.serverKey), target: ServerCommand.tlsMountedKey, readOnly: true),
+    ]
+  }
+
+  /// How apphost's own client checks a TLS cache: against the project's CA, at 127.0.0.1.
+  func tlsClient(_ cache: CacheSpec) -> TLSClient? {
+    cache.tls ? TLSClient(caFile: tlsFiles.caCertificate) : nil
+  }
+
   func cacheContainer(_ resource: String, _ cache: CacheSpec, password: Value?) -> ContainerPlan {
     let kind = ContainerKind(rawValue: cache.server.rawValue)!
     var environment: [EnvironmentVariable] = cache.container.env.map { EnvironmentVariable($0.name, .text($0.value)) }
@@ -313,6 +346,7 @@ private struct Builder {
     if let config = cache.configFile {
       mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
     }
+    if cache.tls { mounts += tlsMounts }
     var seedRDB: String?
     if case .rdb(_, let path) = cache.seed {
       seedRDB = path
@@ -325,11 +359,11 @@ private struct Builder {
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil)
+      extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil, tls: cache.tls)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
-      health: .resp(password: password), savesBeforeStop: persistence != nil)
+      health: .resp(password: password, tls: tlsClient(cache)), savesBeforeStop: persistence != nil)
     plan.server = ServerPlan(
       kind: cache.server,
       command: cache.nativeCommand.map { command in
@@ -338,6 +372,10 @@ private struct Builder {
       password: password,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
       extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB)
+    if cache.tls {
+      plan.server?.tls = tlsFiles
+      plan.labels.append(Label(LabelKey.tls, "true"))
+    }
     plan.seed = cache.seed
     plan.configHash = configHash(plan)
     return plan
@@ -362,20 +400,22 @@ private struct Builder {
     if let config = cache.configFile {
       mounts.append(Mount(source: .bind(config.path), target: CacheConfigFile.containerPath, readOnly: true))
     }
+    if cache.tls { mounts += tlsMounts }
     let persistence = cache.effectivePersistence.map {
       ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1)
     }
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil, persistence: persistence, extraArguments: cache.args,
       configFile: cache.configFile,
-      replicaOf: ReplicaSource(host: primary.resource, port: Planner.cachePort))
+      replicaOf: ReplicaSource(host: primary.resource, port: Planner.cachePort), tls: cache.tls)
     var plan = container(
       replica, kind: primary.kind, settings: settings, containerPort: Planner.cachePort,
       environment: primary.environment, mounts: mounts, user: primary.user, entrypoint: "/bin/sh",
-      command: ["-c", command], caches: [], health: .replica(password: password),
+      command: ["-c", command], caches: [], health: .replica(password: password, tls: tlsClient(cache)),
       savesBeforeStop: persistence != nil)
     plan.image = primary.image
     plan.labels.append(Label(LabelKey.replicaOf, primary.resource))
+    if cache.tls { plan.labels.append(Label(LabelKey.tls, "true")) }
     plan.replicaOf = primary.resource
     var server = primary.server
     server?.extraArguments = cache.args
@@ -394,6 +434,7 @@ private struct Builder {
     -> ContainerPlan
   {
     var environment: [EnvironmentVariable] = []
+    var mounts = insight.dataVolume.map { [volumeMount(resource, $0)] } ?? []
     let caches = shownCaches(insight.caches)
     for (offset, cache) in caches.enumerated() {
       let number = offset + 1
@@ -403,6 +444,14 @@ private struct Builder {
       if let password = passwords[cache] ?? nil {
         environment.append(EnvironmentVariable("RI_REDIS_PASSWORD\(number)", password))
       }
+      if manifest[cache]?.cache?.tls == true {
+        // TLS, with the project's CA (mounted read-only) to check the cache's certificate against.
+        environment.append(EnvironmentVariable("RI_REDIS_TLS\(number)", "true"))
+        environment.append(EnvironmentVariable("RI_REDIS_TLS_CA_PATH\(number)", .text(ServerCommand.tlsCAFile)))
+        if !mounts.contains(where: { $0.target == ServerCommand.tlsCAFile }) {
+          mounts.append(Mount(source: .bind(tlsFiles.caCertificate), target: ServerCommand.tlsCAFile, readOnly: true))
+        }
+      }
     }
     if insight.acceptTerms {
       environment.append(EnvironmentVariable("RI_ACCEPT_TERMS_AND_CONDITIONS", "true"))
@@ -410,14 +459,16 @@ private struct Builder {
     for entry in insight.container.env { environment.set(EnvironmentVariable(entry.name, .text(entry.value))) }
     return container(
       resource, kind: .redisinsight, settings: insight.container, containerPort: 5540, environment: environment,
-      mounts: insight.dataVolume.map { [volumeMount(resource, $0)] } ?? [], user: nil, entrypoint: nil,
+      mounts: mounts, user: nil, entrypoint: nil,
       command: [], caches: caches, health: .http(path: "/api/health"), savesBeforeStop: false)
   }
 
   func commanderContainer(
     _ resource: String, _ commander: RedisCommanderSpec, passwords: [String: Value?], path: JSONPath
   ) throws(AppHostError) -> ContainerPlan {
-    let caches = shownCaches(commander.caches)
+    // Its REDIS_HOSTS cannot carry TLS: by default it shows the caches that speak plain text (the validator
+    // refuses a TLS cache named in its `caches`).
+    let caches = commander.caches ?? shownCaches(nil).filter { manifest[$0]?.cache?.tls != true }
     var hosts = Value([])
     for (offset, cache) in caches.enumerated() {
       if offset > 0 { hosts = hosts + "," }
@@ -475,6 +526,8 @@ private struct Builder {
     if let command = plan.server?.command { hasher.combine("nativeCommand=" + command) }
     // The file's contents shape the server as much as its flags do.
     if let config = plan.server?.configFile { hasher.combine("configFile=\(config.path):\(config.digest)") }
+    // A certificate made again must reach a server that would otherwise be reused with the old one.
+    if let tls = plan.server?.tls { hasher.combine("tls=\(tls.digest)") }
     return hasher.hex
   }
 
@@ -665,6 +718,9 @@ package enum ConnectionEnvironment {
       variables.append(EnvironmentVariable("\(prefix)_URL", endpoint.url()))
       if let replicas = endpoint.replicaAddresses {
         variables.append(EnvironmentVariable("\(prefix)_REPLICAS", replicas))
+      }
+      if let caFile = endpoint.caFile {
+        variables.append(EnvironmentVariable("\(prefix)_TLS_CA_FILE", .text(caFile)))
       }
     }
     if let first = endpoints.first {

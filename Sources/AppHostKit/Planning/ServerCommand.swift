@@ -36,9 +36,39 @@ package enum ServerCommand {
   /// Where Redis and Valkey read theirs: a configuration file, mode 0600, inside the container only.
   package static let redisPasswordFile = "/tmp/apphost-redis.conf"
 
+  /// Where a TLS cache's container finds the project's certificate files (mounted read-only, one by one:
+  /// never the CA's key).
+  package static let tlsDirectory = "/run/apphost-tls"
+  package static let tlsCertificate = tlsDirectory + "/server.crt"
+  package static let tlsCAFile = tlsDirectory + "/ca.crt"
+  package static let tlsMountedKey = tlsDirectory + "/server.key"
+  /// The server's copy of the key: mounted files keep the host's owner and mode (0600, the user's), which
+  /// the server reads only after the image's entrypoint has dropped to its own user. The shell, still
+  /// root, copies it (mode 0600) for that user.
+  package static let tlsKey = "/tmp/apphost-tls.key"
+
+  /// The user each image's entrypoint drops to (docs/image-facts.md).
+  static func imageUser(_ server: ServerKind) -> String {
+    server == .valkey ? "valkey" : "redis"
+  }
+
+  /// The settings of a TLS-only server, as (name, value...) words: no plain-text port, `port` for TLS, the
+  /// certificate and key, the CA (which replication needs), and no client certificates asked for.
+  package static func tlsSettings(port: Int, certificate: String, key: String, authority: String, replica: Bool)
+    -> [[String]]
+  {
+    var settings = [
+      ["tls-port", "\(port)"], ["tls-cert-file", certificate], ["tls-key-file", key],
+      ["tls-ca-cert-file", authority], ["tls-auth-clients", "no"],
+    ]
+    // A primary serves TLS only: its replicas connect to it over TLS.
+    if replica { settings.append(["tls-replication", "yes"]) }
+    return settings
+  }
+
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
-    configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil
+    configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil, tls: Bool = false
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
@@ -80,6 +110,18 @@ package enum ServerCommand {
       } else {
         // Off means off: no snapshots from the image's built-in save points either.
         words += ["--save", "''"]
+      }
+      if tls {
+        words += ["--port", "0"]
+        words += tlsSettings(
+          port: Planner.cachePort, certificate: tlsCertificate, key: tlsKey, authority: tlsCAFile,
+          replica: replicaOf != nil
+        ).flatMap { ["--" + $0[0]] + $0.dropFirst() }
+        // Before anything else: the copy of the key for the image's user (a user the container was started
+        // as already owns it; chown then fails and changes nothing).
+        prelude =
+          "(umask 077 && cat \(tlsMountedKey) > \(tlsKey)) && { chown \(imageUser(server)) \(tlsKey) 2>/dev/null || :; } && "
+          + prelude
       }
     case .garnet:
       words = ["/app/GarnetServer"]
