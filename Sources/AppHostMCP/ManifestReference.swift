@@ -48,6 +48,7 @@ enum ManifestReference {
     | `seed` | none | `"./seed.redis"` (one command a line) or `{"rdb": "./dump.rdb"}`: loaded only into an empty dataset, see [Config files, seed data and TLS](#config-files-seed-data-and-tls) |
     | `nativeCommand` | `redis-server`, `valkey-server`, `garnet-server` on `PATH` | under the native engine: the server program (a path relative to apphost.json, or a name on `PATH`) |
     | `replicas` (redis, valkey) | none | `1` to `5` read replicas: see [Read replicas](#read-replicas) |
+    | `tls` (redis, valkey) | `false` | `true`: the server speaks TLS only, with a certificate from the project's own CA: see [Config files, seed data and TLS](#config-files-seed-data-and-tls) |
 
     A cache is ready when `PING` (after `AUTH`) answers `PONG`. A server that answers `-LOADING` (still
     loading its dataset: a large RDB or AOF), `-BUSY` (a long script or function) or `-MASTERDOWN` (a replica
@@ -108,6 +109,29 @@ enum ManifestReference {
     The server must be able to read the RDB's version. Garnet cannot load an RDB (65): seed it with commands.
     With a writable volume and persistence the seeded data and what you add later survive `down`/`up` and
     are never seeded over; without persistence every start begins empty and is seeded again.
+
+    **`"tls": true`** (Redis and Valkey) makes the server speak TLS only: no plain-text port (`port 0`), TLS
+    on the cache's port (`tls-port`), no client certificates asked for (`tls-auth-clients no`), replicas
+    following their primary over TLS (`tls-replication yes`). The certificates are made once per project
+    with swift-certificates and swift-crypto (no openssl CLI) and kept in `.apphost/tls/`: `ca.crt` and
+    `ca.key` (an ECDSA P-256 CA for this project alone, ten years), `server.crt` and `server.key` (signed by
+    it, two years, for `localhost`, `127.0.0.1`, `::1` and the TLS caches' names on the project network);
+    keys are 0600, and nothing is added to any trust store. A server certificate that lacks a name now
+    needed, or ends within 30 days, is made again from the same CA, and the caches that present it are
+    recreated; delete `.apphost/tls/` for a new CA. In a container the CA and server certificate are mounted
+    read-only at `/run/apphost-tls/` (never the CA's key), and the shell that starts the server, still root,
+    copies the key (0600) for the image's user before the entrypoint drops to it. Programs get `rediss://`
+    in `NAME_URL` and `REDIS_URL` (`rediss://` or `valkeys://` in `NAME_URI`), `,ssl=true` in
+    `ConnectionStrings__NAME`, and `NAME_TLS_CA_FILE` (the absolute path of `.apphost/tls/ca.crt`):
+    `redis-cli -u "$CACHE_URL" --tls --cacert "$CACHE_TLS_CA_FILE"`, redis-py
+    `Redis.from_url(url, ssl_ca_certs=ca)` and node-redis `createClient({url, socket: {tls: true, ca}})` all
+    connect (the TLSTests); a plain-text client gets no answer. apphost's own client speaks TLS too (with
+    swift-nio-ssl), checking the certificate against the project's CA: readiness, `SAVE` before `down`,
+    seeding, `apphost cli`, the MCP cache tools and the dashboard's INFO. RedisInsight is wired with
+    `RI_REDIS_TLSn=true` and the CA (`RI_REDIS_TLS_CA_PATHn`, mounted read-only). Refused (65): `tls` on
+    Garnet (Garnet 1.0 reads its certificate only as PKCS#12, which apphost does not write), and a TLS cache
+    named in Redis Commander's `caches` (its `REDIS_HOSTS` cannot carry TLS; by default it shows the
+    plain-text caches only).
 
     **Redis 8 starts through its image's entrypoint** (`docker-entrypoint.sh`), as the image means it to:
     the bundled modules (Query Engine, JSON, Bloom, TimeSeries in the real `redis:8.6`) are loaded, the
@@ -232,12 +256,13 @@ enum ManifestReference {
     | `NAME_URI` | `redis://:PWD@127.0.0.1:49153` (`valkey://` for Valkey): Aspire's form |
     | `NAME_URL` | `redis://default:PWD@127.0.0.1:49153/0`: the form every client takes |
     | `NAME_REPLICAS` | with `replicas`: `127.0.0.1:49154,127.0.0.1:49155`, the read replicas (`ConnectionStrings__NAME` then lists every node, primary first: `127.0.0.1:49153,127.0.0.1:49154,127.0.0.1:49155,password=...`) |
+    | `NAME_TLS_CA_FILE` | with `"tls": true`: `/path/to/project/.apphost/tls/ca.crt`, the CA to trust (`NAME_URL` is then `rediss://...`, `ConnectionStrings__NAME` ends in `,ssl=true`) |
 
     `NAME` is upper-cased with `-` turned into `_`. The first reference also gives `REDIS_HOST`,
     `REDIS_PORT`, `REDIS_PASSWORD` and `REDIS_URL` (its `NAME_URL`; a resource named `redis` gives all
     `REDIS_*` variables itself).
 
-    `NAME_URL` is `redis://` (`rediss://` for a TLS connection string), with the user `default` when there is
+    `NAME_URL` is `redis://` (`rediss://` for a TLS cache or connection string), with the user `default` when there is
     a password (a connection string's own user otherwise), the password percent-encoded (`p@ss` is
     `p%40ss`), the database as the path (`/0`, or the one a connection string names with `/2` or
     `defaultDatabase=2`) and no query string. Checked with passwords like `p@ss:w/rd?#%+ x` (the
