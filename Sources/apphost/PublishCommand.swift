@@ -71,7 +71,7 @@ extension AppHost {
       }
       for file in written.1 {
         console.output(
-          "wrote \((written.0 as NSString).appendingPathComponent(file.name))\(file.secret ? " (passwords; mode 0600)" : "")"
+          "wrote \((written.0 as NSString).appendingPathComponent(file.name))\(file.secret ? " (\(file.name.hasSuffix(".key") ? "a private key" : "passwords"); mode 0600)" : "")"
         )
       }
     }

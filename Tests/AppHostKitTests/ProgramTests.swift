@@ -402,9 +402,10 @@ import Testing
     defer { listener.close() }
     let port = listener.port
     let (code, events) = await run([
-      // Long enough for the checks to run on a loaded machine: a program that ends first was never ready.
-      spec("tcp", "sleep 8", readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
-      spec("cmd", "sleep 8", readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
+      // Long enough for the checks to run on a loaded machine (a CI run beside a build took over 8 s to run
+      // one): a program that ends first was never ready.
+      spec("tcp", "sleep 15", readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
+      spec("cmd", "sleep 15", readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
       spec("after", "true", waitFor: ["tcp", "cmd"]),
     ])
     #expect(code == nil, "\(events.all)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `"tls": true`, on docker, podman and native: redis and valkey speak TLS only, with a certificate from the
@@ -126,6 +127,91 @@ struct TLSTests {
       try await project.succeed("down", "-v")
       let left = try await project.leftovers()
       #expect(left.isEmpty, "left behind: \(left)")
+    }
+  }
+
+  /// The compose output of a TLS cache runs on docker-compose and podman-compose: the certificates copied
+  /// into the output (`tls/`, the key 0600), the cache healthy by its own check over TLS, a program in a
+  /// container that writes with `NAME_URL` and `NAME_TLS_CA_FILE`, and a client on the host that reads it.
+  /// The Kubernetes output carries the certificates as Secrets and validates.
+  @Test(arguments: PublishTests.composeTools)
+  func publishedTLSCachesRunOnCompose(tool: String, engine: String) async throws {
+    try await EngineProject.run(engine: engine, "tls-compose") { project in
+      let port = try TCPListener.unassignedPort()
+      let registry = ProcessInfo.processInfo.environment["APPHOST_IMAGE_REGISTRY"] ?? "docker.io"
+      // Unquoted: the URL and the path have no spaces (JSON inside a raw string keeps quotes awkward).
+      let program =
+        "until redis-cli -u $CACHE_URL --tls --cacert $CACHE_TLS_CA_FILE SET from-program yes | grep -q OK; "
+        + "do sleep 0.5; done; exec sleep 600"
+      project.manifest(
+        #"""
+        "cache": {"type": "redis", "tls": true, "password": "pw", "hostPort": \#(port)},
+        "writer": {"type": "executable", "command": "sh", "args": ["-c", "\#(program)"],
+          "image": "\#(registry)/library/redis:8.6", "references": ["cache"]}
+        """#)
+      try await project.succeed("publish", "compose", "-o", "deploy")
+      let output = project.path + "/deploy"
+      let key = try FileManager.default.attributesOfItem(atPath: output + "/tls/server.key")
+      #expect((key[.posixPermissions] as? Int) == 0o600)
+      #expect(project.folder.read("deploy/.gitignore")?.contains("tls/server.key") == true)
+      let ca = output + "/tls/ca.crt"
+      #expect(project.folder.read("deploy/tls/ca.crt") == project.folder.read(".apphost/tls/ca.crt"))
+      let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
+      let up = try await execute(tool, compose + ["up", "-d"], in: project.path)
+      var failure: (any Error)?
+      do {
+        try #require(up.status == 0, "\(up)")
+        let written = try await eventually(timeout: .seconds(90), every: .milliseconds(500)) {
+          try await Self.redisCLI("rediss://default:pw@127.0.0.1:\(port)/0", ca: ca, "GET", "from-program")
+        } until: {
+          $0 == "yes"
+        }
+        #expect(written == "yes", "the program in its container did not write over TLS")
+        // The cache's own healthcheck, over TLS (podman runs it on request: no systemd timers here).
+        let id = try await execute(
+          engine,
+          [
+            "ps", "-q", "--filter", "label=com.docker.compose.service=cache", "--filter",
+            "label=com.docker.compose.project=\(compose[3])",
+          ]
+        ).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let healthy = try await eventually(timeout: .seconds(60), every: .milliseconds(500)) {
+          engine == "docker"
+            ? try await execute("docker", ["inspect", "--format", "{{.State.Health.Status}}", id]).output
+              .trimmingCharacters(in: .whitespacesAndNewlines)
+            : (try await execute("podman", ["healthcheck", "run", id]).status == 0 ? "healthy" : "not yet")
+        } until: {
+          $0 == "healthy"
+        }
+        #expect(healthy == "healthy")
+        let plain = try await execute(
+          "redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--no-auth-warning", "PING"],
+          environment: ["REDISCLI_AUTH": "pw"])
+        #expect(!plain.output.contains("PONG"), "plain text was answered: \(plain)")
+      } catch {
+        failure = error
+      }
+      let down = try await execute(tool, compose + ["down", "--volumes"], in: project.path)
+      #expect(down.status == 0, "\(down)")
+      if let failure { throw failure }
+
+      try await project.succeed("publish", "kubernetes", "-o", "k8s")
+      let secrets = try #require(project.folder.read("k8s/secrets.yaml"))
+      for name in ["ca.crt", "server.crt", "server.key"] {
+        #expect(secrets.contains("  \(name): "), "\(name) is not in a Secret")
+      }
+      #expect(!secrets.contains("ca.key"))
+      let writer = try #require(project.folder.read("k8s/writer.yaml"))
+      #expect(writer.contains("mountPath: /run/apphost-tls/ca.crt") && writer.contains("-cache-files"), "\(writer)")
+      let cache = try #require(project.folder.read("k8s/cache.yaml"))
+      #expect(cache.contains("redis-cli -p 6379 --tls --cacert /run/apphost-tls/ca.crt ping"), "\(cache)")
+      let names = try FileManager.default.contentsOfDirectory(atPath: project.path + "/k8s").filter {
+        $0.hasSuffix(".yaml")
+      }
+      let validation = try await execute(
+        "kubernetes-validate", ["--strict", "--kubernetes-version", "1.37.0"] + names.map { "k8s/\($0)" },
+        in: project.path)
+      #expect(validation.status == 0, "\(validation)")
     }
   }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `apphost publish compose`: a compose file with the same containers `apphost up` runs (images, server
 /// commands, persistence, named volumes with the same names, the ports apphost uses, healthchecks that
 /// PING after AUTH, `depends_on` on healthy services) and beside it one env file per service that needs a
@@ -62,7 +64,42 @@ struct ComposeWriter {
     ]
     header += Publisher.notes(plan: plan, options: options, target: .compose) + notes
     let compose = YAML.map(document).document(comment: header)
-    return [PublishedFile(name: Self.fileName, text: compose)] + files
+    return [PublishedFile(name: Self.fileName, text: compose)] + files + (try certificateFiles())
+  }
+
+  /// The project's certificate files are copied into the output (`tls/`, the key 0600 and listed in
+  /// .gitignore), so that it does not depend on apphost's state folder; other files are mounted where they are.
+  func source(of path: String) -> String {
+    let certificates = (plan.projectDirectory as NSString).appendingPathComponent(".apphost/tls") + "/"
+    guard path.hasPrefix(certificates) else { return relativePath(path, from: outputDirectory) }
+    return "./tls/" + path.dropFirst(certificates.count)
+  }
+
+  /// The certificate files the services mount (see `source(of:)`).
+  func certificateFiles() throws(AppHostError) -> [PublishedFile] {
+    var names: [String] = []
+    var files: [PublishedFile] = []
+    for container in plan.containers {
+      for mount in container.mounts {
+        guard case .bind(let path) = mount.source, source(of: path).hasPrefix("./tls/") else { continue }
+        let name = String(source(of: path).dropFirst(2))
+        guard !names.contains(name) else { continue }
+        guard let data = FileManager.default.contents(atPath: path) else {
+          throw .cannotPublish(resource: container.resource, reason: "\(path) cannot be read")
+        }
+        names.append(name)
+        files.append(
+          PublishedFile(name: name, text: String(decoding: data, as: UTF8.self), secret: name.hasSuffix(".key")))
+      }
+    }
+    return files
+  }
+
+  /// A program that references a TLS cache gets the project's CA at `NAME_TLS_CA_FILE`.
+  func certificateVolumes(_ program: PublishedProgram) -> [YAML] {
+    let tls = program.executable.references.contains { plan.endpoint($0)?.caFile != nil }
+    guard tls, let ca = plan.endpoints.compactMap(\.caFile).first else { return [] }
+    return [.string("\(source(of: ca)):\(ServerCommand.tlsCAFile):ro")]
   }
 
   /// env_file goes where `environment` is, or after the command.
@@ -145,7 +182,7 @@ struct ComposeWriter {
       switch mount.source {
       case .volume(let name): .string("\(name):\(mount.target)\(mount.readOnly ? ":ro" : "")")
       case .bind(let path):
-        .string("\(relativePath(path, from: outputDirectory)):\(mount.target)\(mount.readOnly ? ":ro" : "")")
+        .string("\(source(of: path)):\(mount.target)\(mount.readOnly ? ":ro" : "")")
       }
     }
     if !volumes.isEmpty { entries.append(("volumes", .list(volumes))) }
@@ -277,6 +314,8 @@ struct ComposeWriter {
       entries.append(("command", .list(command)))
       let split = try self.split(environment, resource: executable.resource, replica: replica)
       if !split.plain.isEmpty { entries.append(("environment", .map(split.plain))) }
+      let certificates = certificateVolumes(program)
+      if !certificates.isEmpty { entries.append(("volumes", .list(certificates))) }
       if numbered {
         var published: [YAML] = []
         for endpoint in executable.endpoints {

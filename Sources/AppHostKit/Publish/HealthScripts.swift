@@ -8,15 +8,17 @@ package enum HealthScripts {
     let password =
       container.environment.contains { $0.name == passwordVariable(container.kind) }
       ? passwordVariable(container.kind) : nil
+    // A TLS-only cache: the image's client over TLS, checking the certificate against the mounted CA.
+    let port =
+      "-p \(container.containerPort)"
+      + (container.health.tls == nil ? "" : " --tls --cacert \(ServerCommand.tlsCAFile)")
     switch container.kind {
     case .redis:
       let auth = password.map { "REDISCLI_AUTH=\"$\($0)\" " } ?? ""
-      return "\(auth)redis-cli -p \(container.containerPort) ping | grep -q PONG"
-        + linkCheck(container, auth, "redis-cli")
+      return "\(auth)redis-cli \(port) ping | grep -q PONG" + linkCheck(container, auth, "redis-cli \(port)")
     case .valkey:
       let auth = password.map { "VALKEYCLI_AUTH=\"$\($0)\" REDISCLI_AUTH=\"$\($0)\" " } ?? ""
-      return "\(auth)valkey-cli -p \(container.containerPort) ping | grep -q PONG"
-        + linkCheck(container, auth, "valkey-cli")
+      return "\(auth)valkey-cli \(port) ping | grep -q PONG" + linkCheck(container, auth, "valkey-cli \(port)")
     case .garnet:
       // Garnet's image has no redis-cli: RESP by hand, through bash's /dev/tcp, or nc where there is no
       // bash. QUIT makes the server close the connection, so the check ends at once.
@@ -39,7 +41,7 @@ package enum HealthScripts {
   /// For a read replica: its link to the primary is up (it has its copy of the dataset).
   private static func linkCheck(_ container: ContainerPlan, _ auth: String, _ cli: String) -> String {
     guard container.replicaOf != nil else { return "" }
-    return " && \(auth)\(cli) -p \(container.containerPort) info replication | grep -q master_link_status:up"
+    return " && \(auth)\(cli) info replication | grep -q master_link_status:up"
   }
 
   private static func passwordVariable(_ kind: ContainerKind) -> String {

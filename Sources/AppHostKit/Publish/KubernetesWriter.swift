@@ -400,20 +400,41 @@ struct KubernetesWriter {
     containerSpec.append(("resources", resources(executable.resource, kind: nil)))
     // The program's image is the user's: whether it can run as non-root is not known here.
     containerSpec.append(("securityContext", containerSecurity(readOnlyRoot: false, nonRoot: false)))
+    // A reference to a TLS cache: the project's CA (`NAME_TLS_CA_FILE`), from that cache's files Secret.
+    var volumes: [YAML] = []
+    if let cache = executable.references.first(where: { plan.endpoint($0)?.caFile != nil }) {
+      containerSpec.append(
+        (
+          "volumeMounts",
+          .list([
+            .map([
+              ("name", .string("tls-ca")), ("mountPath", .string(ServerCommand.tlsCAFile)),
+              ("subPath", .string("ca.crt")), ("readOnly", .boolean(true)),
+            ])
+          ])
+        ))
+      volumes.append(
+        .map([
+          ("name", .string("tls-ca")),
+          (
+            "secret",
+            .map([
+              ("secretName", .string(filesSecretName(cache))),
+              ("items", .list([.map([("key", .string("ca.crt")), ("path", .string("ca.crt"))])])),
+            ])
+          ),
+        ]))
+    }
     let labels = self.labels(executable.resource)
     let template = { (restart: String) -> YAML in
-      .map([
-        ("metadata", .map([("labels", labels)])),
-        (
-          "spec",
-          .map([
-            ("securityContext", podSecurity(user: nil)),
-            ("automountServiceAccountToken", .boolean(false)),
-            ("restartPolicy", .string(restart)),
-            ("containers", .list([.map(containerSpec)])),
-          ])
-        ),
-      ])
+      var pod: [(String, YAML)] = [
+        ("securityContext", podSecurity(user: nil)),
+        ("automountServiceAccountToken", .boolean(false)),
+        ("restartPolicy", .string(restart)),
+        ("containers", .list([.map(containerSpec)])),
+      ]
+      if !volumes.isEmpty { pod.append(("volumes", .list(volumes))) }
+      return .map([("metadata", .map([("labels", labels)])), ("spec", .map(pod))])
     }
     let servicePorts = executable.endpoints.enumerated().map { index, endpoint -> YAML in
       .map([

@@ -80,6 +80,8 @@ extension Plan {
       }
       inside.connectionString = inside.nodesConnectionString(
         primary: .text("\(endpoint.resource):\(Planner.cachePort)"))
+      // Programs in containers find the project's CA where the published outputs mount it.
+      if endpoint.caFile != nil { inside.caFile = ServerCommand.tlsCAFile }
       return inside
     }
   }
@@ -210,6 +212,12 @@ package enum Publisher {
     }
     for file in files {
       let path = (directory as NSString).appendingPathComponent(file.name)
+      if file.name.contains("/") {
+        // tls/: the certificates a compose output mounts.
+        let folder = (path as NSString).deletingLastPathComponent
+        guard (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)) != nil
+        else { throw .stateUnwritable(path: folder, reason: "the folder cannot be created") }
+      }
       try writeFileAtomically(path, contents: Array(file.text.utf8), mode: file.secret ? 0o600 : 0o644)
     }
     let names = Set(files.map(\.name))
@@ -217,11 +225,23 @@ package enum Publisher {
     let present = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     for name in present.sorted() where !names.contains(name) {
       let path = (directory as NSString).appendingPathComponent(name)
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        continue
+      }
       guard let handle = FileHandle(forReadingAtPath: path) else { continue }
       let start = String(decoding: handle.readData(ofLength: 64), as: UTF8.self)
       try? handle.close()
       guard start.hasPrefix("# Written by `apphost publish") || start.hasPrefix("# Written by apphost publish")
       else { continue }
+      if Log.attempt("remove \(path)", { try FileManager.default.removeItem(atPath: path) }) != nil {
+        removed.append(name)
+      }
+    }
+    // The certificates of an earlier publish with TLS caches: no longer mounted, and one is a key.
+    for name in ["tls/ca.crt", "tls/server.crt", "tls/server.key"] where !names.contains(name) {
+      let path = (directory as NSString).appendingPathComponent(name)
+      guard FileManager.default.fileExists(atPath: path) else { continue }
       if Log.attempt("remove \(path)", { try FileManager.default.removeItem(atPath: path) }) != nil {
         removed.append(name)
       }
