@@ -66,13 +66,13 @@ package struct ProjectCertificates: Sendable {
   /// The CA and a server certificate valid for `serverNames` (and `standardNames`, 127.0.0.1, ::1), made
   /// or renewed as needed.
   package func ensure(serverNames: [String], now: Date = Date()) throws(AppHostError) -> TLSFiles {
-    try state.create()
-    let lockPath = (state.path as NSString).appendingPathComponent("tls.lock")
-    let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard lock >= 0 else { throw .stateUnwritable(path: lockPath, reason: String(cString: strerror(errno))) }
-    defer { close(lock) }
     // Two apphost processes at once make one set of files.
-    while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+    try state.withLock("tls") { () throws(AppHostError) -> TLSFiles in
+      try make(serverNames: serverNames, now: now)
+    }
+  }
+
+  private func make(serverNames: [String], now: Date) throws(AppHostError) -> TLSFiles {
     if mkdir(directory, 0o700) != 0 && errno != EEXIST {
       throw .stateUnwritable(path: directory, reason: String(cString: strerror(errno)))
     }

@@ -84,6 +84,20 @@ package struct StateDirectory: Sendable {
   }
 }
 
+extension StateDirectory {
+  /// Runs `body` holding an exclusive lock on `.apphost/NAME.lock` (the folder made first): two apphost
+  /// processes at once take turns.
+  package func withLock<T>(_ name: String, _ body: () throws(AppHostError) -> T) throws(AppHostError) -> T {
+    try create()
+    let lockPath = (path as NSString).appendingPathComponent("\(name).lock")
+    let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard lock >= 0 else { throw .stateUnwritable(path: lockPath, reason: String(cString: strerror(errno))) }
+    defer { close(lock) }
+    while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+    return try body()
+  }
+}
+
 /// Writes a file through a temporary file and a rename, so that readers never see half of it, with
 /// the given mode from the start (a secret is never readable by others, not even briefly).
 package func writeFileAtomically(_ path: String, contents: [UInt8], mode: mode_t) throws(AppHostError) {
@@ -143,16 +157,16 @@ package struct SecretStore: Sendable {
 
   /// The passwords of `resources`, generating (and storing) the ones that do not exist yet.
   package func passwords(for resources: [String]) throws(AppHostError) -> [String: String] {
-    var passwords = try load()
+    let passwords = try load()
     guard resources.contains(where: { passwords[$0] == nil }) else { return passwords }
     // Two apphost processes generating at once must agree: generate under a lock, after reading again.
-    try state.create()
-    let lockPath = (state.path as NSString).appendingPathComponent("secrets.lock")
-    let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard lock >= 0 else { throw .stateUnwritable(path: lockPath, reason: String(cString: strerror(errno))) }
-    defer { close(lock) }
-    while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
-    passwords = try load()
+    return try state.withLock("secrets") { () throws(AppHostError) -> [String: String] in
+      try generate(for: resources)
+    }
+  }
+
+  private func generate(for resources: [String]) throws(AppHostError) -> [String: String] {
+    var passwords = try load()
     let missing = resources.filter { passwords[$0] == nil }
     guard !missing.isEmpty else { return passwords }
     for resource in missing {
