@@ -26,19 +26,27 @@ package struct TLSClient: Sendable, Hashable {
     TLSClient(caFile: ProjectCertificates(state: state).caCertificatePath)
   }
 
-  /// Contexts by settings: loading trust roots costs more than a readiness check that polls every 10 ms.
-  nonisolated(unsafe) private static var contexts: [TLSClient: NIOSSLContext] = [:]
+  /// Contexts by settings and the CA file's change time: loading trust roots costs more than a readiness
+  /// check that polls every 10 ms, and a CA made again (a long `up`, the MCP server) is read again.
+  nonisolated(unsafe) private static var contexts: [String: NIOSSLContext] = [:]
   private static let contextsLock = NSLock()
 
   func context() throws -> NIOSSLContext {
+    var key = "\(caFile ?? "(system)")"
+    if let caFile {
+      var status = stat()
+      if stat(caFile, &status) == 0 {
+        key += ":\(status.st_ino):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec):\(status.st_size)"
+      }
+    }
     Self.contextsLock.lock()
     defer { Self.contextsLock.unlock() }
-    if let context = Self.contexts[self] { return context }
+    if let context = Self.contexts[key] { return context }
     var configuration = TLSConfiguration.makeClientConfiguration()
     if let caFile { configuration.trustRoots = .file(caFile) }
     configuration.certificateVerification = .fullVerification
     let context = try NIOSSLContext(configuration: configuration)
-    Self.contexts[self] = context
+    Self.contexts[key] = context
     return context
   }
 }
