@@ -486,6 +486,32 @@ import Testing
     #expect(paths.isSuperset(of: ["src/app.py", "src/new/mod.py"]), "\(paths)")
     #expect(!paths.contains("src/cache/x") && !paths.contains("outside.txt"), "\(paths)")
   }
+
+  /// `stop` used to close the inotify descriptor under the thread's blocked `read`: the number went to the
+  /// next file opened, and the thread read its bytes as events (a CI run crashed on such garbage). The
+  /// thread now ends first and closes it itself: garbage written to the files opened right after a stop
+  /// is never seen as a change.
+  @Test func aStoppedWatchReadsNoOtherFile() async throws {
+    let folder = TemporaryFolder()
+    defer { folder.remove() }
+    let seen = Seen()
+    for _ in 0..<50 {
+      let watch = FileWatch(base: folder.path, ignore: IgnoreRules([])) { path, _ in seen.add(path) }
+      #expect(watch.start([folder.path]) == nil)
+      watch.stop()
+      var ends: [Int32] = [-1, -1]
+      try #require(pipe(&ends) == 0)
+      // Events that would name a file "AAAA..." in watch 1 (the first watch of an inotify descriptor).
+      var garbage = [UInt8](repeating: 0x41, count: 4096)
+      garbage.replaceSubrange(0..<16, with: [1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0])
+      _ = garbage.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) }
+      try await Task.sleep(for: .milliseconds(2))
+      close(ends[0])
+      close(ends[1])
+    }
+    try await Task.sleep(for: .milliseconds(100))
+    #expect(seen.all.isEmpty, "\(seen.all)")
+  }
 }
 
 /// Polls `attempt` until `done` holds or `timeout` passes; returns the last value.

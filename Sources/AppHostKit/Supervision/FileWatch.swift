@@ -67,6 +67,10 @@ package final class FileWatch: @unchecked Sendable {
   private let changed: @Sendable (_ path: String, _ created: Bool) -> Void
   private let lock = NSLock()
   private var descriptor: Int32 = -1
+  /// The write end of the pipe that tells the reading thread to end. The thread, not `stop`, closes the
+  /// inotify descriptor: closed under a blocked `read`, its number could be given to another file, whose
+  /// bytes the thread would then read as events.
+  private var wake: Int32 = -1
   private var folders: [Int32: String] = [:]
 
   /// `changed` gets the path relative to `base`, and whether the event made the file (created, or moved in).
@@ -82,11 +86,24 @@ package final class FileWatch: @unchecked Sendable {
   package func start(_ paths: [String]) -> String? {
     let descriptor = inotify_init1(Int32(IN_CLOEXEC))
     guard descriptor >= 0 else { return "inotify: \(String(cString: strerror(errno)))" }
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else {
+      let reason = String(cString: strerror(errno))
+      close(descriptor)
+      return "inotify: \(reason)"
+    }
+    for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
     lock.lock()
     self.descriptor = descriptor
+    self.wake = ends[1]
     lock.unlock()
     for path in paths { add(path) }
-    let thread = Thread { [self] in readLoop(descriptor) }
+    let stopped = ends[0]
+    let thread = Thread { [self] in
+      readLoop(descriptor, stopped: stopped)
+      close(descriptor)
+      close(stopped)
+    }
     thread.name = "apphost watch"
     thread.start()
     return nil
@@ -94,10 +111,17 @@ package final class FileWatch: @unchecked Sendable {
 
   package func stop() {
     lock.lock()
-    let descriptor = self.descriptor
+    let wake = self.wake
     self.descriptor = -1
+    self.wake = -1
     lock.unlock()
-    if descriptor >= 0 { close(descriptor) }
+    // A byte wakes the thread's poll (whoever else may hold the write end: a child spawned before the
+    // close-on-exec flag was set); then the write end goes.
+    if wake >= 0 {
+      var byte: UInt8 = 1
+      _ = write(wake, &byte, 1)
+      close(wake)
+    }
   }
 
   private static let mask = UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
@@ -146,9 +170,21 @@ package final class FileWatch: @unchecked Sendable {
     return path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
   }
 
-  private func readLoop(_ descriptor: Int32) {
+  /// Reads events until `stopped` (the pipe's read end) says to end.
+  private func readLoop(_ descriptor: Int32, stopped: Int32) {
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     while true {
+      var entries = [
+        pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: stopped, events: Int16(POLLIN), revents: 0),
+      ]
+      let ready = poll(&entries, 2, -1)
+      if ready < 0 && errno == EINTR { continue }
+      if ready < 0 || entries[1].revents != 0 { return }
+      guard entries[0].revents & Int16(POLLIN) != 0 else {
+        if entries[0].revents != 0 { return }
+        continue
+      }
       let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
       if count < 0 && errno == EINTR { continue }
       if count <= 0 { return }
@@ -159,6 +195,8 @@ package final class FileWatch: @unchecked Sendable {
           let event = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
           return (event.wd, event.mask, Int(event.len))
         }
+        // The kernel writes whole events; anything else is not inotify's.
+        guard length >= 0, offset + headerSize + length <= count else { break }
         var name = ""
         if length > 0 {
           let bytes = buffer[(offset + headerSize)..<(offset + headerSize + length)].prefix { $0 != 0 }
