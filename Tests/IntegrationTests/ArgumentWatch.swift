@@ -272,6 +272,7 @@ final class ExecTrace: @unchecked Sendable {
   let folder: TemporaryFolder
   private var tracers: [Process] = []
   private var traces: [String] = []
+  private var commands: [String] = []
   private var count = 0
 
   init() {
@@ -316,6 +317,7 @@ final class ExecTrace: @unchecked Sendable {
     try process.run()
     tracers.append(process)
     traces.append(trace)
+    commands.append(([program] + arguments).joined(separator: " "))
     let deadline = ContinuousClock.now + timeout
     var status: Int32?
     var during = during
@@ -359,15 +361,19 @@ final class ExecTrace: @unchecked Sendable {
 
   /// Waits until every traced process has ended (strace ends with the last one), then returns every
   /// exec of every trace. What still runs after `timeout` is reported by `lingering`.
-  func finish(timeout: Duration = .seconds(60)) async -> (execs: [Exec], lingering: Int) {
+  func finish(timeout: Duration = .seconds(60)) async -> (execs: [Exec], lingering: [String]) {
     let deadline = ContinuousClock.now + timeout
     while tracers.contains(where: \.isRunning) && ContinuousClock.now < deadline {
       try? await Task.sleep(for: .milliseconds(50))
     }
-    var lingering = 0
-    for tracer in tracers where tracer.isRunning {
-      // strace's tracees are detached, not killed, when it dies.
-      lingering += 1
+    var lingering: [String] = []
+    for (index, tracer) in tracers.enumerated() where tracer.isRunning {
+      // What this strace still traces, named, before it is killed (its tracees are detached, not
+      // killed, when it dies).
+      let traced = Self.tracees(of: tracer.processIdentifier)
+      lingering.append(
+        "trace \(index + 1) (\(commands[index])): "
+          + (traced.isEmpty ? "strace itself still runs" : traced.joined(separator: "; ")))
       kill(tracer.processIdentifier, SIGKILL)
     }
     var execs: [Exec] = []
@@ -378,6 +384,25 @@ final class ExecTrace: @unchecked Sendable {
       }
     }
     return (execs, lingering)
+  }
+
+  /// The processes `tracer` traces: pid, parent and command line of each.
+  static func tracees(of tracer: Int32) -> [String] {
+    let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+    return pids.sorted().compactMap { pid in
+      guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+      func field(_ name: String) -> String? {
+        status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.map {
+          $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
+        }
+      }
+      guard field("TracerPid") == "\(tracer)" else { return nil }
+      let line =
+        (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))).map {
+          String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        } ?? "?"
+      return "pid \(pid) (parent \(field("PPid") ?? "?")): \(line)"
+    }
   }
 
   /// `PID execve("\x2f..", ["\x73..", ...], 0x... /* N vars */) = 0` (strace -xx: every string in hex).

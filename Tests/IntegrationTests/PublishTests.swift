@@ -213,7 +213,7 @@ import Testing
       }
       let report = await watch.stop()
       do {
-        let down = try await execute(tool, compose + ["down", "--volumes"], in: project.path)
+        let down = try await Self.composeDown(tool, compose, engine: engine, in: project.path)
         #expect(down.status == 0, "\(down)")
       } catch {
         Issue.record(error, "\(tool) down")
@@ -288,6 +288,21 @@ import Testing
         "label=com.docker.compose.service=\(service)", "--format", "{{.ID}}",
       ])
     return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// `down --volumes` of a compose project, and its default network after it: podman-compose 1.0
+  /// leaves the network behind (each run of a test would add one to the machine).
+  static func composeDown(_ tool: String, _ compose: [String], engine: String, in directory: String) async throws
+    -> CommandResult
+  {
+    let down = try await execute(tool, compose + ["down", "--volumes"], in: directory)
+    guard let index = compose.firstIndex(of: "-p"), index + 1 < compose.count else { return down }
+    let network = compose[index + 1] + "_default"
+    if try await execute(engine, ["network", "inspect", network]).status == 0 {
+      let removed = try await execute(engine, ["network", "rm", network])
+      #expect(removed.status == 0, "\(engine) network rm \(network): \(removed)")
+    }
+    return down
   }
 
   private func checkComposeProject(_ project: EngineProject, tool: String, compose: [String], ports: [Int])

@@ -69,7 +69,7 @@ struct SecretArgumentTests {
       #expect(execs.contains { $0.strings.first?.hasSuffix("/\(engine)") == true }, "no \(engine) call traced")
       #expect(execs.contains { $0.strings.contains("__supervise") }, "the background supervisor was not traced")
       #expect(execs.contains { $0.line.contains("echo using") }, "the worker was not traced")
-      #expect(lingering == 0, "\(lingering) traced command(s) left a process running after down")
+      #expect(lingering.isEmpty, "left running after down: \(lingering.joined(separator: " | "))")
       // The watch saw the servers in the containers.
       #expect(report.commandLines.contains { $0.line.contains("/app/GarnetServer") }, "Garnet was not seen")
       #expect(report.commandLines.contains { $0.line.contains("redis-server") }, "redis-server was not seen")
@@ -181,7 +181,7 @@ struct SecretArgumentTests {
   static func runWatched(
     _ commands: [[String]], passwords: [String], watch: ArgumentWatch, trace: ExecTrace,
     run: ([String]) async throws -> CommandResult
-  ) async throws -> (report: ArgumentWatch.Report, execs: [ExecTrace.Exec], lingering: Int) {
+  ) async throws -> (report: ArgumentWatch.Report, execs: [ExecTrace.Exec], lingering: [String]) {
     for arguments in commands {
       let result = try await run(arguments)
       #expect(result.status == 0, "apphost \(arguments.joined(separator: " ")): \(result)")
@@ -245,7 +245,7 @@ struct SecretArgumentTests {
         !execs.contains {
           $0.strings.first?.hasSuffix("/docker") == true || $0.strings.first?.hasSuffix("/podman") == true
         })
-      #expect(lingering == 0, "\(lingering) traced command(s) left a process running after down")
+      #expect(lingering.isEmpty, "left running after down: \(lingering.joined(separator: " | "))")
       #expect(report.commandLines.contains { $0.line.contains("redis-server") }, "redis-server was not seen in /proc")
       print(
         "secret-scan: native: no password in the arguments of \(Set(execs.map(\.pid)).count) traced processes"

@@ -191,7 +191,7 @@ struct TLSTests {
       } catch {
         failure = error
       }
-      let down = try await execute(tool, compose + ["down", "--volumes"], in: project.path)
+      let down = try await PublishTests.composeDown(tool, compose, engine: engine, in: project.path)
       #expect(down.status == 0, "\(down)")
       if let failure { throw failure }
 
