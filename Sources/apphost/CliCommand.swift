@@ -46,7 +46,8 @@ extension AppHost {
       let signals = SignalWatcher()
       // Nothing to clean up: Ctrl-C ends a stream or the prompt at once.
       signals.onSignal { number, _ in Foundation.exit(SignalWatcher.exitCode(for: number)) }
-      let shell = try await reportingFailures(console) { () async throws(AppHostError) -> RedisShell in
+      let (shell, cluster) = try await reportingFailures(console) {
+        () async throws(AppHostError) -> (RedisShell, Redirect?) in
         let session = try await ProjectSession.open(options, console: console)
         let plan = session.plan
         guard let endpoint = plan.endpoint(name) else {
@@ -59,15 +60,20 @@ extension AppHost {
         guard let port = endpoint.port.revealed(ports: ports).flatMap({ Int($0) }) else {
           throw .notRunning(resources: [name])
         }
-        return try await RedisShell.connect(
+        let shell = try await RedisShell.connect(
           host: endpoint.host, port: port, password: endpoint.password?.revealed(), user: endpoint.user,
           tls: endpoint.tlsClient)
+        // A cluster's nodes answer MOVED for the keys of other shards: followed, as `redis-cli -c` does.
+        let redirect =
+          plan.cluster(name) == nil
+          ? nil : Redirect(password: endpoint.password?.revealed(), user: endpoint.user, tls: endpoint.tlsClient)
+        return (shell, redirect)
       }
       defer { shell.close() }
       let mode: RESP.OutputMode =
         raw ? .raw : noRaw ? .terminal : (isatty(STDOUT_FILENO) == 1 ? .terminal : .raw)
       if !command.isEmpty {
-        throw ExitCode(try await execute(command, shell: shell, console: console, mode: mode))
+        throw ExitCode(try await execute(command, shell: shell, console: console, mode: mode, cluster: cluster))
       }
       let interactive = isatty(STDIN_FILENO) == 1
       var status: Int32 = 0
@@ -82,19 +88,49 @@ extension AppHost {
         case .success(let words) where ["quit", "exit"].contains(words[0].lowercased()):
           throw ExitCode(status)
         case .success(let words):
-          status = try await execute(words, shell: shell, console: console, mode: mode)
+          status = try await execute(words, shell: shell, console: console, mode: mode, cluster: cluster)
         }
       }
       throw ExitCode(status)
     }
 
+    /// How to reach another node of a cluster, the one a `MOVED` or `ASK` reply names.
+    struct Redirect {
+      var password: String?
+      var user: String?
+      var tls: TLSClient?
+
+      /// `MOVED 3999 127.0.0.1:6381` (or `ASK ...`): the slot, the node's port, and whether `ASKING` goes first.
+      static func target(of reply: RESPValue) -> (slot: String, host: String, port: Int, asking: Bool)? {
+        guard case .error(let message) = reply else { return nil }
+        let words = message.split(separator: " ")
+        guard words.count == 3, words[0] == "MOVED" || words[0] == "ASK",
+          let colon = words[2].lastIndex(of: ":"), let port = Int(words[2][words[2].index(after: colon)...])
+        else { return nil }
+        return (String(words[1]), String(words[2][..<colon]), port, words[0] == "ASK")
+      }
+    }
+
     /// Sends one command and prints its reply (or, for MONITOR and the SUBSCRIBEs, every reply until
-    /// Ctrl-C). Returns 1 for an error reply, else 0.
-    private func execute(_ words: [String], shell: RedisShell, console: Console, mode: RESP.OutputMode)
-      async throws -> Int32
-    {
-      let reply = try await reportingFailures(console) { () async throws(AppHostError) in
+    /// Ctrl-C). Returns 1 for an error reply, else 0. In a cluster, a redirect is followed (up to 5 times),
+    /// said as `redis-cli -c` says it.
+    private func execute(
+      _ words: [String], shell: RedisShell, console: Console, mode: RESP.OutputMode, cluster: Redirect? = nil
+    ) async throws -> Int32 {
+      var reply = try await reportingFailures(console) { () async throws(AppHostError) in
         try await shell.execute(words)
+      }
+      var hops = 0
+      while let cluster, hops < 5, let target = Redirect.target(of: reply) {
+        hops += 1
+        console.output("-> Redirected to slot [\(target.slot)] located at \(target.host):\(target.port)")
+        reply = try await reportingFailures(console) { () async throws(AppHostError) in
+          let node = try await RedisShell.connect(
+            host: target.host, port: target.port, password: cluster.password, user: cluster.user, tls: cluster.tls)
+          defer { node.close() }
+          if target.asking { _ = try await node.execute(["ASKING"]) }
+          return try await node.execute(words)
+        }
       }
       console.outputBytes(RESP.format(reply, mode: mode, command: words))
       if case .error = reply { return 1 }

@@ -92,6 +92,21 @@ enum PlanText {
             "ready",
             (password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
               + (tls == nil ? "" : " over TLS") + " and INFO replication says master_link_status:up")
+        case .clusterNode(let password, let tls):
+          field(
+            "ready",
+            (password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
+              + (tls == nil ? "" : " over TLS") + ", and once apphost has formed the cluster, CLUSTER INFO says "
+              + "cluster_state:ok")
+        }
+        if let cluster = plan.clusters.first(where: { $0.nodes.contains(name) }) {
+          let index = cluster.nodes.firstIndex(of: name) ?? 0
+          field(
+            "cluster node",
+            "\(index + 1) of \(cluster.nodes.count) of \(cluster.resource): "
+              + (cluster.primaryIndex(ofNode: index).map { "replica of \(cluster.nodes[$0])'s shard" }
+                ?? "primary of slots \(cluster.slotRange(shard: index).lowerBound)-\(cluster.slotRange(shard: index).upperBound)")
+          )
         }
         if let primary = container.replicaOf { field("replica of", primary) }
         if engine == .native, let server = container.server {

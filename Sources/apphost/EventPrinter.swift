@@ -39,7 +39,7 @@ struct EventPrinter: Sendable {
       line(resource, text)
     case .pulled(let resource, let image, let seconds):
       line(resource, "pulled \(image) (\(String(format: "%.1f", seconds)) s)")
-    case .seed(let resource, let message):
+    case .seed(let resource, let message), .cluster(let resource, let message):
       line(resource, message)
     case .recreating(let resource, let reason):
       line(resource, "recreating: \(reason)")

@@ -60,11 +60,11 @@ extension AppHost {
         for name in resources where !session.plan.resourceNames.contains(name) {
           throw .unknownResource(name: name, known: session.plan.resourceNames)
         }
-        // A cache's read replicas come with it (`logs cache`); `logs cache-replica-1` shows one.
+        // A cache's read replicas or cluster nodes come with it (`logs cache`); `logs cache-node-2` shows one.
         return resources.isEmpty
           ? session.plan.resourceNames
           : resources.flatMap { name in
-            [name] + session.plan.containers.filter { $0.replicaOf == name }.map(\.resource)
+            session.plan.container(name) == nil ? [name] : session.plan.servers(of: name).map(\.resource)
           }
       }
       let plan = session.plan

@@ -119,10 +119,6 @@ import Testing
     ),
     (#"{"resources": {"c": {"type": "redis", "sentinel": true}}}"#, "resources.c.sentinel", "not supported yet"),
     (
-      #"{"resources": {"c": {"type": "valkey", "cluster": {"shards": 3}}}}"#, "resources.c.cluster",
-      "not supported yet"
-    ),
-    (
       #"{"resources": {"c": {"type": "redis", "replicas": 1, "dataBindMount": {"source": "./d"}}}}"#,
       "resources.c.replicas", "use \"dataVolume\": true"
     ),

@@ -132,9 +132,9 @@ package actor SessionController: ControlService {
     var containers: [ContainerPlan] = []
     var processes: [String] = []
     for name in names {
-      if let container = plan.container(name) {
-        // A cache comes with its read replicas (after it); `cache-replica-1` names one of them.
-        for node in [container] + plan.containers.filter({ $0.replicaOf == name })
+      if plan.container(name) != nil {
+        // A cache comes with its read replicas (after it) or its cluster's nodes; `cache-replica-1` names one.
+        for node in plan.servers(of: name)
         where !containers.contains(where: { $0.resource == node.resource }) {
           containers.append(node)
         }

@@ -483,10 +483,15 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
         // TLS only: the port apphost chose takes TLS, and there is no plain-text port.
         lines += ServerCommand.tlsSettings(
           port: port, certificate: configQuoted(tls.serverCertificate), key: configQuoted(tls.serverKey),
-          authority: configQuoted(tls.caCertificate), replica: server.replicaOf != nil
+          authority: configQuoted(tls.caCertificate), replica: server.replicaOf != nil || server.cluster
         ).map { $0.joined(separator: " ") }
       }
       if let password { lines.append("requirepass \(configQuoted(password))") }
+      if server.cluster {
+        lines += ServerCommand.clusterSettings(tls: server.tls != nil).map { $0.joined(separator: " ") }
+        // A replica's link to its primary (a cluster picks who is whose) authenticates too.
+        if let password { lines.append("masterauth \(configQuoted(password))") }
+      }
       if server.replicaOf != nil {
         // A read replica of the server on 127.0.0.1: it announces itself as 127.0.0.1 and its own port
         // already (the primary lists what a client here can reach).

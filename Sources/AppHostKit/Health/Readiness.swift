@@ -31,6 +31,56 @@ package enum Probe {
     case .resp(let password, let tls): await resp(port: port, password: password?.revealed(), tls: tls)
     case .http(let path): await http(port: port, path: path)
     case .replica(let password, let tls): await replica(port: port, password: password?.revealed(), tls: tls)
+    case .clusterNode(let password, let tls): await clusterNode(port: port, password: password?.revealed(), tls: tls)
+    }
+  }
+
+  /// A cluster node is healthy when it answers `PING` and says `cluster_state:ok` (it serves its slots, and
+  /// the cluster serves all of them).
+  package static func clusterNode(port: Int, password: String?, tls: TLSClient? = nil) async -> Outcome {
+    let answered = await resp(port: port, password: password, tls: tls)
+    guard answered == .ready else { return answered }
+    return await Blocking.run { () -> Outcome in
+      do throws(Connection.Failure) {
+        let connection = try open(port: port, tls: tls)
+        defer { connection.close() }
+        if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
+          return .notReady("AUTH answered \(message)")
+        }
+        let reply = try connection.call(["CLUSTER", "INFO"], timeout: replyTimeout)
+        let text: String
+        switch reply {
+        case .bulk(let bytes?): text = String(decoding: bytes, as: UTF8.self)
+        case .verbatim(let verbatim): text = verbatim
+        default: return .notReady("CLUSTER INFO answered \(RESP.render(reply))")
+        }
+        let state = ClusterForming.fields(text)["cluster_state"] ?? "?"
+        return state == "ok" ? .ready : .notReady("CLUSTER INFO says cluster_state:\(state)")
+      } catch {
+        return .notReady(error.description)
+      }
+    }
+  }
+
+  /// What a server says it is now (`ROLE`): `primary` or `replica`; nil when it does not answer. A cluster's
+  /// roles change when a replica takes over from a primary that stopped.
+  package static func role(port: Int, password: String?, tls: TLSClient? = nil) async -> String? {
+    await Blocking.run { () -> String? in
+      do throws(Connection.Failure) {
+        let connection = try open(port: port, tls: tls)
+        defer { connection.close() }
+        if let password, case .error = try connection.call(["AUTH", password], timeout: replyTimeout) { return nil }
+        guard case .array(let parts?) = try connection.call(["ROLE"], timeout: replyTimeout),
+          case .bulk(let bytes?) = parts.first
+        else { return nil }
+        switch String(decoding: bytes, as: UTF8.self) {
+        case "master": return "primary"
+        case "slave": return "replica"
+        default: return nil
+        }
+      } catch {
+        return nil
+      }
     }
   }
 

@@ -173,6 +173,21 @@ package struct ContainerSettings: Sendable, Equatable {
   }
 }
 
+/// `"cluster": {"shards": 3, "replicasPerShard": 1}`: how many primaries share the 16384 hash slots, and
+/// how many replicas each has.
+package struct ClusterSpec: Sendable, Equatable {
+  package var shards: Int
+  package var replicasPerShard: Int
+
+  package init(shards: Int = 3, replicasPerShard: Int = 1) {
+    self.shards = shards
+    self.replicasPerShard = replicasPerShard
+  }
+
+  /// Every node: the primaries first, then the replicas.
+  package var nodeCount: Int { shards * (1 + replicasPerShard) }
+}
+
 package struct CacheSpec: Sendable, Equatable {
   package var server: ServerKind
   package var container: ContainerSettings
@@ -192,6 +207,9 @@ package struct CacheSpec: Sendable, Equatable {
   package var replicas: Int = 0
   /// `"tls": true`: the server speaks TLS only, with the project's certificate (Redis and Valkey).
   package var tls: Bool = false
+  /// `"cluster"`: the cache is a Redis Cluster of `shards` primaries, each with `replicasPerShard`
+  /// replicas (Redis and Valkey); nil: one server.
+  package var cluster: ClusterSpec? = nil
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),

@@ -23,9 +23,12 @@ package struct ManifestReader {
     ]
   /// Redis and Valkey also take read replicas (Garnet replicates only in cluster mode) and TLS (Garnet 1.0
   /// reads certificates as PKCS#12 only: DECISIONS.md).
-  static let replicatingCacheKeys = cacheKeys + ["replicas", "tls"]
+  static let replicatingCacheKeys = cacheKeys + ["replicas", "tls", "cluster"]
   /// The most read replicas a cache takes: each is a server of its own on this machine.
   static let maximumCacheReplicas = 5
+  /// A cluster's primaries: three at least, so that most of them remain to elect a failed one's replica.
+  static let clusterShards = 3...6
+  static let clusterReplicasPerShard = 0...2
   static let insightKeys = containerKeys + ["caches", "dataVolume", "acceptTerms"]
   static let commanderKeys = containerKeys + ["caches"]
   static let executableKeys = [
@@ -453,7 +456,44 @@ package struct ManifestReader {
     if let node = fields["tls"] {
       spec.tls = bool(node, at: path.appending("tls")) ?? false
     }
+    if let node = fields["cluster"] {
+      spec.cluster = cluster(node, at: path.appending("cluster"))
+    }
     return spec
+  }
+
+  /// `"cluster": true` (3 shards, 1 replica each) or `{"shards": S, "replicasPerShard": R}`.
+  private mutating func cluster(_ node: JSONNode, at path: JSONPath) -> ClusterSpec? {
+    switch node.value {
+    case .bool(let on):
+      record(path, node.location)
+      return on ? ClusterSpec() : nil
+    case .object:
+      guard
+        let fields = objectFields(of: node, at: path, allowed: ["shards", "replicasPerShard"], owner: "cluster")
+      else { return nil }
+      var spec = ClusterSpec()
+      if let shards = fields["shards"] {
+        spec.shards =
+          integer(
+            shards, at: path.appending("shards"), in: Self.clusterShards,
+            expected: "a whole number of shards from \(Self.clusterShards.lowerBound) to "
+              + "\(Self.clusterShards.upperBound) (a cluster fails a shard over only while most primaries answer)")
+          ?? spec.shards
+      }
+      if let replicas = fields["replicasPerShard"] {
+        spec.replicasPerShard =
+          integer(
+            replicas, at: path.appending("replicasPerShard"), in: Self.clusterReplicasPerShard,
+            expected: "a whole number of replicas per shard from \(Self.clusterReplicasPerShard.lowerBound) to "
+              + "\(Self.clusterReplicasPerShard.upperBound) (0: a shard whose primary stops is down until it is back)")
+          ?? spec.replicasPerShard
+      }
+      return spec
+    default:
+      typeMismatch(node, at: path, expected: "true or {\"shards\": 3, \"replicasPerShard\": 1}")
+      return nil
+    }
   }
 
   private mutating func executable(
@@ -824,9 +864,15 @@ package struct ManifestReader {
   }
 
   private func unknownKeyMessage(_ key: String, allowed: [String], owner: String) -> String {
-    if (key == "sentinel" || key == "cluster"), allowed.contains("persistence") {
-      return "\(quoted(key)) is not supported yet: apphost runs read replicas (\"replicas\": N on a redis or valkey "
-        + "cache), not Sentinel or Cluster topologies; remove \(quoted(key))"
+    if key == "sentinel", allowed.contains("persistence") {
+      return "\"sentinel\" is not supported yet: apphost runs read replicas (\"replicas\": N) and clusters "
+        + "(\"cluster\": {\"shards\": 3, \"replicasPerShard\": 1}) of a redis or valkey cache, not Sentinel; "
+        + "remove \"sentinel\""
+    }
+    if key == "cluster", owner == "a garnet resource" {
+      return "apphost does not form Garnet clusters yet (Garnet's cluster mode needs its append-only file and "
+        + "announces its listening address only); use \"type\": \"redis\" or \"valkey\" for a cluster, or remove "
+        + "\"cluster\""
     }
     if key == "tls", owner == "a garnet resource" {
       return "apphost cannot give Garnet TLS: Garnet 1.0 reads its certificate only as PKCS#12, which apphost "

@@ -170,10 +170,24 @@ package enum ManifestSchema {
             "tls": {
               "description": "true: the server speaks TLS only, with a certificate from a CA made for this project in .apphost/tls/ (redis and valkey only); programs get rediss:// URLs and NAME_TLS_CA_FILE.",
               "type": "boolean"
+            },
+            "cluster": {
+              "description": "A Redis Cluster (redis and valkey, under the native engine): shards primaries sharing the 16384 hash slots, each with replicasPerShard replicas, formed by apphost; programs get NAME_CLUSTER_NODES. true: 3 shards, 1 replica each.",
+              "oneOf": [
+                { "type": "boolean" },
+                {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "properties": {
+                    "shards": { "type": "integer", "minimum": 3, "maximum": 6 },
+                    "replicasPerShard": { "type": "integer", "minimum": 0, "maximum": 2 }
+                  }
+                }
+              ]
             }
           },
           "if": { "properties": { "type": { "const": "garnet" } } },
-          "then": { "not": { "anyOf": [{ "required": ["replicas"] }, { "required": ["tls"] }] } }
+          "then": { "not": { "anyOf": [{ "required": ["replicas"] }, { "required": ["tls"] }, { "required": ["cluster"] }] } }
         },
         "redisinsight": {
           "type": "object",

@@ -33,6 +33,7 @@ package struct ManifestValidator {
       case .cache(let cache):
         checkCache(cache, at: path)
         checkReplicas(cache, name: resource.name, at: path)
+        checkCluster(cache, name: resource.name, at: path)
       case .redisInsight(let insight):
         checkCacheList(insight.caches, at: path.appending("caches"))
         if insight.dataVolume?.readOnly == true {
@@ -157,6 +158,41 @@ package struct ManifestValidator {
         JSONPath.resource(replica),
         "\(quoted(replica)) is the name of a read replica of \(name) (\"replicas\": \(cache.replicas)); rename "
           + "this resource")
+    }
+  }
+
+  /// A cluster: a /data and a name of its own for every node; its data comes from its clients.
+  private mutating func checkCluster(_ cache: CacheSpec, name: String, at path: JSONPath) {
+    guard let cluster = cache.cluster else { return }
+    let clusterPath = path.appending("cluster")
+    if cache.replicas > 0 {
+      error(
+        path.appending("replicas"),
+        "a cluster's replicas are \"replicasPerShard\" in \"cluster\"; remove \"replicas\"")
+    }
+    if cache.dataBindMount != nil {
+      error(
+        clusterPath,
+        "the nodes of a cluster each need a /data of their own, which one dataBindMount folder cannot give; use "
+          + "\"dataVolume\": true (a volume per node), or remove \"cluster\"")
+    }
+    if cache.dataVolume?.readOnly == true {
+      error(
+        clusterPath,
+        "cluster nodes write their cluster state (nodes.conf) into /data, which is read-only here; remove "
+          + "\"readOnly\" from dataVolume, or remove \"cluster\"")
+    }
+    if cache.seed != nil {
+      error(
+        path.appending("seed"),
+        "a cluster spreads keys over its shards, which a seed loaded into one node cannot do; load the data "
+          + "from a task with a cluster client (redis-cli -c), or remove \"seed\"")
+    }
+    for node in Planner.clusterNodeNames(of: name, count: cluster.nodeCount).dropFirst() where manifest[node] != nil {
+      error(
+        JSONPath.resource(node),
+        "\(quoted(node)) is the name of a node of the cluster \(name) (\(cluster.nodeCount) nodes); rename this "
+          + "resource")
     }
   }
 

@@ -11,6 +11,8 @@ package enum RunEvent: Sendable {
   case pulled(resource: String, image: String, seconds: Double)
   /// What seeding a cache did (seeded, or not because it holds data).
   case seed(resource: String, message: String)
+  /// A step of forming a cluster (`"cluster"`), and the cluster ready.
+  case cluster(resource: String, message: String)
   case recreating(resource: String, reason: String)
   case starting(resource: String)
   case unchanged(resource: String)

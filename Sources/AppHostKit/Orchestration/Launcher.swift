@@ -140,6 +140,9 @@ package struct Launcher: Sendable {
       var results = await bringUpAll(
         bringUps.filter { !isReplica($0) }, options: options, deadline: deadline, started: started)
       if results.allSatisfy({ $0.failure == nil }) && !Task.isCancelled {
+        results += await formClusters(bringUps, results: results, deadline: deadline, started: started)
+      }
+      if results.allSatisfy({ $0.failure == nil }) && !Task.isCancelled {
         results += await bringUpAll(bringUps.filter(isReplica), options: options, deadline: deadline, started: started)
       }
       var failures: [ResourceFailure] = []
@@ -196,6 +199,50 @@ package struct Launcher: Sendable {
   }
 
   private static let cancelledReason = "stopped before it was ready"
+
+  /// Forms each cluster one of whose nodes was brought up (`ClusterForming`), once every node answers: the
+  /// cluster is ready when it serves every slot. A failure is the cluster's (its cache's resource).
+  private func formClusters(
+    _ steps: [Reconciliation.Step], results: [Brought], deadline: ContinuousClock.Instant,
+    started: ContinuousClock.Instant
+  ) async -> [Brought] {
+    let brought = Set(steps.map(\.resource))
+    var formed: [Brought] = []
+    for cluster in plan.clusters where cluster.nodes.contains(where: brought.contains) {
+      guard let first = plan.container(cluster.resource) else { continue }
+      do {
+        var ports: [Int] = []
+        for node in cluster.nodes {
+          if let port = results.first(where: { $0.resource == node })?.port {
+            ports.append(port)
+          } else if let container = plan.container(node) {
+            // A node this run did not touch (a second `up` that changed another): where it runs.
+            ports.append(try await engine.hostPort(container.containerName, containerPort: container.containerPort))
+          }
+        }
+        let events = self.events
+        let summary = try await ClusterForming.form(
+          cluster, ports: ports, password: first.health.password?.revealed(), tls: first.health.tls,
+          deadline: deadline
+        ) { step in events(.cluster(resource: cluster.resource, message: step)) }
+        let seconds = (ContinuousClock.now - started).seconds
+        events(
+          .cluster(
+            resource: cluster.resource, message: "cluster ready: \(summary) (\(String(format: "%.2f", seconds)) s)"))
+      } catch {
+        let reason: String
+        switch error {
+        case let failure as ClusterForming.FormingFailure: reason = "the cluster did not form: \(failure.reason)"
+        case let failure as AppHostError: reason = failure.errorDescription ?? "\(failure)"
+        default: reason = Self.cancelledReason
+        }
+        let failure = ResourceFailure(resource: cluster.resource, reason: reason)
+        if reason != Self.cancelledReason { events(.failed(failure)) }
+        formed.append(Brought(resource: cluster.resource, port: nil, failure: failure, created: false))
+      }
+    }
+    return formed
+  }
 
   /// Fixed host ports must be free before anything starts (ports of containers being replaced excepted).
   private func checkHostPorts(_ steps: [Reconciliation.Step]) throws(AppHostError) {
@@ -323,7 +370,7 @@ package struct Launcher: Sendable {
         let mayMoveOn = step.makesContainer && container.hostPort == nil && engine.flavor.isContainerEngine
         let unreachableAfter = mayMoveOn && attempt < Self.portAttempts ? Self.unreachableAfter : nil
         do {
-          outcome = try await readiness(container.health, port, deadline, unreachableAfter) {
+          outcome = try await readiness(container.health.startup, port, deadline, unreachableAfter) {
             let records = await Log.quietly("inspect \(name)") { () async throws(AppHostError) in
               try await engine.inspect([name])
             }

@@ -134,6 +134,17 @@ package enum StatusReport {
       for await result in group { results.append(result) }
       return results
     }
+    // The roles of cluster nodes, as they are now (a replica takes over from a primary that stops).
+    let roles = await withTaskGroup(of: (Int, String?).self) { group in
+      for (index, health, port) in checks {
+        guard case .clusterNode(let password, let tls) = health else { continue }
+        group.addTask { (index, await Probe.role(port: port, password: password?.revealed(), tls: tls)) }
+      }
+      var roles: [(Int, String?)] = []
+      for await role in group { roles.append(role) }
+      return roles
+    }
+    for (index, role) in roles { rows[index].role = role.map { "cluster \($0)" } }
     for (index, outcome) in results {
       switch outcome {
       case .ready:

@@ -17,6 +17,8 @@ package struct Plan: Sendable, Equatable {
   package var stages: [[String]]
   /// UIs left out because the engine cannot run them (`native` runs no containers), in manifest order.
   package var skipped: [Skipped] = []
+  /// The caches that are clusters (`"cluster"`): their nodes, which apphost joins into one once they answer.
+  package var clusters: [ClusterPlan] = []
 
   package struct Skipped: Sendable, Equatable {
     package var name: String
@@ -33,6 +35,18 @@ package struct Plan: Sendable, Equatable {
 
   package func endpoint(_ resource: String) -> Endpoint? {
     endpoints.first { $0.resource == resource }
+  }
+
+  package func cluster(_ resource: String) -> ClusterPlan? {
+    clusters.first { $0.resource == resource }
+  }
+
+  /// The servers a name stands for: a cache and its read replicas (after it), or every node of the
+  /// cluster the cache is; any other container (`cache-replica-1`, `cache-node-2`) alone.
+  package func servers(of name: String) -> [ContainerPlan] {
+    guard let container = container(name) else { return [] }
+    if let cluster = cluster(name) { return cluster.nodes.compactMap(self.container) }
+    return [container] + containers.filter { $0.replicaOf == name }
   }
 
   /// Every resource name, in manifest order.
@@ -55,8 +69,41 @@ package struct Plan: Sendable, Equatable {
       // A cache comes with its read replicas; a replica needs its primary.
       pending += containers.filter { $0.replicaOf == name }.map(\.resource)
       if let primary = container(name)?.replicaOf { pending.append(primary) }
+      // A cluster's node comes with every other node.
+      if let cluster = container(name)?.clusterOf.flatMap(cluster) { pending += cluster.nodes }
     }
     return result.filter { all.contains($0) }
+  }
+}
+
+/// A cache that is a Redis Cluster: its nodes (the cache itself first, then `NAME-node-2`...), of which
+/// the first `shards` are primaries, each given an equal run of the 16384 hash slots, and the rest
+/// replicas, node `shards + k` (k from 1) of primary `(k - 1) % shards + 1`.
+package struct ClusterPlan: Sendable, Equatable {
+  package var resource: String
+  package var nodes: [String]
+  package var shards: Int
+  package var replicasPerShard: Int
+
+  package init(resource: String, nodes: [String], shards: Int, replicasPerShard: Int) {
+    self.resource = resource
+    self.nodes = nodes
+    self.shards = shards
+    self.replicasPerShard = replicasPerShard
+  }
+
+  package static let slots = 16384
+
+  /// The hash slots of primary `shard` (0-based): equal runs, the last one takes what division leaves.
+  package func slotRange(shard: Int) -> ClosedRange<Int> {
+    let size = Self.slots / shards
+    let first = shard * size
+    return first...(shard == shards - 1 ? Self.slots - 1 : first + size - 1)
+  }
+
+  /// For node `index` (0-based): the index of the primary it replicates, nil for a primary.
+  package func primaryIndex(ofNode index: Int) -> Int? {
+    index < shards ? nil : (index - shards) % shards
   }
 }
 
@@ -189,6 +236,8 @@ package struct ServerPlan: Sendable, Equatable {
   package var configFile: CacheConfigFile? = nil
   /// `seed: {"rdb": ...}`: the RDB copied into an empty data folder before the server starts.
   package var seedRDB: String? = nil
+  /// A node of a Redis Cluster: `cluster-enabled yes`, its cluster state in `nodes.conf` in its data folder.
+  package var cluster = false
   /// For a read replica: the container (natively: the recorded server) of its primary, whose port the
   /// native engine reads when it starts the replica (`replicaof 127.0.0.1 PORT`).
   package var replicaOf: String? = nil
@@ -216,11 +265,21 @@ package enum HealthCheck: Sendable, Hashable {
   case http(path: String)
   /// A read replica: `PING` answers (after `AUTH`) and `INFO replication` says `master_link_status:up`.
   case replica(password: Value?, tls: TLSClient? = nil)
+  /// A node of a cluster: `PING` answers (after `AUTH`) and `CLUSTER INFO` says `cluster_state:ok`. While it
+  /// starts, before apphost forms the cluster, `PING` only (`startup`).
+  case clusterNode(password: Value?, tls: TLSClient? = nil)
+
+  /// What `up` waits for while it starts the container: a cluster node answering, before the cluster is
+  /// formed (which needs every node answering first).
+  package var startup: HealthCheck {
+    if case .clusterNode(let password, let tls) = self { return .resp(password: password, tls: tls) }
+    return self
+  }
 
   /// The password a RESP check authenticates with.
   package var password: Value? {
     switch self {
-    case .resp(let password, _), .replica(let password, _): password
+    case .resp(let password, _), .replica(let password, _), .clusterNode(let password, _): password
     case .http: nil
     }
   }
@@ -228,7 +287,7 @@ package enum HealthCheck: Sendable, Hashable {
   /// How a RESP check speaks TLS; nil: plain text.
   package var tls: TLSClient? {
     switch self {
-    case .resp(_, let tls), .replica(_, let tls): tls
+    case .resp(_, let tls), .replica(_, let tls), .clusterNode(_, let tls): tls
     case .http: nil
     }
   }
@@ -269,6 +328,8 @@ package struct ContainerPlan: Sendable, Equatable {
   /// For a read replica of a cache (`"replicas": N`): the primary's resource name. A replica is a
   /// container (`<project>-<cache>-replica-N`, resource `<cache>-replica-N`) of its own.
   package var replicaOf: String? = nil
+  /// For a node of a cluster (`"cluster"`), the cache itself included: the cache's resource name.
+  package var clusterOf: String? = nil
   /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
   /// free. Not part of `configHash`: a container is not recreated to move it.
   package var preferredPort: Int? = nil
@@ -387,6 +448,8 @@ package struct Endpoint: Sendable, Equatable {
   package var database: Int? = nil
   /// `host:port` of each of the cache's read replicas, in order; empty without replicas.
   package var replicaNodes: [Value] = []
+  /// For a cluster: `host:port` of each node after the first (the cache's own `host` and `port`).
+  package var clusterNodes: [Value] = []
   /// `NAME_TLS_CA_FILE`: the CA that signed a `"tls": true` cache's certificate (the project's).
   package var caFile: String? = nil
 
@@ -400,11 +463,18 @@ package struct Endpoint: Sendable, Equatable {
     return value
   }
 
+  /// `NAME_CLUSTER_NODES`: every node of a cluster, `127.0.0.1:p1,127.0.0.1:p2,...`; nil for one server.
+  package func clusterAddresses(first: Value) -> Value? {
+    guard !clusterNodes.isEmpty else { return nil }
+    return clusterNodes.reduce(first) { $0 + "," + $1 }
+  }
+
   /// `ConnectionStrings__NAME` for every node, primary first, in StackExchange.Redis's form
-  /// (`host:port,host:port,password=...`): the client finds out which node takes writes.
+  /// (`host:port,host:port,password=...`): the client finds out which node takes writes (or, for a
+  /// cluster, which holds each slot).
   package func nodesConnectionString(primary: Value) -> Value {
     var value = primary
-    for node in replicaNodes { value = value + "," + node }
+    for node in replicaNodes + clusterNodes { value = value + "," + node }
     if let password { value = value + ",password=" + password }
     if usesTLS { value = value + ",ssl=true" }
     return value

@@ -96,6 +96,7 @@ package struct PlanDocument: Encodable, Sendable {
         case .resp(let password, _): resource.health = Health(kind: "resp", auth: password != nil)
         case .http(let path): resource.health = Health(kind: "http", path: path)
         case .replica(let password, _): resource.health = Health(kind: "replica", auth: password != nil)
+        case .clusterNode(let password, _): resource.health = Health(kind: "cluster", auth: password != nil)
         }
         resource.configHash = container.configHash
         resource.argv = Command(

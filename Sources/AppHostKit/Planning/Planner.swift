@@ -49,6 +49,17 @@ package enum Planner {
     count < 1 ? [] : (1...count).map { "\(resource)-replica-\($0)" }
   }
 
+  /// The resource names of a cluster's nodes: the cache itself, then `NAME-node-2` to `NAME-node-N`.
+  package static func clusterNodeNames(of resource: String, count: Int) -> [String] {
+    [resource] + (count < 2 ? [] : (2...count).map { "\(resource)-node-\($0)" })
+  }
+
+  /// The resource names of the servers a cache runs as: itself, its read replicas, its cluster's other nodes.
+  package static func serverNames(of resource: String, _ cache: CacheSpec) -> [String] {
+    if let cluster = cache.cluster { return clusterNodeNames(of: resource, count: cluster.nodeCount) }
+    return [resource] + replicaNames(of: resource, count: cache.replicas)
+  }
+
   /// The project network, when a container must reach another by name (a UI, its caches; a read
   /// replica, its primary).
   package static func network(for loaded: LoadedManifest) -> NetworkPlan? {
@@ -70,7 +81,7 @@ package enum Planner {
   package static func tlsServerNames(_ manifest: Manifest) -> [String] {
     manifest.resources.flatMap { resource -> [String] in
       guard let cache = resource.cache, cache.tls else { return [] }
-      return [resource.name] + replicaNames(of: resource.name, count: cache.replicas)
+      return serverNames(of: resource.name, cache)
     }
   }
 
@@ -114,6 +125,7 @@ private struct Builder {
     var containers: [ContainerPlan] = []
     var volumes: [VolumePlan] = []
     var executables: [ExecutablePlan] = []
+    var clusters: [ClusterPlan] = []
     var programs: [String: [ProgramEndpoint]] = [:]
     for resource in manifest.resources {
       if let executable = resource.executable {
@@ -125,6 +137,37 @@ private struct Builder {
       switch resource.spec {
       case .cache(let cache):
         let container = cacheContainer(resource.name, cache, password: passwords[resource.name] ?? nil)
+        if let cluster = cache.cluster {
+          guard context.nativeEngine else {
+            throw .invalidManifest(
+              file: loaded.path,
+              diagnostics: [
+                Diagnostic(
+                  .error, path.appending("cluster"),
+                  "a cluster runs under the native engine only so far (`apphost up --engine native`, with "
+                    + "\(cache.server == .valkey ? "valkey-server" : "redis-server") on PATH): behind docker's or "
+                    + "podman's port mapping its nodes would announce addresses this machine cannot reach, and "
+                    + "publish does not carry clusters yet; or remove \"cluster\" to run one server")
+              ])
+          }
+          let nodes = Planner.clusterNodeNames(of: resource.name, count: cluster.nodeCount)
+          clusters.append(
+            ClusterPlan(
+              resource: resource.name, nodes: nodes, shards: cluster.shards,
+              replicasPerShard: cluster.replicasPerShard))
+          containers.append(container)
+          if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
+          for node in nodes.dropFirst() {
+            containers.append(clusterNode(node, of: container, cache))
+            if let volume = cache.dataVolume {
+              volumes.append(
+                VolumePlan(
+                  name: replicaVolumeName(resource.name, volume, replica: node), resource: node,
+                  named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, node)]))
+            }
+          }
+          continue
+        }
         containers.append(container)
         if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
         for replica in Planner.replicaNames(of: resource.name, count: cache.replicas) {
@@ -154,7 +197,7 @@ private struct Builder {
     return Plan(
       project: project, projectDirectory: loaded.projectDirectory, manifestPath: loaded.path, network: network,
       volumes: volumes, containers: containers, executables: executables, endpoints: endpoints,
-      stages: stages(executables: executables), skipped: skipped)
+      stages: stages(executables: executables), skipped: skipped, clusters: clusters)
   }
 
   // MARK: Labels and names
@@ -187,7 +230,7 @@ private struct Builder {
       named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, resource)])
   }
 
-  /// A replica's own volume: the primary's name with `-replica-N` after it.
+  /// A replica's (or cluster node's) own volume: the primary's name with `-replica-N` (`-node-N`) after it.
   func replicaVolumeName(_ resource: String, _ volume: DataVolume, replica: String) -> String {
     let primary = volume.name ?? defaultVolumeName(project: project, resource: resource)
     return primary + replica.dropFirst(resource.count)
@@ -250,6 +293,11 @@ private struct Builder {
     // Every node, primary first, in StackExchange.Redis's form: it finds out which one takes writes.
     endpoint.replicaNodes = Planner.replicaNames(of: resource, count: cache.replicas).map {
       .text("\(Planner.host):") + Value([.hostPort(resource: $0)])
+    }
+    if let cluster = cache.cluster {
+      endpoint.clusterNodes = Planner.clusterNodeNames(of: resource, count: cluster.nodeCount).dropFirst().map {
+        .text("\(Planner.host):") + Value([.hostPort(resource: $0)])
+      }
     }
     endpoint.connectionString = endpoint.nodesConnectionString(primary: .text("\(Planner.host):") + port)
     return endpoint
@@ -359,7 +407,8 @@ private struct Builder {
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
-      extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil, tls: cache.tls)
+      extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil, tls: cache.tls,
+      cluster: cache.cluster != nil)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -377,6 +426,30 @@ private struct Builder {
       plan.labels.append(Label(LabelKey.tls, "true"))
     }
     plan.seed = cache.seed
+    if cache.cluster != nil {
+      plan.server?.cluster = true
+      plan.clusterOf = resource
+      plan.health = .clusterNode(password: password, tls: tlsClient(cache))
+    }
+    plan.configHash = configHash(plan)
+    return plan
+  }
+
+  /// A node of a cluster after the first: the first's server, image, settings, password and lifetime; its
+  /// own port (picked), data folder and volume. The cluster is formed once every node answers (`ClusterForming`).
+  func clusterNode(_ node: String, of first: ContainerPlan, _ cache: CacheSpec) -> ContainerPlan {
+    var plan = first
+    plan.resource = node
+    plan.containerName = containerName(node)
+    plan.hostPort = nil
+    plan.preferredPort = nil
+    plan.labels = plan.labels.map { $0.key == LabelKey.resource ? Label(LabelKey.resource, node) : $0 }
+    plan.mounts = plan.mounts.map { mount in
+      guard mount.target == "/data", case .volume = mount.source, let volume = cache.dataVolume else { return mount }
+      return Mount(
+        source: .volume(replicaVolumeName(first.resource, volume, replica: node)), target: "/data",
+        readOnly: mount.readOnly)
+    }
     plan.configHash = configHash(plan)
     return plan
   }
@@ -689,11 +762,12 @@ extension Builder {
       current += 1
     }
     let depth = (level.values.max() ?? -1) + 1
-    // A cache's read replicas start with it, right after it.
+    // A cache's read replicas (or cluster nodes) start with it, right after it.
     let names = manifest.resources.flatMap { resource in
-      let replicas = Planner.replicaNames(of: resource.name, count: resource.cache?.replicas ?? 0)
-      for replica in replicas { level[replica] = 0 }
-      return [resource.name] + replicas
+      guard let cache = resource.cache else { return [resource.name] }
+      let servers = Planner.serverNames(of: resource.name, cache)
+      for server in servers.dropFirst() { level[server] = 0 }
+      return servers
     }
     return (0..<depth).map { stage in
       names.filter { level[$0] == stage }
@@ -718,6 +792,9 @@ package enum ConnectionEnvironment {
       variables.append(EnvironmentVariable("\(prefix)_URL", endpoint.url()))
       if let replicas = endpoint.replicaAddresses {
         variables.append(EnvironmentVariable("\(prefix)_REPLICAS", replicas))
+      }
+      if let nodes = endpoint.clusterAddresses(first: .text("\(endpoint.host):") + endpoint.port) {
+        variables.append(EnvironmentVariable("\(prefix)_CLUSTER_NODES", nodes))
       }
       if let caFile = endpoint.caFile {
         variables.append(EnvironmentVariable("\(prefix)_TLS_CA_FILE", .text(caFile)))

@@ -68,7 +68,8 @@ package enum ServerCommand {
 
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
-    configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil, tls: Bool = false
+    configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil, tls: Bool = false,
+    cluster: Bool = false
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
@@ -85,7 +86,7 @@ package enum ServerCommand {
       if hasPassword && server == .redis {
         // The settings on standard input (`-`, first: the entrypoint appends modules), from the private
         // file the shell opens before the entrypoint drops privileges: the server never needs to read it.
-        let requirepass = passwordSettings(password, replica: replicaOf != nil)
+        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += ["-"]
@@ -94,7 +95,7 @@ package enum ServerCommand {
         // redis.conf splits a line into words: the value goes in double quotes, its `\` and `"`
         // escaped by sed, which reads it from a pipe (no process has it as an argument). The user's
         // configFile comes first, by `include`, so that apphost's settings follow it.
-        let requirepass = passwordSettings(password, replica: replicaOf != nil)
+        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += [redisPasswordFile]
@@ -104,6 +105,9 @@ package enum ServerCommand {
       if let replicaOf {
         // Where the primary is is no secret; its password (`masterauth`) is in the private file above.
         words += ["--replicaof", shellQuoted(replicaOf.host), "\(replicaOf.port)"]
+      }
+      if cluster {
+        words += clusterSettings(tls: tls).flatMap { ["--" + $0[0]] + $0.dropFirst() }
       }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
@@ -115,7 +119,7 @@ package enum ServerCommand {
         words += ["--port", "0"]
         words += tlsSettings(
           port: Planner.cachePort, certificate: tlsCertificate, key: tlsKey, authority: tlsCAFile,
-          replica: replicaOf != nil
+          replica: replicaOf != nil || cluster
         ).flatMap { ["--" + $0[0]] + $0.dropFirst() }
         // Before anything else: the copy of the key for the image's user (a user the container was started
         // as already owns it; chown then fails and changes nothing).
@@ -155,6 +159,19 @@ package enum ServerCommand {
     }
     // exec: the server is the container's first process and receives the engine's stop signal.
     return prelude + "exec " + words.joined(separator: " ") + input
+  }
+
+  /// The settings of a cluster node: its cluster state in `nodes.conf` in its data folder (beside its
+  /// dataset, so that a volume keeps both), a replica promoted 2 s after its primary stops answering (the
+  /// default 15 s is for networks, not one machine), a primary that sends a replica its copy at once (not
+  /// after the 5 s it waits by default for more replicas), and the cluster bus over TLS for a TLS cache.
+  package static func clusterSettings(tls: Bool) -> [[String]] {
+    var settings = [
+      ["cluster-enabled", "yes"], ["cluster-config-file", "nodes.conf"], ["cluster-node-timeout", "2000"],
+      ["repl-diskless-sync-delay", "0"],
+    ]
+    if tls { settings.append(["tls-cluster", "yes"]) }
+    return settings
   }
 
   /// The `printf` that writes `requirepass` (and, for a replica, `masterauth`: the same password, since

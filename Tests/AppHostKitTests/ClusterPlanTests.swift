@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+
+@testable import AppHostKit
+
+/// `"cluster"` on a redis or valkey cache: the nodes planned, their settings, variables, what validation
+/// refuses, and how apphost decides to form the cluster from what the nodes say (`ClusterForming.decide`).
+@Suite struct ClusterPlanTests {
+  static let manifest =
+    #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": "s3cret\"pw", "dataVolume": true, "cluster": {"shards": 3, "replicasPerShard": 1}}, "api": {"type": "executable", "command": "/bin/true", "references": ["cache"]}}}"#
+
+  @Test func aClusterPlansOneServerPerNodeEachWithItsVolume() throws {
+    let plan = try plan(Self.manifest, native: true)
+    let nodes = ["cache", "cache-node-2", "cache-node-3", "cache-node-4", "cache-node-5", "cache-node-6"]
+    #expect(plan.containers.map(\.resource) == nodes)
+    #expect(plan.stages.first == nodes, "every node starts at once")
+    #expect(plan.clusters == [ClusterPlan(resource: "cache", nodes: nodes, shards: 3, replicasPerShard: 1)])
+    #expect(
+      plan.volumes.map(\.name) == ["shop-cache-data"] + nodes.dropFirst().map { "shop-cache-data-\($0.dropFirst(6))" })
+    for node in nodes {
+      let container = try #require(plan.container(node))
+      #expect(container.clusterOf == "cache")
+      #expect(container.health == .clusterNode(password: .secret("s3cret\"pw")))
+      #expect(container.health.startup == .resp(password: .secret("s3cret\"pw")), "up waits for PING, then forms")
+      #expect(container.server?.cluster == true)
+      #expect(container.mounts.map(\.source) == [.volume(plan.volumes.first { $0.resource == node }!.name)])
+      let launch = NativeLaunch.make(
+        server: try #require(container.server), program: "/usr/bin/redis-server", port: 50001, dataFolder: "/d",
+        secretFile: "/s.conf")
+      #expect(launch.arguments == ["/usr/bin/redis-server", "/s.conf"], "the password is in no argument")
+      let contents = try #require(launch.secretFileContents)
+      for line in [
+        "cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout 2000", "bind 127.0.0.1",
+        #"requirepass "s3cret\"pw""#, #"masterauth "s3cret\"pw""#,
+      ] {
+        #expect(contents.contains(line + "\n"), "\(line) in \(contents)")
+      }
+    }
+    #expect(Set(plan.containers.map(\.configHash)).count == 6)
+    #expect(try plan.closure(of: ["cache-node-4"]) == Set(nodes))
+    #expect(try plan.closure(of: ["api"]) == Set(nodes + ["api"]))
+  }
+
+  @Test func programsGetEveryNode() throws {
+    let plan = try plan(Self.manifest, native: true)
+    let api = try #require(plan.executable("api"))
+    let ports = Dictionary(
+      uniqueKeysWithValues: (plan.clusters.first?.nodes ?? []).enumerated().map { ($1, 50001 + $0) })
+    let variables = Dictionary(
+      uniqueKeysWithValues: try ConnectionVariables.reveal(api.environment, ports: ports).map { ($0.name, $0.value) })
+    let all = (50001...50006).map { "127.0.0.1:\($0)" }.joined(separator: ",")
+    #expect(variables["CACHE_CLUSTER_NODES"] == all)
+    #expect(variables["ConnectionStrings__cache"] == all + #",password=s3cret"pw"#)
+    #expect(variables["CACHE_PORT"] == "50001")
+    #expect(variables["CACHE_REPLICAS"] == nil)
+  }
+
+  @Test func onAContainerEngineItIsRefusedNamingTheNativeEngine() throws {
+    #expect {
+      try plan(Self.manifest, native: false)
+    } throws: { error in
+      guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
+      return diagnostics.contains {
+        $0.path.description == "resources.cache.cluster" && $0.message.contains("apphost up --engine native")
+      }
+    }
+  }
+
+  @Test(arguments: [
+    (
+      #"{"resources": {"c": {"type": "redis", "cluster": {"shards": 2}}}}"#, "resources.c.cluster.shards", "from 3 to 6"
+    ),
+    (
+      #"{"resources": {"c": {"type": "redis", "cluster": {"replicasPerShard": 3}}}}"#,
+      "resources.c.cluster.replicasPerShard", "from 0 to 2"
+    ),
+    (#"{"resources": {"c": {"type": "redis", "cluster": {"nodes": 3}}}}"#, "resources.c.cluster.nodes", "unknown key"),
+    (#"{"resources": {"c": {"type": "redis", "cluster": 3}}}"#, "resources.c.cluster", "true or {"),
+    (#"{"resources": {"c": {"type": "garnet", "cluster": true}}}"#, "resources.c.cluster", "Garnet clusters"),
+    (
+      #"{"resources": {"c": {"type": "redis", "cluster": true, "replicas": 1}}}"#, "resources.c.replicas",
+      "replicasPerShard"
+    ),
+    (
+      #"{"resources": {"c": {"type": "redis", "cluster": true, "dataBindMount": {"source": "./d"}}}}"#,
+      "resources.c.cluster", "a volume per node"
+    ),
+    (
+      #"{"resources": {"c": {"type": "redis", "cluster": true, "seed": "./s.redis"}}}"#,
+      "resources.c.seed", "cluster client"
+    ),
+    (
+      #"{"resources": {"c": {"type": "redis", "cluster": true}, "c-node-2": {"type": "redis"}}}"#,
+      "resources.c-node-2", "a node of the cluster c"
+    ),
+    (#"{"resources": {"c": {"type": "redis", "sentinel": true}}}"#, "resources.c.sentinel", "not supported yet"),
+  ])
+  func validationRefuses(_ text: String, path: String, message: String) {
+    let found = diagnostics(text).filter { $0.severity == .error }
+    #expect(
+      found.contains { $0.path.description == path && $0.message.contains(message) },
+      "\(found.map { "\($0.path): \($0.message)" })")
+  }
+
+  @Test func trueIsThreeShardsWithOneReplicaEach() throws {
+    let plan = try plan(#"{"name": "shop", "resources": {"c": {"type": "valkey", "cluster": true}}}"#, native: true)
+    #expect(plan.clusters.first?.nodes.count == 6)
+    let layout = ClusterPlan(resource: "c", nodes: ["a", "b", "c", "d", "e"], shards: 3, replicasPerShard: 0)
+    #expect(layout.slotRange(shard: 0) == 0...5460)
+    #expect(layout.slotRange(shard: 1) == 5461...10921)
+    #expect(layout.slotRange(shard: 2) == 10922...16383)
+    let six = ClusterPlan(resource: "c", nodes: (1...6).map { "n\($0)" }, shards: 3, replicasPerShard: 1)
+    #expect((0..<6).map(six.primaryIndex(ofNode:)) == [nil, nil, nil, 0, 1, 2])
+  }
+
+  // MARK: Forming
+
+  static let layout = ClusterPlan(
+    resource: "cache", nodes: ["cache", "cache-node-2", "cache-node-3", "cache-node-4"], shards: 3,
+    replicasPerShard: 0)
+  static let ports = [7001, 7002, 7003, 7004]
+
+  static func entry(
+    _ index: Int, port: Int? = nil, flags: Set<String> = ["master"], primary: String? = nil,
+    slots: [ClosedRange<Int>] = []
+  ) -> ClusterForming.Entry {
+    ClusterForming.Entry(id: "id\(index)", port: port ?? ports[index], flags: flags, primaryID: primary, slots: slots)
+  }
+
+  /// Node `index`'s view: itself (`myself`) and the `known` others.
+  static func view(
+    _ index: Int, knows known: [Int], slots: [[ClosedRange<Int>]] = [[], [], [], []], replicaOf: [Int: Int] = [:],
+    ok: Bool = false, linkUp: Bool? = nil
+  ) -> ClusterForming.NodeView {
+    let entries = ([index] + known).map { node in
+      var flags: Set<String> = replicaOf[node] == nil ? ["master"] : ["slave"]
+      if node == index { flags.insert("myself") }
+      return entry(node, flags: flags, primary: replicaOf[node].map { "id\($0)" }, slots: slots[node])
+    }
+    return ClusterForming.NodeView(id: "id\(index)", stateOK: ok, entries: entries, linkUp: linkUp)
+  }
+
+  @Test func newNodesAreMetThenGivenSlotsThenReplicate() {
+    let fourLayout = ClusterPlan(
+      resource: "cache", nodes: Self.layout.nodes, shards: 3, replicasPerShard: 1)
+    // Fresh: node 0 meets every other node.
+    let fresh = (0..<4).map { Self.view($0, knows: []) }
+    #expect(
+      ClusterForming.decide(fourLayout, ports: Self.ports, views: fresh)
+        == .act([.meet(node: 0, port: 7002), .meet(node: 0, port: 7003), .meet(node: 0, port: 7004)]))
+    // Meeting under way (a handshake entry at the port): wait, no second MEET.
+    var meeting = fresh
+    meeting[0].entries += [
+      ClusterForming.Entry(id: "random", port: 7002, flags: ["handshake"], primaryID: nil, slots: [])
+    ]
+    if case .act(let actions) = ClusterForming.decide(fourLayout, ports: Self.ports, views: meeting) {
+      #expect(!actions.contains(.meet(node: 0, port: 7002)))
+    }
+    // Everyone knows everyone: the primaries take the slots.
+    let met = (0..<4).map { index in Self.view(index, knows: (0..<4).filter { $0 != index }) }
+    #expect(
+      ClusterForming.decide(fourLayout, ports: Self.ports, views: met)
+        == .act([
+          .addSlots(node: 0, slots: 0...5460), .addSlots(node: 1, slots: 5461...10921),
+          .addSlots(node: 2, slots: 10922...16383),
+        ]))
+    // Slots served (each says so of itself): the fourth node replicates the first shard's primary.
+    let slots = [[0...5460], [5461...10921], [10922...16383], []]
+    let served = (0..<4).map { index in Self.view(index, knows: (0..<4).filter { $0 != index }, slots: slots) }
+    #expect(
+      ClusterForming.decide(fourLayout, ports: Self.ports, views: served)
+        == .act([.replicate(node: 3, primaryID: "id0")]))
+    // A replica, every node ok: ready once the replica has its copy.
+    let copying = (0..<4).map { index in
+      Self.view(
+        index, knows: (0..<4).filter { $0 != index }, slots: slots, replicaOf: [3: 0], ok: true,
+        linkUp: index == 3 ? false : nil)
+    }
+    #expect(
+      ClusterForming.decide(fourLayout, ports: Self.ports, views: copying)
+        == .wait("cache-node-4 still copying from its primary"))
+    var ready = copying
+    ready[3].linkUp = true
+    #expect(
+      ClusterForming.decide(fourLayout, ports: Self.ports, views: ready)
+        == .ready(summary: "cluster_state:ok, 3 primaries serving 16384 slots, 1 replica"))
+  }
+
+  @Test func afterAFailoverTheReplicaServesAndTheOldPrimaryReplicatesIt() {
+    let layout = ClusterPlan(resource: "cache", nodes: Self.layout.nodes, shards: 3, replicasPerShard: 1)
+    // Node 3 took over shard 1; node 0 came back empty of slots as a primary: it replicates node 3.
+    let slots = [[], [5461...10921], [10922...16383], [0...5460]]
+    let views = (0..<4).map { index in Self.view(index, knows: (0..<4).filter { $0 != index }, slots: slots) }
+    #expect(
+      ClusterForming.decide(layout, ports: Self.ports, views: views) == .act([.replicate(node: 0, primaryID: "id3")]))
+  }
+
+  @Test func aNodeBackOnAnotherPortIsMetThere() {
+    let slots = [[0...5460], [5461...10921], [10922...16383], []]
+    var views = (0..<4).map { index in Self.view(index, knows: (0..<4).filter { $0 != index }, slots: slots) }
+    // Node 2 now listens on 7010; the others know it at 7003.
+    let ports = [7001, 7002, 7010, 7004]
+    views[2].entries = views[2].entries.map { entry in
+      var entry = entry
+      if entry.id == "id2" { entry.port = 7010 }
+      return entry
+    }
+    #expect(
+      ClusterForming.decide(Self.layout, ports: ports, views: views)
+        == .act([.meet(node: 0, port: 7010), .meet(node: 1, port: 7010), .meet(node: 3, port: 7010)]))
+  }
+
+  @Test func nodesThatKeptDifferentStatesAreNotGuessedAt() {
+    let slots = [[0...5460], [], [], []]
+    let views = (0..<4).map { index in Self.view(index, knows: (0..<4).filter { $0 != index }, slots: slots) }
+    guard case .failed(let reason) = ClusterForming.decide(Self.layout, ports: Self.ports, views: views) else {
+      Issue.record("a cluster serving part of its slots is not formed over")
+      return
+    }
+    #expect(reason.contains("5461 of the 16384 hash slots") && reason.contains("apphost down -v cache"))
+  }
+
+  @Test func clusterNodesLinesAreRead() {
+    let text = """
+      07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:30004@40004 slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 0 1426238317239 4 connected
+      67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1 127.0.0.1:30002@40002,localhost master - 0 1426238316232 2 connected 5461-10922 11000 [11001->-abc]
+      e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
+      8ad1a9bc1a6fd0bf8f29e1c3e2a2bca1b4f1a3d2 :0@0 master,noaddr - 1426238316232 1426238316232 0 disconnected
+      """
+    let entries = ClusterForming.parseNodes(text)
+    #expect(entries.count == 4)
+    #expect(entries[0].isReplica && entries[0].primaryID == "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca")
+    #expect(
+      entries[1].port == 30002 && entries[1].slots == [5461...10922, 11000...11000] && entries[1].slotCount == 5463)
+    #expect(entries[2].flags.contains("myself") && entries[2].slots == [0...5460])
+    #expect(entries[3].port == nil && entries[3].isPending)
+  }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `"cluster"` on a cache, under the native engine: apphost forms the cluster, redis-cli `-c` and redis-py's
+/// cluster client follow its redirects from this machine with keys on every shard, a killed primary's
+/// replica takes over while the client carries on, data and cluster survive `down`/`up` with volumes,
+/// and `down -v` leaves nothing.
+@Suite(
+  .enabled(if: NativeProject.wanted, "needs the native engine: APPHOST_TEST_ENGINES names native (scripts/test does)"))
+struct ClusterTests {
+  static let password = #"clu"ster\$1"#
+
+  /// redis-cli on 127.0.0.1:`port` (no redirects followed), the password in its environment.
+  static func redis(_ port: String, _ command: String...) async throws -> String {
+    let result = try await execute(
+      "redis-cli", ["-h", "127.0.0.1", "-p", port, "--no-auth-warning"] + command,
+      environment: ["REDISCLI_AUTH": password])
+    return (result.output + result.errors).trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// redis-py's RedisCluster, started from every node in `nodes` (`CACHE_CLUSTER_NODES`), runs `code`.
+  static func python(_ nodes: String, _ code: String) async throws -> CommandResult {
+    let script = """
+      import os, sys, time
+      from redis.cluster import RedisCluster, ClusterNode
+      nodes = [ClusterNode(h, int(p)) for h, p in (n.split(':') for n in os.environ['NODES'].split(','))]
+      r = RedisCluster(startup_nodes=nodes, password=os.environ['PASSWORD'], decode_responses=True)
+      \(code)
+      """
+    return try await execute("python3", ["-c", script], environment: ["NODES": nodes, "PASSWORD": password])
+  }
+
+  @Test func aClusterServesEveryShardFailsOverAndKeepsItsData() async throws {
+    try await ReplicaTests.withProject("native", "cluster") { project, folder in
+      let escaped = Self.password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+        of: "\"", with: "\\\"")
+      folder.write(
+        "apphost.json",
+        #"{"name": "\#(project.name)", "resources": {"cache": {"type": "redis", "password": "\#(escaped)", "dataVolume": true, "cluster": {"shards": 3, "replicasPerShard": 1}}}}"#
+      )
+      let up = try await project.succeed("up", "-d", "--timeout", "120")
+      #expect(
+        up.output.contains("cluster ready: cluster_state:ok, 3 primaries serving 16384 slots, 3 replicas"),
+        "\(up.output)")
+
+      let variables = try await project.variables()
+      let nodes = try #require(variables["CACHE_CLUSTER_NODES"])
+      let addresses = nodes.split(separator: ",").map(String.init)
+      #expect(addresses.count == 6 && addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "\(nodes)")
+      #expect(variables["ConnectionStrings__cache"] == "\(nodes),password=\(Self.password)")
+      let first = try #require(variables["CACHE_PORT"])
+      #expect(addresses.first == "127.0.0.1:\(first)")
+
+      // redis-cli -c follows MOVED from the first node to the others.
+      let greeting = try await execute(
+        "redis-cli", ["-c", "-h", "127.0.0.1", "-p", first, "--no-auth-warning", "SET", "greeting", "hello"],
+        environment: ["REDISCLI_AUTH": Self.password])
+      #expect(greeting.output.trimmingCharacters(in: .whitespacesAndNewlines) == "OK", "\(greeting)")
+      let written = try await Self.python(
+        nodes, "for i in range(1000): r.set(f'key:{i}', i)\nprint(r.get('greeting'), r.get('key:999'))")
+      #expect(written.output.contains("hello 999"), "\(written)")
+
+      // apphost cli follows the redirects too.
+      var redirected = false
+      for index in 0..<10 {
+        let cli = try await project.succeed("cli", "cache", "--", "GET", "key:\(index)")
+        #expect(cli.output.hasSuffix("\(index)\n"), "\(cli.output)")
+        redirected = redirected || cli.output.contains("-> Redirected to slot")
+      }
+      #expect(redirected, "ten keys, and none on another shard than the first node's")
+
+      // Every primary holds some of the keys; the roles are in ps.
+      let rows = try await project.ps()
+      let primaries = rows.filter { $0.value["role"] == "cluster primary" }
+      let replicas = rows.filter { $0.value["role"] == "cluster replica" }
+      #expect(primaries.count == 3 && replicas.count == 3, "\(rows)")
+      #expect(rows.values.allSatisfy { $0["health"] == "healthy" }, "\(rows)")
+      var total = 0
+      for (name, row) in primaries {
+        let port = ReplicaTests.port(try #require(row["endpoint"]))
+        let size = Int(try await Self.redis(port, "DBSIZE")) ?? 0
+        #expect(size > 200, "\(name) holds \(size) keys: the keys are spread over every shard")
+        total += size
+      }
+      #expect(total == 1001)
+
+      // Kill the primary that serves "greeting": its replica takes over, the client carries on.
+      let slot = try await Self.redis(first, "CLUSTER", "KEYSLOT", "greeting")
+      let found = try await primaryPort(ofSlot: Int(slot) ?? -1, asking: first)
+      let owner = try #require(found, "no primary serves slot \(slot)")
+      let info = try await Self.redis(owner, "INFO", "server")
+      let pid = try #require(
+        info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
+          Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
+        })
+      kill(pid, SIGKILL)
+      let carriedOn = try await Self.python(
+        nodes,
+        """
+        deadline = time.time() + 30
+        while True:
+            try:
+                print('read', r.get('greeting'), r.get('key:1')); r.set('after', 'failover'); print('wrote'); break
+            except Exception as error:
+                if time.time() > deadline: raise
+                time.sleep(0.2)
+        """)
+      #expect(carriedOn.output.contains("read hello 1") && carriedOn.output.contains("wrote"), "\(carriedOn)")
+      let promoted = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+        try await primaryPort(ofSlot: Int(slot) ?? -1, asking: first)
+      } until: {
+        $0 != nil && $0 != owner
+      }
+      #expect(promoted != nil && promoted != owner, "a replica took over slot \(slot) from \(owner)")
+
+      // down keeps the volumes: up brings the killed node back, the cluster forms again with all the data.
+      try await project.succeed("down")
+      let again = try await project.succeed("up", "-d", "--timeout", "120")
+      #expect(again.output.contains("cluster ready"), "\(again.output)")
+      let nodesAgain = try #require(try await project.variables()["CACHE_CLUSTER_NODES"])
+      let kept = try await Self.python(
+        nodesAgain,
+        "print(r.get('greeting'), r.get('after'), sum(1 for i in range(1000) if r.get(f'key:{i}') == str(i)))")
+      #expect(kept.output.contains("hello failover 1000"), "\(kept)")
+      let after = try await project.ps()
+      #expect(after.values.filter { $0["role"] == "cluster primary" }.count == 3, "\(after)")
+
+      try await project.succeed("down", "-v")
+      let left = try await project.leftovers()
+      #expect(left.isEmpty, "left behind: \(left)")
+    }
+  }
+
+  /// The port of the primary that serves `slot`, as `CLUSTER NODES` of the node on `port` says.
+  func primaryPort(ofSlot slot: Int, asking port: String) async throws -> String? {
+    let nodes = try await Self.redis(port, "CLUSTER", "NODES")
+    for line in nodes.split(whereSeparator: \.isNewline) {
+      let fields = line.split(separator: " ")
+      guard fields.count >= 9, fields[2].contains("master"), !fields[2].contains("fail") else { continue }
+      for range in fields.dropFirst(8) where !range.hasPrefix("[") {
+        let bounds = range.split(separator: "-").compactMap { Int($0) }
+        if let low = bounds.first, slot >= low && slot <= (bounds.last ?? low) {
+          return fields[1].split(separator: "@").first?.split(separator: ":").last.map(String.init)
+        }
+      }
+    }
+    return nil
+  }
+}
