@@ -70,7 +70,8 @@ struct ComposeWriter {
   /// The project's certificate files are copied into the output (`tls/`, the key 0600 and listed in
   /// .gitignore), so that it does not depend on apphost's state folder; other files are mounted where they are.
   func source(of path: String) -> String {
-    let certificates = (plan.projectDirectory as NSString).appendingPathComponent(".apphost/tls") + "/"
+    let certificates =
+      ProjectCertificates(state: StateDirectory(projectDirectory: plan.projectDirectory)).directory + "/"
     guard path.hasPrefix(certificates) else { return relativePath(path, from: outputDirectory) }
     return "./tls/" + path.dropFirst(certificates.count)
   }

@@ -239,7 +239,7 @@ package enum Publisher {
       }
     }
     // The certificates of an earlier publish with TLS caches: no longer mounted, and one is a key.
-    for name in ["tls/ca.crt", "tls/server.crt", "tls/server.key"] where !names.contains(name) {
+    for name in ProjectCertificates.publishedFiles.map({ "tls/" + $0 }) where !names.contains(name) {
       let path = (directory as NSString).appendingPathComponent(name)
       guard FileManager.default.fileExists(atPath: path) else { continue }
       if Log.attempt("remove \(path)", { try FileManager.default.removeItem(atPath: path) }) != nil {

@@ -53,6 +53,8 @@ package struct ProjectCertificates: Sendable {
   package var caKeyPath: String { (directory as NSString).appendingPathComponent("ca.key") }
   package var serverCertificatePath: String { (directory as NSString).appendingPathComponent("server.crt") }
   package var serverKeyPath: String { (directory as NSString).appendingPathComponent("server.key") }
+  /// The files a published output copies (never the CA's key), by name in this folder.
+  package static let publishedFiles = ["ca.crt", "server.crt", "server.key"]
 
   static let caLifetime: TimeInterval = 10 * 365 * 86_400
   static let serverLifetime: TimeInterval = 2 * 365 * 86_400
