@@ -102,8 +102,8 @@ enum PlanText {
         if let cluster = plan.clusters.first(where: { $0.nodes.contains(name) }) {
           let index = cluster.nodes.firstIndex(of: name) ?? 0
           field(
-            "cluster node",
-            "\(index + 1) of \(cluster.nodes.count) of \(cluster.resource): "
+            "node",
+            "\(index + 1) of \(cluster.nodes.count) of the cluster \(cluster.resource): "
               + (cluster.primaryIndex(ofNode: index).map { "replica of \(cluster.nodes[$0])'s shard" }
                 ?? "primary of slots \(cluster.slotRange(shard: index).lowerBound)-\(cluster.slotRange(shard: index).upperBound)")
           )
