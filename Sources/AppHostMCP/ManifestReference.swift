@@ -78,25 +78,28 @@ enum ManifestReference {
     ### Clusters
 
     `"cluster": {"shards": 3, "replicasPerShard": 1}` (`true` is the same; 3 to 6 shards, 0 to 2 replicas
-    each; Redis and Valkey) runs a Redis Cluster: `shards × (1 + replicasPerShard)` servers, the cache itself
-    and resources `<cache>-node-2` onwards, each with its own port on 127.0.0.1, the cache's password (and
+    each; Redis and Valkey; docker, podman and native) runs a Redis Cluster: `shards × (1 + replicasPerShard)`
+    servers, the cache itself and resources `<cache>-node-2` onwards, each with its own port on 127.0.0.1, the cache's password (and
     `masterauth`), `args`, `configFile`, persistence and lifetime, its cluster state in `nodes.conf` in its data
     folder and, with a `dataVolume`, a volume of its own (`<volume>-node-2`). Once every node answers, apphost
     forms the cluster as `redis-cli --cluster create` would: the nodes meet, the first `shards` take equal runs
     of the 16384 hash slots, the others replicate them in turn; `up` says `cache | cluster ready:
     cluster_state:ok, 3 primaries serving 16384 slots, 3 replicas`. A cluster that is formed already (nodes
     reused, or brought back by their volumes) is only checked, and a node back on another port is met there.
-    Every node announces `127.0.0.1` and its own port, so `redis-cli -c`, redis-py's `RedisCluster` and any
+    Every node tells clients `127.0.0.1` and its own port, so `redis-cli -c`, redis-py's `RedisCluster` and any
     cluster client here follow `MOVED` and failovers (a replica takes over 2 s after its primary stops
-    answering: `cluster-node-timeout 2000`). Programs get `NAME_CLUSTER_NODES` (`127.0.0.1:p1,127.0.0.1:p2,...`,
+    answering: `cluster-node-timeout 2000`). In a container a node listens on the port it is published on
+    (chosen by apphost up to 55535, as the bus is the port + 10000, and remembered in `.apphost/ports.json`; the
+    cache's `hostPort` is the first node's), announces the host name `127.0.0.1` to clients
+    (`cluster-announce-hostname`, `cluster-preferred-endpoint-type hostname`) and talks to the other nodes at
+    their addresses on the project network; nodes in new containers are met at their new addresses. Programs get `NAME_CLUSTER_NODES` (`127.0.0.1:p1,127.0.0.1:p2,...`,
     every node) and `ConnectionStrings__NAME` lists every node; `NAME_HOST`/`NAME_PORT` are the first node's.
     `ps` shows each node with its role now (`redis (cluster primary)`, `redis (cluster replica)`: roles change
     with failovers) and healthy when it says `cluster_state:ok`; `logs`, `stop`, `start`, `restart` and `down`
     on the cache act on every node. Refused (65): Garnet, with `replicas`, `dataBindMount`, a read-only
     `dataVolume` or `seed` (load a cluster from a task with a cluster client), and a resource named like a node.
-    Clusters run under the native engine only for now: behind docker's or podman's port mapping a node cannot
-    announce an address both its peers and this machine reach, so `up` on a container engine and `publish`
-    refuse a cluster (65), naming `--engine native` (DECISIONS.md). A cluster whose nodes kept different states
+    `publish` refuses a cluster (65): forming it is apphost's work after the nodes start, which a compose file
+    or Kubernetes manifest does not do. A cluster whose nodes kept different states
     (one node's data removed by hand) is not formed over: `up` says so and names `apphost down -v NAME`.
 
     ### Config files, seed data and TLS

@@ -55,15 +55,40 @@ import Testing
     #expect(variables["CACHE_REPLICAS"] == nil)
   }
 
-  @Test func onAContainerEngineItIsRefusedNamingTheNativeEngine() throws {
-    #expect {
-      try plan(Self.manifest, native: false)
-    } throws: { error in
-      guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
-      return diagnostics.contains {
-        $0.path.description == "resources.cache.cluster" && $0.message.contains("apphost up --engine native")
-      }
+  @Test func inAContainerEachNodeListensOnThePortItIsPublishedOnAndTellsClients127001() throws {
+    let plan = try plan(Self.manifest)
+    #expect(plan.network?.name == "shop", "the nodes' cluster bus runs on the project network")
+    for (index, node) in (plan.clusters.first?.nodes ?? []).enumerated() {
+      let container = try #require(plan.container(node))
+      let port = 7001 + index
+      #expect(container.containerPort == port && container.hostPort == port)
+      let arguments = container.runArguments(flavor: .docker, owner: nil)
+      #expect(arguments.contains(["--publish", "127.0.0.1:\(port):\(port)"]), "\(arguments)")
+      let command = try #require(arguments.last)
+      #expect(
+        command.contains(
+          "--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 "
+            + "--repl-diskless-sync-delay 0 --port \(port) --cluster-announce-hostname 127.0.0.1 "
+            + "--cluster-preferred-endpoint-type hostname"), "\(command)")
+      #expect(command.contains("masterauth"), "any node may become a replica")
+      #expect(!arguments.joined(separator: " ").contains("s3cret"))
     }
+  }
+
+  @Test func aClustersPortsAreChosenOnceAndRememberedAtMost55535() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let memory = PortMemory(state: StateDirectory(projectDirectory: folder))
+    let manifest = try load(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "hostPort": 7100, "cluster": {"shards": 3, "replicasPerShard": 0}}}}"#
+    ).manifest
+    let first = try memory.clusterPorts(manifest)
+    #expect(first["cache"] == 7100, "the manifest's hostPort is the first node's")
+    #expect(first.count == 3 && Set(first.values).count == 3)
+    #expect(first.values.allSatisfy { $0 <= 55535 })
+    #expect(try memory.clusterPorts(manifest) == first, "every later command plans the same ports")
+    #expect(memory.load()["cache-node-2"] == first["cache-node-2"])
   }
 
   @Test(arguments: [
@@ -147,14 +172,14 @@ import Testing
     let fresh = (0..<4).map { Self.view($0, knows: []) }
     #expect(
       ClusterForming.decide(fourLayout, ports: Self.ports, views: fresh)
-        == .act([.meet(node: 0, port: 7002), .meet(node: 0, port: 7003), .meet(node: 0, port: 7004)]))
+        == .act([.meet(node: 0, other: 1), .meet(node: 0, other: 2), .meet(node: 0, other: 3)]))
     // Meeting under way (a handshake entry at the port): wait, no second MEET.
     var meeting = fresh
     meeting[0].entries += [
       ClusterForming.Entry(id: "random", port: 7002, flags: ["handshake"], primaryID: nil, slots: [])
     ]
     if case .act(let actions) = ClusterForming.decide(fourLayout, ports: Self.ports, views: meeting) {
-      #expect(!actions.contains(.meet(node: 0, port: 7002)))
+      #expect(!actions.contains(.meet(node: 0, other: 1)))
     }
     // Everyone knows everyone: the primaries take the slots.
     let met = (0..<4).map { index in Self.view(index, knows: (0..<4).filter { $0 != index }) }
@@ -207,7 +232,23 @@ import Testing
     }
     #expect(
       ClusterForming.decide(Self.layout, ports: ports, views: views)
-        == .act([.meet(node: 0, port: 7010), .meet(node: 1, port: 7010), .meet(node: 3, port: 7010)]))
+        == .act([.meet(node: 0, other: 2), .meet(node: 1, other: 2), .meet(node: 3, other: 2)]))
+  }
+
+  @Test func aNodeInANewContainerIsMetAtItsNewAddress() {
+    let slots = [[0...5460], [5461...10921], [10922...16383], []]
+    var views = (0..<4).map { index in Self.view(index, knows: (0..<4).filter { $0 != index }, slots: slots) }
+    for index in views.indices {
+      views[index].entries = views[index].entries.map { entry in
+        var entry = entry
+        entry.host = entry.id == "id1" ? "10.89.0.7" : "10.89.0.\(entry.id.dropFirst(2))"
+        return entry
+      }
+    }
+    let hosts = ["10.89.0.0", "10.89.0.9", "10.89.0.2", "10.89.0.3"]
+    #expect(
+      ClusterForming.decide(Self.layout, ports: Self.ports, hosts: hosts, views: views)
+        == .act([.meet(node: 0, other: 1), .meet(node: 2, other: 1), .meet(node: 3, other: 1)]))
   }
 
   @Test func nodesThatKeptDifferentStatesAreNotGuessedAt() {

@@ -47,5 +47,12 @@ func plan(
   var context = PlanContext(
     environment: environment, generatedPasswords: generated, userID: 1000, groupID: 1001, rootlessEngine: rootless)
   context.nativeEngine = native
+  if !native {
+    // Cluster nodes in containers listen on the port they are published on: 7001, 7002, ... here.
+    let nodes = loaded.manifest.resources.flatMap { resource in
+      resource.cache?.cluster.map { Planner.clusterNodeNames(of: resource.name, count: $0.nodeCount) } ?? []
+    }
+    context.clusterPorts = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, 7001 + $0) })
+  }
   return try Planner.plan(loaded, context: context)
 }

@@ -5,12 +5,11 @@ import Testing
   import Glibc
 #endif
 
-/// `"cluster"` on a cache, under the native engine: apphost forms the cluster, redis-cli `-c` and redis-py's
+/// `"cluster"` on a cache, on docker, podman and native: apphost forms the cluster, redis-cli `-c` and redis-py's
 /// cluster client follow its redirects from this machine with keys on every shard, a killed primary's
 /// replica takes over while the client carries on, data and cluster survive `down`/`up` with volumes,
 /// and `down -v` leaves nothing.
-@Suite(
-  .enabled(if: NativeProject.wanted, "needs the native engine: APPHOST_TEST_ENGINES names native (scripts/test does)"))
+@Suite(.enabled(if: !ControlEngines.all.isEmpty, "set APPHOST_TEST_ENGINES (scripts/test does)"))
 struct ClusterTests {
   static let password = #"clu"ster\$1"#
 
@@ -34,8 +33,9 @@ struct ClusterTests {
     return try await execute("python3", ["-c", script], environment: ["NODES": nodes, "PASSWORD": password])
   }
 
-  @Test func aClusterServesEveryShardFailsOverAndKeepsItsData() async throws {
-    try await ReplicaTests.withProject("native", "cluster") { project, folder in
+  @Test(arguments: ControlEngines.all)
+  func aClusterServesEveryShardFailsOverAndKeepsItsData(engine: String) async throws {
+    try await ReplicaTests.withProject(engine, "cluster") { project, folder in
       let escaped = Self.password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
         of: "\"", with: "\\\"")
       folder.write(
@@ -92,12 +92,18 @@ struct ClusterTests {
       let slot = try await Self.redis(first, "CLUSTER", "KEYSLOT", "greeting")
       let found = try await primaryPort(ofSlot: Int(slot) ?? -1, asking: first)
       let owner = try #require(found, "no primary serves slot \(slot)")
-      let info = try await Self.redis(owner, "INFO", "server")
-      let pid = try #require(
-        info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
-          Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
-        })
-      kill(pid, SIGKILL)
+      if engine == "native" {
+        let info = try await Self.redis(owner, "INFO", "server")
+        let pid = try #require(
+          info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
+            Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
+          })
+        kill(pid, SIGKILL)
+      } else {
+        let row = try #require(rows.values.first { $0["endpoint"] == "127.0.0.1:\(owner)" }, "\(rows)")
+        let killed = try await execute(engine, ["kill", try #require(row["container"])])
+        #expect(killed.status == 0, "\(killed)")
+      }
       let carriedOn = try await Self.python(
         nodes,
         """

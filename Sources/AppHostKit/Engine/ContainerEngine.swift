@@ -99,6 +99,8 @@ package struct ContainerRecord: Sendable, Equatable {
   package var image: String
   /// The networks it is attached to.
   package var networks: [String]
+  /// Its address on each network, by network name (from `inspect` only: `ps` does not list them).
+  package var addresses: [String: String] = [:]
 
   package init(
     id: String, name: String, labels: [String: String], environment: [String: String], state: ContainerState,

@@ -221,12 +221,16 @@ package enum EngineCommands {
         if let hostPort = binding.flatMap({ Int($0.hostPort ?? "") }) { ports[containerPort] = hostPort }
       }
       let name = item.name.hasPrefix("/") ? String(item.name.dropFirst()) : item.name
-      return ContainerRecord(
+      var record = ContainerRecord(
         id: item.id, name: name, labels: item.config?.labels ?? [:], environment: environment,
         state: ContainerState(engineWord: item.state?.status ?? "unknown"), exitCode: item.state?.exitCode ?? 0,
         ports: ports,
         image: item.imageName ?? item.config?.image ?? "",
         networks: (item.networkSettings?.networks ?? [:]).keys.sorted())
+      record.addresses = (item.networkSettings?.networks ?? [:]).compactMapValues {
+        $0.ipAddress.flatMap { $0.isEmpty ? nil : $0 }
+      }
+      return record
     }
   }
 
@@ -272,7 +276,13 @@ package enum EngineCommands {
       }
     }
 
-    struct Attachment: Decodable {}
+    struct Attachment: Decodable {
+      var ipAddress: String?
+
+      enum CodingKeys: String, CodingKey {
+        case ipAddress = "IPAddress"
+      }
+    }
 
     struct Binding: Decodable {
       var hostIP: String?

@@ -133,6 +133,13 @@ package struct NativeEngine: ContainerEngine {
     let port: Int
     if let fixed = container.hostPort {
       port = fixed
+    } else if server.cluster {
+      // A cluster node's bus listens on its port + 10000, on this machine too.
+      if let remembered = container.preferredPort, LocalPorts.suitsClusterNode(remembered, busFree: true) {
+        port = remembered
+      } else {
+        port = try LocalPorts.pickClusterPort(busFree: true)
+      }
     } else if let remembered = container.preferredPort, LocalPorts.isFree(remembered) {
       port = remembered
     } else {

@@ -11,6 +11,8 @@ package enum ClusterForming {
   /// One line of `CLUSTER NODES`, as a node sees one of the cluster's nodes.
   package struct Entry: Sendable, Equatable {
     package var id: String
+    /// The address the node is known at (`ip` of `ip:port@bus`); nil when it has none yet.
+    package var host: String? = nil
     package var port: Int?
     package var flags: Set<String>
     /// For a replica: the id of its primary.
@@ -51,8 +53,8 @@ package enum ClusterForming {
   }
 
   package enum Action: Sendable, Equatable {
-    /// Node `node` meets the node listening on 127.0.0.1:`port`.
-    case meet(node: Int, port: Int)
+    /// Node `node` meets node `other` (at the address the nodes reach it at, and its port).
+    case meet(node: Int, other: Int)
     /// Node `node` takes the slots.
     case addSlots(node: Int, slots: ClosedRange<Int>)
     /// Node `node` becomes a replica of the node with that id.
@@ -69,11 +71,14 @@ package enum ClusterForming {
     case failed(String)
   }
 
-  /// The next steps for a cluster laid out as `layout`, whose nodes listen on `ports` (in `layout.nodes`
-  /// order) and said `views` (same order).
-  package static func decide(_ layout: ClusterPlan, ports: [Int], views: [NodeView]) -> Decision {
+  /// The next steps for a cluster laid out as `layout`, whose nodes listen on `ports` at `hosts` (the
+  /// addresses they reach each other at; in `layout.nodes` order) and said `views` (same order).
+  package static func decide(_ layout: ClusterPlan, ports: [Int], hosts: [String]? = nil, views: [NodeView])
+    -> Decision
+  {
     let count = layout.nodes.count
-    guard ports.count == count, views.count == count else {
+    let hosts = hosts ?? Array(repeating: Planner.host, count: count)
+    guard ports.count == count, views.count == count, hosts.count == count else {
       return .failed("apphost has \(ports.count) ports and \(views.count) answers for \(count) nodes")
     }
     // 1. Everyone knows everyone, each at the port it listens on now.
@@ -88,15 +93,15 @@ package enum ClusterForming {
           let meeting = view.entries.contains { $0.isPending && $0.port == ports[other] }
           let knownByFirst = views[0].entries.contains { $0.id == view.id && !$0.isPending }
           if !meeting && (index == 0 || (other == 0 && knownByFirst)) {
-            meets.append(.meet(node: index, port: ports[other]))
+            meets.append(.meet(node: index, other: other))
           }
           pending.append(layout.nodes[index])
           continue
         }
-        if entry.port != ports[other] && !entry.isPending {
-          // A node that came back on another port: met at the new one (the cluster updates the address
-          // of a node it knows by id).
-          meets.append(.meet(node: index, port: ports[other]))
+        if (entry.port != ports[other] || (entry.host != nil && entry.host != hosts[other])) && !entry.isPending {
+          // A node that came back at another address (a new container) or port: met at the new one (the
+          // cluster updates the address of a node it knows by id).
+          meets.append(.meet(node: index, other: other))
         }
         if entry.isPending { pending.append(layout.nodes[index]) }
       }
@@ -171,6 +176,7 @@ package enum ClusterForming {
       guard fields.count >= 8 else { return nil }
       let address = fields[1].split(separator: "@").first ?? ""
       let port = address.split(separator: ":").last.flatMap { Int($0) }
+      let host = address.lastIndex(of: ":").map { String(address[..<$0]) }.flatMap { $0.isEmpty ? nil : $0 }
       let flags = Set(fields[2].split(separator: ",").map(String.init))
       let primary = fields[3] == "-" ? nil : String(fields[3])
       let slots = fields.dropFirst(8).compactMap { slot -> ClosedRange<Int>? in
@@ -182,7 +188,10 @@ package enum ClusterForming {
         default: return nil
         }
       }
-      return Entry(id: String(fields[0]), port: port == 0 ? nil : port, flags: flags, primaryID: primary, slots: slots)
+      var entry = Entry(
+        id: String(fields[0]), port: port == 0 ? nil : port, flags: flags, primaryID: primary, slots: slots)
+      entry.host = host
+      return entry
     }
   }
 
@@ -196,10 +205,13 @@ package enum ClusterForming {
     return fields
   }
 
-  /// Forms the cluster and waits until it is ready, asking every `interval`. Returns the summary of a
-  /// ready cluster; throws why it is not when the deadline passes or waiting cannot help.
+  /// Forms the cluster and waits until it is ready, asking every `interval`. apphost reaches node i at
+  /// 127.0.0.1:`ports[i]`; the nodes reach each other at `hosts[i]` (127.0.0.1 natively, the container's
+  /// address on the project network otherwise) and the same port. Returns the summary of a ready cluster;
+  /// throws why it is not when the deadline passes or waiting cannot help.
   package static func form(
-    _ layout: ClusterPlan, ports: [Int], password: String?, tls: TLSClient?, deadline: ContinuousClock.Instant,
+    _ layout: ClusterPlan, ports: [Int], hosts: [String], password: String?, tls: TLSClient?,
+    deadline: ContinuousClock.Instant,
     interval: Duration = .milliseconds(100), progress: @Sendable (String) -> Void = { _ in }
   ) async throws -> String {
     var last = "not asked yet"
@@ -217,18 +229,20 @@ package enum ClusterForming {
         try await Task.sleep(for: interval)
         continue
       }
-      switch decide(layout, ports: ports, views: views) {
+      switch decide(layout, ports: ports, hosts: hosts, views: views) {
       case .ready(let summary): return summary
       case .failed(let reason): throw FormingFailure(reason: reason)
       case .wait(let reason): last = reason
       case .act(let actions):
         last = "carrying out \(actions.count) step\(actions.count == 1 ? "" : "s")"
         try await Blocking.run { () throws(FormingFailure) in
-          for action in actions { try carryOut(action, layout: layout, ports: ports, password: password, tls: tls) }
+          for action in actions {
+            try carryOut(action, layout: layout, ports: ports, hosts: hosts, password: password, tls: tls)
+          }
         }
         let names = Dictionary(
           views.enumerated().map { ($1.id, layout.nodes[$0]) }, uniquingKeysWith: { first, _ in first })
-        for action in actions { progress(describe(action, layout: layout, ports: ports, names: names)) }
+        for action in actions { progress(describe(action, layout: layout, names: names)) }
       }
       try await Task.sleep(for: interval)
     }
@@ -240,11 +254,10 @@ package enum ClusterForming {
   }
 
   /// A step as `up` says it; `names` are the nodes' ids.
-  static func describe(_ action: Action, layout: ClusterPlan, ports: [Int], names: [String: String]) -> String {
+  static func describe(_ action: Action, layout: ClusterPlan, names: [String: String]) -> String {
     switch action {
-    case .meet(let node, let port):
-      let other = ports.firstIndex(of: port).map { layout.nodes[$0] } ?? "127.0.0.1:\(port)"
-      return "\(layout.nodes[node]) meets \(other)"
+    case .meet(let node, let other):
+      return "\(layout.nodes[node]) meets \(layout.nodes[other])"
     case .addSlots(let node, let slots):
       return "\(layout.nodes[node]) serves slots \(slots.lowerBound)-\(slots.upperBound)"
     case .replicate(let node, let primaryID):
@@ -306,14 +319,14 @@ package enum ClusterForming {
   }
 
   private static func carryOut(
-    _ action: Action, layout: ClusterPlan, ports: [Int], password: String?, tls: TLSClient?
+    _ action: Action, layout: ClusterPlan, ports: [Int], hosts: [String], password: String?, tls: TLSClient?
   ) throws(FormingFailure) {
     let index: Int
     let words: [String]
     switch action {
-    case .meet(let node, let port):
+    case .meet(let node, let other):
       index = node
-      words = ["CLUSTER", "MEET", Planner.host, "\(port)"]
+      words = ["CLUSTER", "MEET", hosts[other], "\(ports[other])"]
     case .addSlots(let node, let slots):
       index = node
       words = ["CLUSTER", "ADDSLOTSRANGE", "\(slots.lowerBound)", "\(slots.upperBound)"]

@@ -172,7 +172,7 @@ package enum ManifestSchema {
               "type": "boolean"
             },
             "cluster": {
-              "description": "A Redis Cluster (redis and valkey, under the native engine): shards primaries sharing the 16384 hash slots, each with replicasPerShard replicas, formed by apphost; programs get NAME_CLUSTER_NODES. true: 3 shards, 1 replica each.",
+              "description": "A Redis Cluster (redis and valkey): shards primaries sharing the 16384 hash slots, each with replicasPerShard replicas, formed by apphost; programs get NAME_CLUSTER_NODES. true: 3 shards, 1 replica each.",
               "oneOf": [
                 { "type": "boolean" },
                 {

@@ -182,6 +182,12 @@ package struct ManifestValidator {
         "cluster nodes write their cluster state (nodes.conf) into /data, which is read-only here; remove "
           + "\"readOnly\" from dataVolume, or remove \"cluster\"")
     }
+    if let port = cache.container.hostPort, port > LocalPorts.highestClusterPort {
+      error(
+        path.appending("hostPort"),
+        "a cluster node's bus listens on its port + 10000, so a cluster's hostPort is at most "
+          + "\(LocalPorts.highestClusterPort); choose a lower port, or leave hostPort out")
+    }
     if cache.seed != nil {
       error(
         path.appending("seed"),

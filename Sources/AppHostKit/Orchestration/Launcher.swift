@@ -220,9 +220,21 @@ package struct Launcher: Sendable {
             ports.append(try await engine.hostPort(container.containerName, containerPort: container.containerPort))
           }
         }
+        // Where the nodes reach each other: here, or each container's address on the project network.
+        var hosts = cluster.nodes.map { _ in Planner.host }
+        if engine.flavor.isContainerEngine, let network = plan.network?.name {
+          let names = cluster.nodes.compactMap { plan.container($0)?.containerName }
+          let records = try await engine.inspect(names)
+          hosts = try names.map { name throws(AppHostError) in
+            guard let address = records.first(where: { $0.name == name })?.addresses[network] else {
+              throw .engineOutput(command: "inspect \(name)", reason: "it has no address on the network \(network)")
+            }
+            return address
+          }
+        }
         let events = self.events
         let summary = try await ClusterForming.form(
-          cluster, ports: ports, password: first.health.password?.revealed(), tls: first.health.tls,
+          cluster, ports: ports, hosts: hosts, password: first.health.password?.revealed(), tls: first.health.tls,
           deadline: deadline
         ) { step in events(.cluster(resource: cluster.resource, message: step)) }
         let seconds = (ContinuousClock.now - started).seconds

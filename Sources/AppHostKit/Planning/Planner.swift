@@ -18,6 +18,9 @@ package struct PlanContext: Sendable {
   package var dotEnv: [String: String] = [:]
   /// The project's certificate files, when a cache has `"tls": true` (see `ProjectCertificates`).
   package var tls: TLSFiles? = nil
+  /// On a container engine, the port of each cluster node (by resource), the same inside its container and
+  /// on 127.0.0.1 (`PortMemory.clusterPorts`): what the node announces is then what this machine reaches.
+  package var clusterPorts: [String: Int] = [:]
 
   package init(
     environment: [String: String] = [:], generatedPasswords: [String: String] = [:], userID: UInt32 = 1000,
@@ -66,7 +69,7 @@ package enum Planner {
     let uis = loaded.manifest.resources.contains { resource in
       switch resource.spec {
       case .redisInsight, .redisCommander: true
-      case .cache(let cache): cache.replicas > 0
+      case .cache(let cache): cache.replicas > 0 || cache.cluster != nil
       default: false
       }
     }
@@ -136,21 +139,10 @@ private struct Builder {
       let path = JSONPath.resource(resource.name)
       switch resource.spec {
       case .cache(let cache):
-        let container = cacheContainer(resource.name, cache, password: passwords[resource.name] ?? nil)
         if let cluster = cache.cluster {
-          guard context.nativeEngine else {
-            throw .invalidManifest(
-              file: loaded.path,
-              diagnostics: [
-                Diagnostic(
-                  .error, path.appending("cluster"),
-                  "a cluster runs under the native engine only so far (`apphost up --engine native`, with "
-                    + "\(cache.server == .valkey ? "valkey-server" : "redis-server") on PATH): behind docker's or "
-                    + "podman's port mapping its nodes would announce addresses this machine cannot reach, and "
-                    + "publish does not carry clusters yet; or remove \"cluster\" to run one server")
-              ])
-          }
           let nodes = Planner.clusterNodeNames(of: resource.name, count: cluster.nodeCount)
+          let password = passwords[resource.name] ?? nil
+          let container = try clusterNodeContainer(resource.name, of: resource.name, cache, password: password)
           clusters.append(
             ClusterPlan(
               resource: resource.name, nodes: nodes, shards: cluster.shards,
@@ -158,7 +150,7 @@ private struct Builder {
           containers.append(container)
           if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
           for node in nodes.dropFirst() {
-            containers.append(clusterNode(node, of: container, cache))
+            containers.append(try clusterNodeContainer(node, of: resource.name, cache, password: password))
             if let volume = cache.dataVolume {
               volumes.append(
                 VolumePlan(
@@ -168,6 +160,7 @@ private struct Builder {
           }
           continue
         }
+        let container = cacheContainer(resource.name, cache, password: passwords[resource.name] ?? nil)
         containers.append(container)
         if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
         for replica in Planner.replicaNames(of: resource.name, count: cache.replicas) {
@@ -369,7 +362,9 @@ private struct Builder {
     cache.tls ? TLSClient(caFile: tlsFiles.caCertificate) : nil
   }
 
-  func cacheContainer(_ resource: String, _ cache: CacheSpec, password: Value?) -> ContainerPlan {
+  func cacheContainer(_ resource: String, _ cache: CacheSpec, password: Value?, clusterPort: Int? = nil)
+    -> ContainerPlan
+  {
     let kind = ContainerKind(rawValue: cache.server.rawValue)!
     var environment: [EnvironmentVariable] = cache.container.env.map { EnvironmentVariable($0.name, .text($0.value)) }
     if let password {
@@ -408,7 +403,7 @@ private struct Builder {
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
       extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil, tls: cache.tls,
-      cluster: cache.cluster != nil)
+      cluster: cache.cluster != nil, clusterPort: clusterPort)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -428,28 +423,42 @@ private struct Builder {
     plan.seed = cache.seed
     if cache.cluster != nil {
       plan.server?.cluster = true
-      plan.clusterOf = resource
       plan.health = .clusterNode(password: password, tls: tlsClient(cache))
     }
     plan.configHash = configHash(plan)
     return plan
   }
 
-  /// A node of a cluster after the first: the first's server, image, settings, password and lifetime; its
-  /// own port (picked), data folder and volume. The cluster is formed once every node answers (`ClusterForming`).
-  func clusterNode(_ node: String, of first: ContainerPlan, _ cache: CacheSpec) -> ContainerPlan {
-    var plan = first
-    plan.resource = node
-    plan.containerName = containerName(node)
-    plan.hostPort = nil
-    plan.preferredPort = nil
-    plan.labels = plan.labels.map { $0.key == LabelKey.resource ? Label(LabelKey.resource, node) : $0 }
-    plan.mounts = plan.mounts.map { mount in
-      guard mount.target == "/data", case .volume = mount.source, let volume = cache.dataVolume else { return mount }
-      return Mount(
-        source: .volume(replicaVolumeName(first.resource, volume, replica: node)), target: "/data",
-        readOnly: mount.readOnly)
+  /// A node of the cluster `cache` (the cache itself first): the cache's server, image, settings, password
+  /// and lifetime; its own port, data folder and volume. Natively the engine picks the port; in a container
+  /// the node listens on the port it is published on (`PlanContext.clusterPorts`) and gives clients the host
+  /// name 127.0.0.1, so that both its peers (on the project network) and this machine reach what it
+  /// announces. The cluster is formed once every node answers (`ClusterForming`).
+  func clusterNodeContainer(_ node: String, of cache: String, _ spec: CacheSpec, password: Value?)
+    throws(AppHostError) -> ContainerPlan
+  {
+    var port: Int?
+    if !context.nativeEngine {
+      guard let chosen = context.clusterPorts[node] else {
+        throw .engineOutput(command: "plan", reason: "no port was chosen for the cluster node \(node)")
+      }
+      port = chosen
     }
+    var settings = spec
+    if node != cache { settings.container.hostPort = nil }
+    var plan = cacheContainer(node, settings, password: password, clusterPort: port)
+    if let port {
+      plan.containerPort = port
+      plan.hostPort = port
+    }
+    if node != cache, let volume = spec.dataVolume {
+      plan.mounts = plan.mounts.map { mount in
+        guard mount.target == "/data", case .volume = mount.source else { return mount }
+        return Mount(
+          source: .volume(replicaVolumeName(cache, volume, replica: node)), target: "/data", readOnly: mount.readOnly)
+      }
+    }
+    plan.clusterOf = cache
     plan.configHash = configHash(plan)
     return plan
   }

@@ -69,7 +69,7 @@ package enum ServerCommand {
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
     configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil, tls: Bool = false,
-    cluster: Bool = false
+    cluster: Bool = false, clusterPort: Int? = nil
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
@@ -108,6 +108,12 @@ package enum ServerCommand {
       }
       if cluster {
         words += clusterSettings(tls: tls).flatMap { ["--" + $0[0]] + $0.dropFirst() }
+        if let clusterPort {
+          // The port it is published on, inside too; clients are told 127.0.0.1 (the host name the node
+          // announces), its peers reach it at its address on the project network.
+          if !tls { words += ["--port", "\(clusterPort)"] }
+          words += ["--cluster-announce-hostname", Planner.host, "--cluster-preferred-endpoint-type", "hostname"]
+        }
       }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
@@ -118,7 +124,7 @@ package enum ServerCommand {
       if tls {
         words += ["--port", "0"]
         words += tlsSettings(
-          port: Planner.cachePort, certificate: tlsCertificate, key: tlsKey, authority: tlsCAFile,
+          port: clusterPort ?? Planner.cachePort, certificate: tlsCertificate, key: tlsKey, authority: tlsCAFile,
           replica: replicaOf != nil || cluster
         ).flatMap { ["--" + $0[0]] + $0.dropFirst() }
         // Before anything else: the copy of the key for the image's user (a user the container was started

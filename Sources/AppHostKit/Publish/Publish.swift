@@ -118,6 +118,18 @@ package enum Publisher {
     namespace: String? = nil
   ) throws(AppHostError) -> [PublishedFile] {
     let plan = try project.plan(environment: environment)
+    if !plan.clusters.isEmpty {
+      // A published cluster would need what apphost does after its nodes start: forming it.
+      throw .invalidManifest(
+        file: project.loaded.path,
+        diagnostics: plan.clusters.map { cluster in
+          Diagnostic(
+            .error, JSONPath.resource(cluster.resource).appending("cluster"),
+            "publish does not carry clusters yet: their nodes are joined into one by `apphost up`, which a "
+              + "compose file or Kubernetes manifest cannot do; run the cluster with `apphost up`, or remove "
+              + "\"cluster\" to publish one server")
+        })
+    }
     var options = PublishOptions(namespace: namespace, rememberedPorts: PortMemory(state: project.state).load())
     if let registry = environment[PlanContext.imageRegistryVariable], !registry.isEmpty {
       options.imageRegistry = registry

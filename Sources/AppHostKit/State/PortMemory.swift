@@ -73,6 +73,26 @@ package enum LocalPorts {
     return Int(UInt16(bigEndian: address.sin_port))
   }
 
+  /// The highest port a cluster node may listen on: its cluster bus is the port + 10000.
+  package static let highestClusterPort = 55535
+
+  /// True when a cluster node can listen on `port` (on this machine: `busFree`, its bus port free too).
+  package static func suitsClusterNode(_ port: Int, busFree: Bool) -> Bool {
+    port <= highestClusterPort && isFree(port) && (!busFree || isFree(port + 10000))
+  }
+
+  /// A free port for a cluster node (`suitsClusterNode`), other than `taken`.
+  package static func pickClusterPort(busFree: Bool, taken: Set<Int> = []) throws(AppHostError) -> Int {
+    for _ in 0..<500 {
+      let port = try pick()
+      if !taken.contains(port) && suitsClusterNode(port, busFree: busFree) { return port }
+    }
+    throw .engineFailed(
+      command: "apphost",
+      reason: "no free port on 127.0.0.1 up to \(highestClusterPort) for a cluster node (its cluster bus is the port "
+        + "+ 10000\(busFree ? ", which must be free too" : ""))")
+  }
+
   static func loopback(port: Int) -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -206,6 +226,32 @@ extension ProgramPorts {
 }
 
 extension PortMemory {
+  /// The port of every cluster node of `manifest` on a container engine, where a node listens on the port
+  /// it is published on: the cache's `hostPort` for its first node, else the one remembered, else a free one
+  /// (up to 55535: the bus is the port + 10000), remembered at once so that every later command plans the
+  /// same. Empty without clusters.
+  package func clusterPorts(_ manifest: Manifest) throws(AppHostError) -> [String: Int] {
+    let remembered = load()
+    var ports: [String: Int] = [:]
+    var picked: [String: Int] = [:]
+    for resource in manifest.resources {
+      guard let cache = resource.cache, let cluster = cache.cluster else { continue }
+      for node in Planner.clusterNodeNames(of: resource.name, count: cluster.nodeCount) {
+        if node == resource.name, let fixed = cache.container.hostPort {
+          ports[node] = fixed
+        } else if let port = remembered[node], port <= LocalPorts.highestClusterPort {
+          ports[node] = port
+        } else {
+          let port = try LocalPorts.pickClusterPort(busFree: false, taken: Set(ports.values))
+          ports[node] = port
+          picked[node] = port
+        }
+      }
+    }
+    if !picked.isEmpty { remember(picked) }
+    return ports
+  }
+
   /// The plan with the remembered ports of containers without a `hostPort` (caches, UIs) as their preferred
   /// ports: each one that is free, or held by the project's own running container. A remembered port that
   /// is taken is said in one line, and the engine picks another.
