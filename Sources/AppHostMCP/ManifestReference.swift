@@ -99,8 +99,11 @@ enum ManifestReference {
     on the cache act on every node. Refused (65): Garnet, with `replicas`, `dataBindMount`, a read-only
     `dataVolume` or `seed` (load a cluster from a task with a cluster client), and a resource named like a node.
     `publish` refuses a cluster (65): forming it is apphost's work after the nodes start, which a compose file
-    or Kubernetes manifest does not do. A cluster whose nodes kept different states
-    (one node's data removed by hand) is not formed over: `up` says so and names `apphost down -v NAME`.
+    or Kubernetes manifest does not do. RedisInsight and Redis Commander are given the first node, at its own
+    port; they do not follow the cluster's redirects (the nodes tell clients 127.0.0.1, which is the UI's own
+    container). apphost does not move slots: a cluster whose nodes no longer serve every slot (a smaller
+    `"cluster"`, or one node's data removed by hand) is not formed over; `up` says so and names the remedies
+    (put `"cluster"` back, or `apphost down -v NAME`). A larger one gets its new nodes as replicas.
 
     ### Config files, seed data and TLS
 

@@ -75,6 +75,16 @@ import Testing
     }
   }
 
+  @Test func theUIsReachTheFirstNodeAtItsOwnPort() throws {
+    let plan = try plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": false, "cluster": true}, "insight": {"type": "redisinsight"}, "commander": {"type": "rediscommander"}}}"#
+    )
+    let insight = try #require(plan.container("insight"))
+    #expect(insight.environment["RI_REDIS_PORT1"]?.revealed() == "7001", "\(insight.environment)")
+    let commander = try #require(plan.container("commander"))
+    #expect(commander.environment["REDIS_HOSTS"]?.revealed()?.contains("cache:cache:7001:0") == true)
+  }
+
   @Test func aClustersPortsAreChosenOnceAndRememberedAtMost55535() throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-\(UUID())").path
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

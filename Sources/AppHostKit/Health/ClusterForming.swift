@@ -123,12 +123,13 @@ package enum ClusterForming {
       return .wait("two nodes claim the same slots (a failover settling)")
     }
     if assigned < ClusterPlan.slots {
-      // Some nodes kept their cluster state and others did not (a data folder removed by hand): apphost
-      // does not guess which data is the right one.
+      // A node that served slots is gone (a smaller "cluster"), or the nodes kept different states (one
+      // node's data removed by hand): apphost neither reshards nor guesses whose data is the right one.
       return .failed(
-        "only \(assigned) of the \(ClusterPlan.slots) hash slots have a node: the nodes kept different cluster "
-          + "states (was one node's data removed?); `apphost down -v \(layout.resource)` removes the cluster's "
-          + "data and state, and the next `up` forms it anew")
+        "only \(assigned) of the \(ClusterPlan.slots) hash slots have a node: a node that served the others is "
+          + "gone or kept a different cluster state (a changed \"cluster\" size, or one node's data removed); "
+          + "apphost does not move slots between nodes: put \"cluster\" back as it was, or `apphost down -v "
+          + "\(layout.resource)` to remove the cluster's data and form it anew on the next `up`")
     }
 
     // 3. Every node without slots replicates the primary that now serves its shard.

@@ -508,6 +508,11 @@ private struct Builder {
     return plan
   }
 
+  /// The port a cache listens on in its container, where a UI reaches it: 6379, or a cluster node's own.
+  func networkPort(of cache: String) -> Int {
+    context.clusterPorts[cache] ?? Planner.cachePort
+  }
+
   func shownCaches(_ caches: [String]?) -> [String] {
     caches ?? manifest.resources.filter(\.type.isCache).map(\.name)
   }
@@ -521,7 +526,7 @@ private struct Builder {
     for (offset, cache) in caches.enumerated() {
       let number = offset + 1
       environment.append(EnvironmentVariable("RI_REDIS_HOST\(number)", .text(cache)))
-      environment.append(EnvironmentVariable("RI_REDIS_PORT\(number)", .text(String(Planner.cachePort))))
+      environment.append(EnvironmentVariable("RI_REDIS_PORT\(number)", .text(String(networkPort(of: cache)))))
       environment.append(EnvironmentVariable("RI_REDIS_ALIAS\(number)", .text(cache)))
       if let password = passwords[cache] ?? nil {
         environment.append(EnvironmentVariable("RI_REDIS_PASSWORD\(number)", password))
@@ -554,7 +559,7 @@ private struct Builder {
     var hosts = Value([])
     for (offset, cache) in caches.enumerated() {
       if offset > 0 { hosts = hosts + "," }
-      hosts = hosts + .text("\(cache):\(cache):\(Planner.cachePort):0")
+      hosts = hosts + .text("\(cache):\(cache):\(networkPort(of: cache)):0")
       if let password = passwords[cache] ?? nil {
         // Literal passwords were checked with the manifest; one read from the environment is checked here.
         if let text = password.revealed(), let problem = RedisCommanderPassword.problem(text),
