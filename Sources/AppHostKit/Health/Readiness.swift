@@ -38,6 +38,17 @@ package enum Probe {
   /// A cluster node is healthy when it answers `PING` and says `cluster_state:ok` (it serves its slots, and
   /// the cluster serves all of them).
   package static func clusterNode(port: Int, password: String?, tls: TLSClient? = nil) async -> Outcome {
+    await answeringThen(["CLUSTER", "INFO"], port: port, password: password, tls: tls) { text in
+      let state = ClusterForming.fields(text)["cluster_state"] ?? "?"
+      return state == "ok" ? .ready : .notReady("CLUSTER INFO says cluster_state:\(state)")
+    }
+  }
+
+  /// When the server answers `PING` (after `AUTH`): what `judge` makes of its text reply to `command`.
+  private static func answeringThen(
+    _ command: [String], port: Int, password: String?, tls: TLSClient?,
+    judge: @escaping @Sendable (String) -> Outcome
+  ) async -> Outcome {
     let answered = await resp(port: port, password: password, tls: tls)
     guard answered == .ready else { return answered }
     return await Blocking.run { () -> Outcome in
@@ -47,15 +58,13 @@ package enum Probe {
         if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
           return .notReady("AUTH answered \(message)")
         }
-        let reply = try connection.call(["CLUSTER", "INFO"], timeout: replyTimeout)
-        let text: String
+        let reply = try connection.call(command, timeout: replyTimeout)
         switch reply {
-        case .bulk(let bytes?): text = String(decoding: bytes, as: UTF8.self)
-        case .verbatim(let verbatim): text = verbatim
-        default: return .notReady("CLUSTER INFO answered \(RESP.render(reply))")
+        case .bulk(let bytes?): return judge(String(decoding: bytes, as: UTF8.self))
+        case .verbatim(let text): return judge(text)
+        case .error(let message): return .notReady(transientReason(message) ?? message)
+        default: return .notReady("\(command.joined(separator: " ")) answered \(RESP.render(reply))")
         }
-        let state = ClusterForming.fields(text)["cluster_state"] ?? "?"
-        return state == "ok" ? .ready : .notReady("CLUSTER INFO says cluster_state:\(state)")
       } catch {
         return .notReady(error.description)
       }
@@ -87,28 +96,7 @@ package enum Probe {
   /// A read replica is ready when it answers `PING` and `INFO replication` says its link to the primary
   /// is up (it has its copy of the dataset).
   package static func replica(port: Int, password: String?, tls: TLSClient? = nil) async -> Outcome {
-    let answered = await resp(port: port, password: password, tls: tls)
-    guard answered == .ready else { return answered }
-    return await Blocking.run { () -> Outcome in
-      do throws(Connection.Failure) {
-        let connection = try open(port: port, tls: tls)
-        defer { connection.close() }
-        if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
-          return .notReady("AUTH answered \(message)")
-        }
-        let reply = try connection.call(["INFO", "replication"], timeout: replyTimeout)
-        switch reply {
-        case .bulk(let bytes?):
-          return replicationOutcome(String(decoding: bytes, as: UTF8.self))
-        case .verbatim(let text):
-          return replicationOutcome(text)
-        case .error(let message): return .notReady(transientReason(message) ?? message)
-        default: return .notReady("INFO replication answered \(RESP.render(reply))")
-        }
-      } catch {
-        return .notReady(error.description)
-      }
-    }
+    await answeringThen(["INFO", "replication"], port: port, password: password, tls: tls, judge: replicationOutcome)
   }
 
   /// What `INFO replication` of a replica says about its readiness.
