@@ -98,8 +98,12 @@ enum ManifestReference {
     with failovers) and healthy when it says `cluster_state:ok`; `logs`, `stop`, `start`, `restart` and `down`
     on the cache act on every node. Refused (65): Garnet, with `replicas`, `dataBindMount`, a read-only
     `dataVolume` or `seed` (load a cluster from a task with a cluster client), and a resource named like a node.
-    `publish` refuses a cluster (65): forming it is apphost's work after the nodes start, which a compose file
-    or Kubernetes manifest does not do. RedisInsight and Redis Commander are given the first node, at its own
+    `publish compose` carries a cluster: each node a service on its own port (published as under apphost),
+    telling clients its service name, so that the project's programs follow redirects, and a one-shot
+    `<cache>-cluster` service that waits for the nodes, forms the cluster with `redis-cli --cluster create`
+    (unless its volumes kept it formed) and waits for `cluster_state:ok`; programs that use the cache depend on
+    it completing. Clients on the host reach each node's own slots there, not the redirects. `publish
+    kubernetes` refuses a cluster (65) for now, naming `publish compose`. RedisInsight and Redis Commander are given the first node, at its own
     port; they do not follow the cluster's redirects (the nodes tell clients 127.0.0.1, which is the UI's own
     container). apphost does not move slots: a cluster whose nodes no longer serve every slot (a smaller
     `"cluster"`, or one node's data removed by hand) is not formed over; `up` says so and names the remedies

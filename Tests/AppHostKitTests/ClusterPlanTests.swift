@@ -287,3 +287,50 @@ import Testing
     #expect(entries[3].port == nil && entries[3].isPending)
   }
 }
+
+/// `publish compose` of a cluster: its nodes by their own ports and service names, a one-shot service that
+/// forms it, programs waiting for that; `publish kubernetes` refuses it.
+@Suite struct ClusterPublishTests {
+  static let manifest =
+    #"{"name": "shop", "resources": {"cache": {"type": "valkey", "password": "pw", "cluster": {"shards": 3, "replicasPerShard": 0}}, "api": {"type": "executable", "command": "python3", "image": "python:3", "references": ["cache"]}}}"#
+
+  @Test func composeFormsTheClusterOnceAndProgramsWaitForIt() throws {
+    let files = try PublishComposeTests().compose(Self.manifest)
+    let text = try #require(files[ComposeWriter.fileName]?.text)
+    for (index, node) in ["cache", "cache-node-2", "cache-node-3"].enumerated() {
+      let port = 7001 + index
+      #expect(text.contains("  \(node):\n"))
+      #expect(text.contains("    - \"127.0.0.1:\(port):\(port)\"\n"))
+      #expect(
+        text.contains("--port \(port) --cluster-announce-hostname \(node) --cluster-preferred-endpoint-type hostname"))
+    }
+    #expect(!text.contains("--cluster-announce-hostname 127.0.0.1"), "published nodes name themselves by service")
+    #expect(text.contains("  cache-cluster:\n"))
+    #expect(
+      text.contains(
+        "valkey-cli --no-auth-warning \\\"$$@\\\"; }"), "the forming service uses the image's client")
+    #expect(
+      text.contains(
+        "cli --cluster create cache:7001 cache-node-2:7002 cache-node-3:7003 --cluster-replicas 0 --cluster-yes"))
+    #expect(text.contains("    restart: \"no\"\n"))
+    #expect(
+      text.contains("    depends_on:\n      cache-cluster:\n        condition: service_completed_successfully\n"),
+      "programs wait until the cluster is formed")
+    #expect(files["cache-cluster.env"]?.text.contains("VALKEY_PASSWORD=pw") == true)
+    #expect(
+      files["api.env"]?.text.contains(
+        "ConnectionStrings__cache=cache:7001,cache-node-2:7002,cache-node-3:7003,password=pw") == true)
+    #expect(text.contains("      CACHE_CLUSTER_NODES: \"cache:7001,cache-node-2:7002,cache-node-3:7003\"\n"))
+  }
+
+  @Test func kubernetesRefusesAClusterNamingCompose() throws {
+    let loaded = try load(Self.manifest)
+    let plan = try plan(Self.manifest)
+    #expect {
+      try Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/k8s")
+    } throws: { error in
+      guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
+      return diagnostics.contains { $0.message.contains("`apphost publish compose` does") }
+    }
+  }
+}

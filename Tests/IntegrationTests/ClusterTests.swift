@@ -141,6 +141,76 @@ struct ClusterTests {
     }
   }
 
+  /// The compose output of a cluster runs on docker-compose and podman-compose: its `cache-cluster` service
+  /// forms the cluster once the nodes answer and ends with 0, a program in a container follows the
+  /// redirects by the nodes' service names and writes 100 keys over every shard, and the Kubernetes output
+  /// refuses a cluster (65), naming the compose one.
+  @Test(arguments: PublishTests.composeTools)
+  func publishedClusterFormsOnCompose(tool: String, engine: String) async throws {
+    try await EngineProject.run(engine: engine, "cluster-compose") { project in
+      let registry = ProcessInfo.processInfo.environment["APPHOST_IMAGE_REGISTRY"] ?? "docker.io"
+      let cli = "redis-cli -c -h cache -p $CACHE_PORT"
+      let program =
+        "export REDISCLI_AUTH=$CACHE_PASSWORD; until \(cli) SET from-program yes | grep -q OK; do sleep 0.5; done; "
+        + "i=0; while [ $i -lt 100 ]; do i=$((i+1)); \(cli) SET key:$i $i >/dev/null; done; "
+        + "\(cli) SET done yes; exec sleep 600"
+      project.manifest(
+        #"""
+        "cache": {"type": "redis", "password": "pw", "dataVolume": true, "cluster": {"shards": 3, "replicasPerShard": 1}},
+        "writer": {"type": "executable", "command": "sh", "args": ["-c", "\#(program)"],
+          "image": "\#(registry)/library/redis:8.6", "references": ["cache"]}
+        """#)
+      try await project.succeed("publish", "compose", "-o", "deploy")
+      let memory = try #require(project.folder.read(".apphost/ports.json"))
+      let remembered = (try? JSONSerialization.jsonObject(with: Data(memory.utf8)) as? [String: Int]) ?? [:]
+      let ports = (["cache"] + (2...6).map { "cache-node-\($0)" }).compactMap { remembered[$0] }.map(String.init)
+      try #require(ports.count == 6, "\(remembered)")
+      let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
+      let up = try await execute(tool, compose + ["up", "-d"], in: project.path)
+      var failure: (any Error)?
+      do {
+        try #require(up.status == 0, "\(up)")
+        // The nodes are published on their own ports; the host asks each one directly (they tell clients
+        // their service names, which only the project's containers resolve).
+        let done = try await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
+          var answers: [String] = []
+          for port in ports { answers.append(try await project.redis(port: port, password: "pw", "GET", "done")) }
+          return answers
+        } until: {
+          $0.contains("yes")
+        }
+        #expect(done.contains("yes"), "the program did not write through the cluster: \(done)")
+        var total = 0
+        var primaries = 0
+        for port in ports where try await project.redis(port: port, password: "pw", "ROLE").hasPrefix("master") {
+          primaries += 1
+          let size = Int(try await project.redis(port: port, password: "pw", "DBSIZE")) ?? 0
+          #expect(size > 10, "a primary holds \(size) of the 102 keys")
+          total += size
+        }
+        #expect(primaries == 3 && total == 102, "\(primaries) primaries hold \(total) keys")
+        let info = try await project.redis(port: ports[0], password: "pw", "CLUSTER", "INFO")
+        #expect(info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:6"), "\(info)")
+        let forming = try await execute(
+          engine,
+          [
+            "ps", "-a", "--filter", "label=com.docker.compose.service=cache-cluster", "--filter",
+            "label=com.docker.compose.project=\(compose[3])", "--format", "{{.Status}}",
+          ])
+        #expect(forming.output.contains("Exited (0)"), "\(forming)")
+      } catch {
+        failure = error
+      }
+      let down = try await PublishTests.composeDown(tool, compose, engine: engine, in: project.path)
+      #expect(down.status == 0, "\(down)")
+      if let failure { throw failure }
+
+      let kubernetes = try await project.apphost("publish", "kubernetes", "-o", "k8s")
+      #expect(kubernetes.status == 65, "\(kubernetes)")
+      #expect(kubernetes.errors.contains("publish kubernetes does not carry clusters yet"), "\(kubernetes)")
+    }
+  }
+
   /// The port of the primary that serves `slot`, as `CLUSTER NODES` of the node on `port` says.
   func primaryPort(ofSlot slot: Int, asking port: String) async throws -> String? {
     let nodes = try await Self.redis(port, "CLUSTER", "NODES")

@@ -112,7 +112,7 @@ package enum ServerCommand {
           // The port it is published on, inside too; clients are told 127.0.0.1 (the host name the node
           // announces), its peers reach it at its address on the project network.
           if !tls { words += ["--port", "\(clusterPort)"] }
-          words += ["--cluster-announce-hostname", Planner.host, "--cluster-preferred-endpoint-type", "hostname"]
+          words += clusterAnnouncement(Planner.host)
         }
       }
       if let persistence {
@@ -178,6 +178,12 @@ package enum ServerCommand {
     ]
     if tls { settings.append(["tls-cluster", "yes"]) }
     return settings
+  }
+
+  /// What a node in a container tells clients it is: `host` (127.0.0.1 under apphost, its service name in a
+  /// published compose file), by host name, with its own port.
+  package static func clusterAnnouncement(_ host: String) -> [String] {
+    ["--cluster-announce-hostname", host, "--cluster-preferred-endpoint-type", "hostname"]
   }
 
   /// The `printf` that writes `requirepass` (and, for a replica, `masterauth`: the same password, since

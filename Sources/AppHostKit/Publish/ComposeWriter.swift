@@ -28,6 +28,9 @@ struct ComposeWriter {
     var notes: [String] = []
     for container in plan.containers {
       services.append(try service(for: container, notes: &notes))
+      if let cluster = plan.cluster(container.resource) {
+        services.append(try formingService(cluster, notes: &notes))
+      }
     }
     for program in programs {
       services += try self.services(for: program, notes: &notes)
@@ -166,8 +169,16 @@ struct ComposeWriter {
   func service(for container: ContainerPlan, notes: inout [String]) throws(AppHostError) -> Service {
     var entries: [(String, YAML)] = [("image", .string(container.image))]
     if let entrypoint = container.entrypoint {
+      var command = Array(container.command.dropFirst())
+      if container.clusterOf != nil {
+        // Published, a node's clients are the other services: it names itself by its service name.
+        let here = ServerCommand.clusterAnnouncement(Planner.host).joined(separator: " ")
+        command = command.map {
+          $0.replacing(here, with: ServerCommand.clusterAnnouncement(container.resource).joined(separator: " "))
+        }
+      }
       entries.append(("entrypoint", .list([.string(entrypoint), .string(container.command.first ?? "-c")])))
-      entries.append(("command", .list(container.command.dropFirst().map { .string($0.replacing("$", with: "$$")) })))
+      entries.append(("command", .list(command.map { .string($0.replacing("$", with: "$$")) })))
     }
     if let user = container.user { entries.append(("user", .string(user))) }
     let environment = try split(container.environment, resource: container.resource, replica: 0)
@@ -196,6 +207,55 @@ struct ComposeWriter {
     entries.append(("restart", .string("unless-stopped")))
     return Service(name: container.resource, entries: entries, secretVariables: environment.secret)
   }
+
+  /// The one-shot service that forms a cluster once its nodes answer, as `apphost up` does: `redis-cli
+  /// --cluster create` over the nodes' service names, unless the cluster is formed already (its volumes kept
+  /// it); then it waits for `cluster_state:ok`. Programs that use the cluster wait for it to complete.
+  func formingService(_ cluster: ClusterPlan, notes: inout [String]) throws(AppHostError) -> Service {
+    let nodes = cluster.nodes.compactMap(plan.container)
+    guard let first = nodes.first else { throw .cannotPublish(resource: cluster.resource, reason: "it has no nodes") }
+    let cli = first.kind == .valkey ? "valkey-cli" : "redis-cli"
+    let variable = ServerCommand.passwordVariable(first.kind == .valkey ? .valkey : .redis)
+    let hasPassword = first.environment.contains { $0.name == variable }
+    let auth = hasPassword ? "REDISCLI_AUTH=\"$\(variable)\" VALKEYCLI_AUTH=\"$\(variable)\" " : ""
+    let tls = first.health.tls == nil ? "" : " --tls --cacert \(ServerCommand.tlsCAFile)"
+    let addresses = nodes.map { "\($0.resource):\($0.containerPort)" }
+    let script = [
+      "cli() { \(auth)\(cli) --no-auth-warning\(tls) \"$@\"; }",
+      "wait_for() { i=0; until \"$@\" 2>/dev/null; do i=$((i+1)); [ $i -lt 120 ] || { echo \"gave up waiting: $*\" >&2; exit 1; }; sleep 1; done; }",
+      "pong() { cli -h \"${1%:*}\" -p \"${1#*:}\" ping | grep -q PONG; }",
+      "for node in \(addresses.joined(separator: " ")); do wait_for pong \"$node\"; done",
+      "ok() { cli -h \(first.resource) -p \(first.containerPort) cluster info | grep -q cluster_state:ok; }",
+      "if ok; then echo 'the cluster \(cluster.resource) is formed already'; exit 0; fi",
+      "cli --cluster create \(addresses.joined(separator: " ")) --cluster-replicas \(cluster.replicasPerShard) --cluster-yes || exit 1",
+      "wait_for ok",
+      "echo 'the cluster \(cluster.resource) is formed'",
+    ].joined(separator: "\n")
+    var entries: [(String, YAML)] = [
+      ("image", .string(first.image)), ("entrypoint", .list([.string("/bin/sh"), .string("-c")])),
+      ("command", .list([.string(script.replacing("$", with: "$$"))])),
+    ]
+    let environment = try split(
+      first.environment.filter { $0.name == variable }, resource: cluster.resource, replica: 0)
+    if !environment.plain.isEmpty { entries.append(("environment", .map(environment.plain))) }
+    if first.health.tls != nil, let ca = first.mounts.first(where: { $0.target == ServerCommand.tlsCAFile }),
+      case .bind(let path) = ca.source
+    {
+      entries.append(("volumes", .list([.string("\(source(of: path)):\(ServerCommand.tlsCAFile):ro")])))
+    }
+    entries.append(
+      ("depends_on", .map(nodes.map { ($0.resource, .map([("condition", .string("service_healthy"))])) })))
+    entries.append(("restart", .string("no")))
+    notes.append(
+      "\(cluster.resource): a cluster of \(nodes.count) nodes, formed once by the \(clusterService(cluster.resource)) "
+        + "service (redis-cli --cluster create); the nodes tell clients their service names, so programs in this "
+        + "project follow redirects, clients on the host reach one node's slots only.")
+    return Service(
+      name: clusterService(cluster.resource), entries: entries, secretVariables: environment.secret)
+  }
+
+  /// The service that forms the cluster `cache`.
+  func clusterService(_ cache: String) -> String { "\(cache)-cluster" }
 
   func healthcheck(_ script: String) -> YAML {
     .map([
@@ -347,7 +407,10 @@ struct ComposeWriter {
   func dependsOn(_ names: [String]) -> YAML {
     var entries: [(String, YAML)] = []
     for name in names {
-      if plan.container(name) != nil {
+      if plan.cluster(name) != nil {
+        // A cluster is ready once it is formed.
+        entries.append((clusterService(name), .map([("condition", .string("service_completed_successfully"))])))
+      } else if plan.container(name) != nil {
         entries.append((name, .map([("condition", .string("service_healthy"))])))
         // A cache is ready with its read replicas, as under apphost.
         for replica in plan.containers where replica.replicaOf == name {

@@ -73,13 +73,17 @@ extension Plan {
     endpoints.map { endpoint in
       guard endpoint.isManaged else { return endpoint }
       var inside = endpoint
+      // Cluster nodes listen on a port of their own; every other cache on 6379.
+      let port = container(endpoint.resource)?.containerPort ?? Planner.cachePort
       inside.host = endpoint.resource
-      inside.port = .text(String(Planner.cachePort))
+      inside.port = .text(String(port))
       inside.replicaNodes = containers.filter { $0.replicaOf == endpoint.resource }.map {
         .text("\($0.resource):\(Planner.cachePort)")
       }
-      inside.connectionString = inside.nodesConnectionString(
-        primary: .text("\(endpoint.resource):\(Planner.cachePort)"))
+      inside.clusterNodes = (cluster(endpoint.resource)?.nodes.dropFirst() ?? []).compactMap(container).map {
+        .text("\($0.resource):\($0.containerPort)")
+      }
+      inside.connectionString = inside.nodesConnectionString(primary: .text("\(endpoint.resource):\(port)"))
       // Programs in containers find the project's CA where the published outputs mount it.
       if endpoint.caFile != nil { inside.caFile = ServerCommand.tlsCAFile }
       return inside
@@ -118,18 +122,6 @@ package enum Publisher {
     namespace: String? = nil
   ) throws(AppHostError) -> [PublishedFile] {
     let plan = try project.plan(environment: environment)
-    if !plan.clusters.isEmpty {
-      // A published cluster would need what apphost does after its nodes start: forming it.
-      throw .invalidManifest(
-        file: project.loaded.path,
-        diagnostics: plan.clusters.map { cluster in
-          Diagnostic(
-            .error, JSONPath.resource(cluster.resource).appending("cluster"),
-            "publish does not carry clusters yet: their nodes are joined into one by `apphost up`, which a "
-              + "compose file or Kubernetes manifest cannot do; run the cluster with `apphost up`, or remove "
-              + "\"cluster\" to publish one server")
-        })
-    }
     var options = PublishOptions(namespace: namespace, rememberedPorts: PortMemory(state: project.state).load())
     if let registry = environment[PlanContext.imageRegistryVariable], !registry.isEmpty {
       options.imageRegistry = registry
@@ -154,6 +146,18 @@ package enum Publisher {
     var programs: [PublishedProgram] = []
     for executable in plan.executables {
       if let program = try plan.published(executable, manifest: manifest) { programs.append(program) }
+    }
+    if target == .kubernetes, !plan.clusters.isEmpty {
+      // The compose output forms a cluster with a one-shot service; the Kubernetes one has no such job yet.
+      throw .invalidManifest(
+        file: plan.manifestPath,
+        diagnostics: plan.clusters.map { cluster in
+          Diagnostic(
+            .error, JSONPath.resource(cluster.resource).appending("cluster"),
+            "publish kubernetes does not carry clusters yet (their nodes must be joined into one once they run, "
+              + "which the manifests do not do); `apphost publish compose` does, or remove \"cluster\" to publish "
+              + "one server")
+        })
     }
     var files: [PublishedFile]
     switch target {
