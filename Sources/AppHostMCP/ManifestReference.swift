@@ -103,8 +103,8 @@ enum ManifestReference {
     `<cache>-cluster` service that waits for the nodes, forms the cluster with `redis-cli --cluster create`
     (unless its volumes kept it formed) and waits for `cluster_state:ok`; programs that use the cache depend on
     it completing. Clients on the host reach each node's own slots there, not the redirects. `publish
-    kubernetes` refuses a cluster (65) for now, naming `publish compose`. RedisInsight and Redis Commander are given the first node, at its own
-    port; they do not follow the cluster's redirects (the nodes tell clients 127.0.0.1, which is the UI's own
+    kubernetes` refuses a cluster (65) for now, naming `publish compose`. RedisInsight and Redis Commander are
+    given the first node, at its own port; they do not follow the cluster's redirects (the nodes tell clients 127.0.0.1, which is the UI's own
     container). apphost does not move slots: a cluster whose nodes no longer serve every slot (a smaller
     `"cluster"`, or one node's data removed by hand) is not formed over; `up` says so and names the remedies
     (put `"cluster"` back, or `apphost down -v NAME`). A larger one gets its new nodes as replicas.
