@@ -166,10 +166,7 @@ struct ClusterTests {
       let ports = (["cache"] + (2...6).map { "cache-node-\($0)" }).compactMap { remembered[$0] }.map(String.init)
       try #require(ports.count == 6, "\(remembered)")
       let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
-      let up = try await execute(tool, compose + ["up", "-d"], in: project.path)
-      var failure: (any Error)?
-      do {
-        try #require(up.status == 0, "\(up)")
+      try await PublishTests.withComposeProject(tool, compose, engine: engine, in: project.path) {
         // The nodes are published on their own ports; the host asks each one directly (they tell clients
         // their service names, which only the project's containers resolve).
         let done = try await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
@@ -198,12 +195,7 @@ struct ClusterTests {
             "label=com.docker.compose.project=\(compose[3])", "--format", "{{.Status}}",
           ])
         #expect(forming.output.contains("Exited (0)"), "\(forming)")
-      } catch {
-        failure = error
       }
-      let down = try await PublishTests.composeDown(tool, compose, engine: engine, in: project.path)
-      #expect(down.status == 0, "\(down)")
-      if let failure { throw failure }
 
       let kubernetes = try await project.apphost("publish", "kubernetes", "-o", "k8s")
       #expect(kubernetes.status == 65, "\(kubernetes)")

@@ -290,6 +290,24 @@ import Testing
     return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
+  /// `up -d` of a compose project, `body`, then `composeDown` whatever `body` did (the project is not
+  /// apphost's to remove); `body`'s error, if any, after that.
+  static func withComposeProject(
+    _ tool: String, _ compose: [String], engine: String, in directory: String, _ body: () async throws -> Void
+  ) async throws {
+    let up = try await execute(tool, compose + ["up", "-d"], in: directory)
+    var failure: (any Error)?
+    do {
+      try #require(up.status == 0, "\(up)")
+      try await body()
+    } catch {
+      failure = error
+    }
+    let down = try await composeDown(tool, compose, engine: engine, in: directory)
+    #expect(down.status == 0, "\(down)")
+    if let failure { throw failure }
+  }
+
   /// `down --volumes` of a compose project, and its default network after it: podman-compose 1.0
   /// leaves the network behind (each run of a test would add one to the machine).
   static func composeDown(_ tool: String, _ compose: [String], engine: String, in directory: String) async throws

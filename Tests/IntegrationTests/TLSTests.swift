@@ -157,10 +157,7 @@ struct TLSTests {
       let ca = output + "/tls/ca.crt"
       #expect(project.folder.read("deploy/tls/ca.crt") == project.folder.read(".apphost/tls/ca.crt"))
       let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
-      let up = try await execute(tool, compose + ["up", "-d"], in: project.path)
-      var failure: (any Error)?
-      do {
-        try #require(up.status == 0, "\(up)")
+      try await PublishTests.withComposeProject(tool, compose, engine: engine, in: project.path) {
         let written = try await eventually(timeout: .seconds(90), every: .milliseconds(500)) {
           try await Self.redisCLI("rediss://default:pw@127.0.0.1:\(port)/0", ca: ca, "GET", "from-program")
         } until: {
@@ -188,12 +185,7 @@ struct TLSTests {
           "redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--no-auth-warning", "PING"],
           environment: ["REDISCLI_AUTH": "pw"])
         #expect(!plain.output.contains("PONG"), "plain text was answered: \(plain)")
-      } catch {
-        failure = error
       }
-      let down = try await PublishTests.composeDown(tool, compose, engine: engine, in: project.path)
-      #expect(down.status == 0, "\(down)")
-      if let failure { throw failure }
 
       try await project.succeed("publish", "kubernetes", "-o", "k8s")
       let secrets = try #require(project.folder.read("k8s/secrets.yaml"))
