@@ -89,11 +89,13 @@ enum ManifestReference {
     Every node tells clients `127.0.0.1` and its own port, so `redis-cli -c`, redis-py's `RedisCluster` and any
     cluster client here follow `MOVED` and failovers (a replica takes over 2 s after its primary stops
     answering: `cluster-node-timeout 2000`). In a container a node listens on the port it is published on
-    (chosen by apphost up to 55535, as the bus is the port + 10000, and remembered in `.apphost/ports.json`; the
-    cache's `hostPort` is the first node's), announces the host name `127.0.0.1` to clients
-    (`cluster-announce-hostname`, `cluster-preferred-endpoint-type hostname`) and talks to the other nodes at
-    their addresses on the project network; nodes in new containers are met at their new addresses. Programs get `NAME_CLUSTER_NODES` (`127.0.0.1:p1,127.0.0.1:p2,...`,
-    every node) and `ConnectionStrings__NAME` lists every node; `NAME_HOST`/`NAME_PORT` are the first node's.
+    (chosen by apphost up to 55535, as the bus is the port + 10000, and remembered in `.apphost/ports.json`;
+    the cache's `hostPort` is the first node's; one taken by another process is refused, naming the remedy),
+    announces the host name `127.0.0.1` to clients (`cluster-announce-hostname`,
+    `cluster-preferred-endpoint-type hostname`) and talks to the other nodes at their addresses on the project
+    network; nodes in new containers are met at their new addresses. Programs get `NAME_CLUSTER_NODES`
+    (`127.0.0.1:p1,127.0.0.1:p2,...`, every node) and `ConnectionStrings__NAME` lists every node;
+    `NAME_HOST`/`NAME_PORT` are the first node's.
     `ps` shows each node with its role now (`redis (cluster primary)`, `redis (cluster replica)`: roles change
     with failovers) and healthy when it says `cluster_state:ok`; `logs`, `stop`, `start`, `restart` and `down`
     on the cache act on every node. Refused (65): Garnet, with `replicas`, `dataBindMount`, a read-only

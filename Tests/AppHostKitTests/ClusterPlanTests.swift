@@ -3,6 +3,10 @@ import Testing
 
 @testable import AppHostKit
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `"cluster"` on a redis or valkey cache: the nodes planned, their settings, variables, what validation
 /// refuses, and how apphost decides to form the cluster from what the nodes say (`ClusterForming.decide`).
 @Suite struct ClusterPlanTests {
@@ -83,6 +87,41 @@ import Testing
     #expect(insight.environment["RI_REDIS_PORT1"]?.revealed() == "7001", "\(insight.environment)")
     let commander = try #require(plan.container("commander"))
     #expect(commander.environment["REDIS_HOSTS"]?.revealed()?.contains("cache:cache:7001:0") == true)
+  }
+
+  @Test func aChosenNodePortTakenByAnotherProcessNamesThePortMemory() async throws {
+    // A listening socket stands for the other process.
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(descriptor, $0, length) == 0 && listen(descriptor, 1) == 0 && getsockname(descriptor, $0, &length) == 0
+      }
+    }
+    try #require(bound)
+    let taken = Int(UInt16(bigEndian: address.sin_port))
+    let loaded = try load(Self.manifest)
+    var context = PlanContext(generatedPasswords: [:])
+    context.clusterPorts = Dictionary(
+      uniqueKeysWithValues: Planner.clusterNodeNames(of: "cache", count: 6).enumerated().map {
+        ($1, $1 == "cache-node-3" ? taken : 7001 + $0)
+      })
+    let planned = try Planner.plan(loaded, context: context)
+    #expect(planned.container("cache-node-3")?.hostPortChosen == true)
+    let engine = FakeEngine()
+    await #expect {
+      try await LauncherTests.start(LauncherTests.launcher(planned, engine), engine)
+    } throws: { error in
+      guard case AppHostError.clusterPortInUse(let port, let node, let memory) = error else { return false }
+      let message = (error as? AppHostError)?.errorDescription ?? ""
+      return port == taken && node == "cache-node-3" && memory.hasSuffix(".apphost/ports.json")
+        && message.contains("remove \"cache-node-3\" from") && message.contains("its volume and data stay")
+    }
+    #expect(engine.containerNames.isEmpty, "nothing starts")
   }
 
   @Test func aClustersPortsAreChosenOnceAndRememberedAtMost55535() throws {

@@ -266,6 +266,11 @@ package struct Launcher: Sendable {
       default: break
       }
       if !LocalPorts.isFree(port) {
+        if container.hostPortChosen {
+          throw .clusterPortInUse(
+            port: port, node: container.resource,
+            memory: PortMemory(state: StateDirectory(projectDirectory: plan.projectDirectory)).path)
+        }
         throw .portInUse(port: port, resource: container.resource, reason: "")
       }
     }

@@ -330,6 +330,8 @@ package struct ContainerPlan: Sendable, Equatable {
   package var replicaOf: String? = nil
   /// For a node of a cluster (`"cluster"`), the cache itself included: the cache's resource name.
   package var clusterOf: String? = nil
+  /// A cluster node in a container whose `hostPort` apphost chose (and remembers), not the manifest.
+  package var hostPortChosen = false
   /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
   /// free. Not part of `configHash`: a container is not recreated to move it.
   package var preferredPort: Int? = nil

@@ -450,6 +450,7 @@ private struct Builder {
     if let port {
       plan.containerPort = port
       plan.hostPort = port
+      plan.hostPortChosen = settings.container.hostPort == nil
     }
     if node != cache, let volume = spec.dataVolume {
       plan.mounts = plan.mounts.map { mount in

@@ -24,6 +24,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
   case engineFailed(command: String, reason: String)
   case engineOutput(command: String, reason: String)
   case portInUse(port: Int?, resource: String, reason: String)
+  /// A cluster node's port, chosen by apphost and remembered, is taken by something else.
+  case clusterPortInUse(port: Int, node: String, memory: String)
   case imageUnavailable(image: String, resource: String, flavor: EngineFlavor, reason: String)
   case containerNameTaken(name: String, resource: String, ownerDirectory: String?)
 
@@ -73,7 +75,8 @@ package enum AppHostError: Error, Sendable, LocalizedError {
     case .engineNotInstalled, .engineUnreachable, .noEngineAnswers, .nativeServerMissing:
       .engineUnavailable
     case .manifestUnreadable, .manifestExists, .stateUnwritable, .stateCorrupt, .engineFailed, .engineOutput,
-      .portInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning, .cancelled,
+      .portInUse, .clusterPortInUse, .imageUnavailable, .containerNameTaken, .projectBusy, .startFailed, .notRunning,
+      .cancelled,
       .commandNotFound, .cannotStart, .cacheUnreachable, .cacheRefused, .cannotPublish, .noSession, .noDashboard,
       .controlFailed:
       .runtime
@@ -135,6 +138,11 @@ package enum AppHostError: Error, Sendable, LocalizedError {
           + "to let the engine pick a free port)" + (reason.isEmpty ? "" : "\n  engine: \(reason)")
       }
       return "\(resource): the engine could not publish its port: \(reason)"
+    case .clusterPortInUse(let port, let node, let memory):
+      return "port \(port) on 127.0.0.1 is already in use, so the cluster node \(node) cannot listen on it (apphost "
+        + "chose the port when it first planned the cluster: a node listens on the port it is published on). Stop "
+        + "what uses it (`ss -ltnp 'sport = :\(port)'` shows it), or remove \"\(node)\" from \(memory) so that the "
+        + "next `up` chooses another (the node's container is made again; its volume and data stay)"
     case .imageUnavailable(let image, let resource, let flavor, let reason):
       return "the image \(image) is not on this machine and could not be pulled:\n  "
         + reason.replacingOccurrences(of: "\n", with: "\n  ") + "\n"
