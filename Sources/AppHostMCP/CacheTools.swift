@@ -91,7 +91,7 @@ enum CacheTools {
         case .error(let message): object["keys"] = .string("DBSIZE failed: \(message)")
         default: object["keys"] = .string(RESP.render(replies[0]))
         }
-        let memory = infoFields(replies[1].text ?? "")
+        let memory = RESP.infoFields(replies[1].text ?? "")
         var memoryObject: [String: MCP.Value] = [:]
         for field in [
           "used_memory", "used_memory_human", "used_memory_peak_human", "used_memory_rss_human", "maxmemory",
@@ -101,7 +101,7 @@ enum CacheTools {
         }
         object["memory"] = .object(memoryObject)
         var databases: [String: MCP.Value] = [:]
-        for (database, value) in infoFields(replies[2].text ?? "") where database.hasPrefix("db") {
+        for (database, value) in RESP.infoFields(replies[2].text ?? "") where database.hasPrefix("db") {
           var fields: [String: MCP.Value] = [:]
           for pair in value.split(separator: ",") {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -364,16 +364,6 @@ enum CacheTools {
   static func text(_ reply: RESPValue, _ command: String) throws(ToolError) -> String {
     if case .error(let message) = reply { throw ToolError("\(command) failed: \(message)") }
     return reply.text ?? RESP.render(reply)
-  }
-
-  /// `name:value` lines of INFO.
-  static func infoFields(_ text: String) -> [String: String] {
-    var fields: [String: String] = [:]
-    for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
-      let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
-      if parts.count == 2 { fields[parts[0]] = parts[1].trimmingCharacters(in: .whitespaces) }
-    }
-    return fields
   }
 
   /// Bytes as text: UTF-8 as it is, anything else as `\xHH`.

@@ -196,16 +196,6 @@ package enum ClusterForming {
     }
   }
 
-  /// `name:value` lines (`CLUSTER INFO`, `INFO replication`).
-  package static func fields(_ text: String) -> [String: String] {
-    var fields: [String: String] = [:]
-    for line in text.split(whereSeparator: \.isNewline) {
-      let parts = line.split(separator: ":", maxSplits: 1)
-      if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-    }
-    return fields
-  }
-
   /// Forms the cluster and waits until it is ready, asking every `interval`. apphost reaches node i at
   /// 127.0.0.1:`ports[i]`; the nodes reach each other at `hosts[i]` (127.0.0.1 natively, the container's
   /// address on the project network otherwise) and the same port. Returns the summary of a ready cluster;
@@ -298,7 +288,7 @@ package enum ClusterForming {
     let connection = try connect(node, port: port, password: password, tls: tls)
     defer { connection.close() }
     do {
-      let info = fields(
+      let info = RESP.infoFields(
         try text(connection.call(["CLUSTER", "INFO"], timeout: .seconds(2)), node: node, command: "CLUSTER INFO"))
       let nodes = parseNodes(
         try text(connection.call(["CLUSTER", "NODES"], timeout: .seconds(2)), node: node, command: "CLUSTER NODES"))
@@ -307,7 +297,7 @@ package enum ClusterForming {
       }
       var view = NodeView(id: myself.id, stateOK: info["cluster_state"] == "ok", entries: nodes)
       if myself.isReplica {
-        let replication = fields(
+        let replication = RESP.infoFields(
           try text(connection.call(["INFO", "replication"], timeout: .seconds(2)), node: node, command: "INFO"))
         view.linkUp = replication["master_link_status"] == "up"
       }

@@ -45,6 +45,17 @@ package indirect enum RESPValue: Sendable, Equatable {
 }
 
 package enum RESP {
+  /// The `name:value` lines of a text reply (`INFO`, `INFO replication`, `CLUSTER INFO`), values trimmed;
+  /// `# Section` headers and other lines are left out.
+  package static func infoFields(_ text: String) -> [String: String] {
+    var fields: [String: String] = [:]
+    for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
+      let parts = line.split(separator: ":", maxSplits: 1)
+      if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+    }
+    return fields
+  }
+
   /// A command as RESP: an array of bulk strings.
   package static func encode(_ words: [String]) -> [UInt8] {
     var bytes = Array("*\(words.count)\r\n".utf8)

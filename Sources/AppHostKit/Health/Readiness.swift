@@ -39,7 +39,7 @@ package enum Probe {
   /// the cluster serves all of them).
   package static func clusterNode(port: Int, password: String?, tls: TLSClient? = nil) async -> Outcome {
     await answeringThen(["CLUSTER", "INFO"], port: port, password: password, tls: tls) { text in
-      let state = ClusterForming.fields(text)["cluster_state"] ?? "?"
+      let state = RESP.infoFields(text)["cluster_state"] ?? "?"
       return state == "ok" ? .ready : .notReady("CLUSTER INFO says cluster_state:\(state)")
     }
   }
@@ -101,11 +101,7 @@ package enum Probe {
 
   /// What `INFO replication` of a replica says about its readiness.
   package static func replicationOutcome(_ info: String) -> Outcome {
-    var fields: [String: String] = [:]
-    for line in info.split(whereSeparator: \.isNewline) {
-      let parts = line.split(separator: ":", maxSplits: 1)
-      if parts.count == 2 { fields[String(parts[0])] = String(parts[1]).trimmingCharacters(in: .whitespaces) }
-    }
+    let fields = RESP.infoFields(info)
     guard fields["role"] == "slave" else {
       return .failed("it is not a replica (INFO replication says role:\(fields["role"] ?? "?"))")
     }
