@@ -141,22 +141,14 @@ private struct Builder {
       case .cache(let cache):
         if let cluster = cache.cluster {
           let nodes = Planner.clusterNodeNames(of: resource.name, count: cluster.nodeCount)
-          let password = passwords[resource.name] ?? nil
-          let container = try clusterNodeContainer(resource.name, of: resource.name, cache, password: password)
           clusters.append(
             ClusterPlan(
               resource: resource.name, nodes: nodes, shards: cluster.shards,
               replicasPerShard: cluster.replicasPerShard))
-          containers.append(container)
-          if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
-          for node in nodes.dropFirst() {
-            containers.append(try clusterNodeContainer(node, of: resource.name, cache, password: password))
-            if let volume = cache.dataVolume {
-              volumes.append(
-                VolumePlan(
-                  name: replicaVolumeName(resource.name, volume, replica: node), resource: node,
-                  named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, node)]))
-            }
+          for node in nodes {
+            containers.append(
+              try clusterNodeContainer(node, of: resource.name, cache, password: passwords[resource.name] ?? nil))
+            if let volume = cache.dataVolume { volumes.append(nodeVolumePlan(resource.name, volume, node: node)) }
           }
           continue
         }
@@ -166,12 +158,7 @@ private struct Builder {
         for replica in Planner.replicaNames(of: resource.name, count: cache.replicas) {
           containers.append(
             replicaContainer(replica, of: container, cache, password: passwords[resource.name] ?? nil))
-          if let volume = cache.dataVolume {
-            volumes.append(
-              VolumePlan(
-                name: replicaVolumeName(resource.name, volume, replica: replica), resource: replica,
-                named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, replica)]))
-          }
+          if let volume = cache.dataVolume { volumes.append(nodeVolumePlan(resource.name, volume, node: replica)) }
         }
       case .redisInsight where context.nativeEngine, .redisCommander where context.nativeEngine:
         skipped.append(
@@ -223,10 +210,19 @@ private struct Builder {
       named: volume.name != nil, labels: projectLabels + [Label(LabelKey.resource, resource)])
   }
 
-  /// A replica's (or cluster node's) own volume: the primary's name with `-replica-N` (`-node-N`) after it.
+  /// A replica's (or cluster node's) own volume: the primary's name with `-replica-N` (`-node-N`) after it;
+  /// the cache's own for the cache itself.
   func replicaVolumeName(_ resource: String, _ volume: DataVolume, replica: String) -> String {
     let primary = volume.name ?? defaultVolumeName(project: project, resource: resource)
     return primary + replica.dropFirst(resource.count)
+  }
+
+  /// The volume of a server of `resource` (itself, a read replica or a cluster node), named as
+  /// `replicaVolumeName` says.
+  func nodeVolumePlan(_ resource: String, _ volume: DataVolume, node: String) -> VolumePlan {
+    VolumePlan(
+      name: replicaVolumeName(resource, volume, replica: node), resource: node, named: volume.name != nil,
+      labels: projectLabels + [Label(LabelKey.resource, node)])
   }
 
   func volumeMount(_ resource: String, _ volume: DataVolume) -> Mount {
@@ -445,19 +441,18 @@ private struct Builder {
       port = chosen
     }
     var settings = spec
-    if node != cache { settings.container.hostPort = nil }
+    if node != cache {
+      settings.container.hostPort = nil
+      // Its own volume, by name.
+      settings.dataVolume = spec.dataVolume.map {
+        DataVolume(name: replicaVolumeName(cache, $0, replica: node), readOnly: $0.readOnly)
+      }
+    }
     var plan = cacheContainer(node, settings, password: password, clusterPort: port)
     if let port {
       plan.containerPort = port
       plan.hostPort = port
       plan.hostPortChosen = settings.container.hostPort == nil
-    }
-    if node != cache, let volume = spec.dataVolume {
-      plan.mounts = plan.mounts.map { mount in
-        guard mount.target == "/data", case .volume = mount.source else { return mount }
-        return Mount(
-          source: .volume(replicaVolumeName(cache, volume, replica: node)), target: "/data", readOnly: mount.readOnly)
-      }
     }
     plan.clusterOf = cache
     plan.configHash = configHash(plan)
