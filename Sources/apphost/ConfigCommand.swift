@@ -99,7 +99,7 @@ enum PlanText {
               + (tls == nil ? "" : " over TLS") + ", and once apphost has formed the cluster, CLUSTER INFO says "
               + "cluster_state:ok")
         }
-        if let cluster = plan.clusters.first(where: { $0.nodes.contains(name) }) {
+        if let cluster = container.clusterOf.flatMap(plan.cluster) {
           let index = cluster.nodes.firstIndex(of: name) ?? 0
           field(
             "node",

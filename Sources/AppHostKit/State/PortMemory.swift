@@ -231,6 +231,8 @@ extension PortMemory {
   /// (up to 55535: the bus is the port + 10000), remembered at once so that every later command plans the
   /// same. Empty without clusters.
   package func clusterPorts(_ manifest: Manifest) throws(AppHostError) -> [String: Int] {
+    // Every command plans: one without clusters reads no file for them.
+    guard manifest.resources.contains(where: { $0.cache?.cluster != nil }) else { return [:] }
     let remembered = load()
     var ports: [String: Int] = [:]
     var picked: [String: Int] = [:]
