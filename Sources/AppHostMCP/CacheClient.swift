@@ -23,10 +23,7 @@ final class CacheClient: Sendable {
       var refusal: String?
       do throws(Connection.Failure) {
         connection = try Connection.open(host: host, port: port, timeout: .seconds(5), tls: tls)
-        if let password {
-          let words = user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
-          if case .error(let message) = try connection.call(words, timeout: timeout) { refusal = message }
-        }
+        refusal = try connection.authenticate(password: password, user: user, timeout: timeout)
       } catch {
         throw ToolError("the cache at \(address) cannot be reached: \(error.description)")
       }

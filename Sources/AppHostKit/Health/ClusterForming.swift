@@ -259,13 +259,20 @@ package enum ClusterForming {
   private static func connect(_ node: String, port: Int, password: String?, tls: TLSClient?)
     throws(FormingFailure) -> Connection
   {
-    do {
+    try onNode(node, port: port) {
       let connection = try Connection.open(port: port, timeout: .seconds(2), tls: tls)
-      if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: .seconds(2)) {
+      if let message = try connection.authenticate(password: password, timeout: .seconds(2)) {
         connection.close()
         throw FormingFailure(reason: "\(node) refused the password: \(message)")
       }
       return connection
+    }
+  }
+
+  /// `body`, a failure to reach the node said as the node's (its own failures as they are).
+  private static func onNode<T>(_ node: String, port: Int, _ body: () throws -> T) throws(FormingFailure) -> T {
+    do {
+      return try body()
     } catch let failure as FormingFailure {
       throw failure
     } catch {
@@ -287,7 +294,7 @@ package enum ClusterForming {
   {
     let connection = try connect(node, port: port, password: password, tls: tls)
     defer { connection.close() }
-    do {
+    return try onNode(node, port: port) {
       let info = RESP.infoFields(
         try text(connection.call(["CLUSTER", "INFO"], timeout: .seconds(2)), node: node, command: "CLUSTER INFO"))
       let nodes = parseNodes(
@@ -302,10 +309,6 @@ package enum ClusterForming {
         view.linkUp = replication["master_link_status"] == "up"
       }
       return view
-    } catch let failure as FormingFailure {
-      throw failure
-    } catch {
-      throw FormingFailure(reason: "\(node) (127.0.0.1:\(port)): \(error)")
     }
   }
 
@@ -328,7 +331,7 @@ package enum ClusterForming {
     let node = layout.nodes[index]
     let connection = try connect(node, port: ports[index], password: password, tls: tls)
     defer { connection.close() }
-    do {
+    try onNode(node, port: ports[index]) {
       var reply = try connection.call(words, timeout: .seconds(5))
       if case .error(let message) = reply, message.lowercased().contains("unknown subcommand"),
         case .addSlots(_, let slots) = action
@@ -342,10 +345,6 @@ package enum ClusterForming {
       } else if case .error(let message) = reply {
         throw FormingFailure(reason: "\(node): \(words.prefix(2).joined(separator: " ")) answered \(message)")
       }
-    } catch let failure as FormingFailure {
-      throw failure
-    } catch {
-      throw FormingFailure(reason: "\(node) (127.0.0.1:\(ports[index])): \(error)")
     }
   }
 }

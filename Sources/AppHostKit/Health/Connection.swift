@@ -184,6 +184,16 @@ package final class Connection: @unchecked Sendable {
     return reply
   }
 
+  /// `AUTH` (with `user` when there is one) when there is a password: the server's refusal, or nil when it
+  /// accepted it or there is no password.
+  package func authenticate(password: String?, user: String? = nil, timeout: Duration) throws(Failure) -> String? {
+    guard let password else { return nil }
+    guard
+      case .error(let message) = try call(user.map { ["AUTH", $0, password] } ?? ["AUTH", password], timeout: timeout)
+    else { return nil }
+    return message
+  }
+
   /// Reads an HTTP response's status line and the start of its body.
   package func readHTTPStatus(timeout: Duration) throws(Failure) -> Int {
     let deadline = ContinuousClock.now + timeout

@@ -55,7 +55,7 @@ package enum Probe {
       do throws(Connection.Failure) {
         let connection = try open(port: port, tls: tls)
         defer { connection.close() }
-        if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
+        if let message = try connection.authenticate(password: password, timeout: replyTimeout) {
           return .notReady("AUTH answered \(message)")
         }
         let reply = try connection.call(command, timeout: replyTimeout)
@@ -78,7 +78,7 @@ package enum Probe {
       do throws(Connection.Failure) {
         let connection = try open(port: port, tls: tls)
         defer { connection.close() }
-        if let password, case .error = try connection.call(["AUTH", password], timeout: replyTimeout) { return nil }
+        if try connection.authenticate(password: password, timeout: replyTimeout) != nil { return nil }
         guard case .array(let parts?) = try connection.call(["ROLE"], timeout: replyTimeout),
           case .bulk(let bytes?) = parts.first
         else { return nil }
@@ -196,7 +196,7 @@ package enum Probe {
       do throws(Connection.Failure) {
         let connection = try Connection.open(port: port, timeout: .seconds(tls == nil ? 1 : 3), tls: tls)
         defer { connection.close() }
-        if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
+        if let message = try connection.authenticate(password: password, timeout: replyTimeout) {
           return "AUTH failed: \(message)"
         }
         while true {

@@ -18,13 +18,7 @@ package final class RedisShell: Sendable {
     let (connection, refusal) = try await Blocking.run { () throws(AppHostError) -> (Connection, String?) in
       do throws(Connection.Failure) {
         let connection = try Connection.open(host: host, port: port, timeout: .seconds(5), tls: tls)
-        if let password {
-          let words = user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
-          if case .error(let message) = try connection.call(words, timeout: .seconds(5)) {
-            return (connection, message)
-          }
-        }
-        return (connection, nil)
+        return (connection, try connection.authenticate(password: password, user: user, timeout: .seconds(5)))
       } catch {
         throw .cacheUnreachable(address: "\(host):\(port)", reason: error.description)
       }

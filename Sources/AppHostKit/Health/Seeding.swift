@@ -31,7 +31,7 @@ package enum Seeding {
       do throws(Connection.Failure) {
         let connection = try Connection.open(port: port, timeout: .seconds(2), tls: tls)
         defer { connection.close() }
-        if let password, case .error(let message) = try connection.call(["AUTH", password], timeout: replyTimeout) {
+        if let message = try connection.authenticate(password: password, timeout: replyTimeout) {
           return .failed("AUTH failed: \(message)")
         }
         let info = try connection.call(["INFO", "keyspace"], timeout: replyTimeout)
