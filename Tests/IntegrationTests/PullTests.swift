@@ -46,16 +46,17 @@ struct PullTests {
   func upPullsAMissingImageBeforeItsReadinessClockStarts(engine: String) async throws {
     let tools = TemporaryFolder("apphost-pull-bin")
     defer { tools.remove() }
-    let bin = try Self.slowPullEngine(engine, seconds: 12, in: tools)
+    let bin = try Self.slowPullEngine(engine, seconds: 25, in: tools)
     let tag = "t\(UUID().uuidString.prefix(8).lowercased())"
     let image = "\(Self.registry)/apphost-pulltest/redis:\(tag)"
     let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "")
     try await EngineProject.run(engine: engine, "pull") { project in
       defer { Task { _ = try? await execute(engine, ["rmi", "--force", image]) } }
       project.manifest(#""cache": {"type": "redis", "image": "docker.io/apphost-pulltest/redis", "tag": "\#(tag)"}"#)
-      // A 12 s pull and a 10 s readiness timeout: up succeeds only if the clock starts after the pull.
-      // (The timeout also covers the container's `run`, which took podman over 3 s on a loaded machine.)
-      let up = try await project.apphost("up", "-d", "--timeout", "10", environment: ["PATH": path])
+      // A 25 s pull and a 20 s readiness timeout: up succeeds only if the clock starts after the pull.
+      // (The timeout also covers the container's `run`: with 10 s, a docker `run` on a machine loaded by the
+      // rest of the suite left the server ready only as the deadline passed.)
+      let up = try await project.apphost("up", "-d", "--timeout", "20", environment: ["PATH": path])
       #expect(up.status == 0, "\(up)")
       #expect(up.output.contains("cache | pulling \(image)"), "\(up.output)")
       #expect(up.output.contains("cache | layer1: Download complete"), "\(up.output)")
