@@ -35,7 +35,7 @@ package struct Project: Sendable {
     context.dotEnv = DotEnv.projectValues(projectDirectory: loaded.projectDirectory)
     let tlsNames = Planner.tlsServerNames(loaded.manifest)
     if !tlsNames.isEmpty { context.tls = try ProjectCertificates(state: state).ensure(serverNames: tlsNames) }
-    if !nativeEngine { context.clusterPorts = try PortMemory(state: state).clusterPorts(loaded.manifest) }
+    if !nativeEngine { context.listeningPorts = try PortMemory(state: state).listeningPorts(loaded.manifest) }
     return try Planner.plan(loaded, context: context)
   }
 

@@ -71,9 +71,38 @@ enum ManifestReference {
     node (`cache-replica-1` names one), `down` removes every node (`-v` their volumes too), and a
     changed count adds or removes replicas on the next `up` (`up --dry-run` lists them). Refused (65): on
     Garnet (it replicates only in cluster mode), on UIs, with `dataBindMount` (one folder cannot be every
-    node's `/data`) or a read-only `dataVolume`, and a resource named like a replica. `"sentinel"` is not
-    supported yet (65). Inside containers the primary lists its replicas at their network addresses (`INFO
-    replication`); the host addresses are in `NAME_REPLICAS`.
+    node's `/data`) or a read-only `dataVolume`, and a resource named like a replica. Inside containers the
+    primary lists its replicas at their network addresses (`INFO replication`); the host addresses are in
+    `NAME_REPLICAS`. A primary that stopped (killed, so unsaved) while a replica ran on is not the one with the
+    newest data: `down` then has it copy that replica before saving, and says so (`cache: cache had stopped
+    while cache-replica-1 ran on; cache copied its data before stopping`), so that the next `up`, whose
+    replicas copy the primary, keeps every write.
+
+    ### Sentinel
+
+    `"sentinel": true` (Redis and Valkey; docker, podman and native) adds three Redis Sentinels,
+    `<cache>-sentinel-1` to `-3`, that watch the cache and its `replicas` under the master name `<cache>`: when
+    the primary goes 2 s without answering (`down-after-milliseconds 2000`), two of them (the quorum) agree,
+    and one promotes a replica and points the others at it. Each sentinel is the cache's server program in
+    sentinel mode (`redis-server FILE --sentinel`), on its own port on 127.0.0.1, with the cache's password
+    (`requirepass`, and `sentinel-pass` and `auth-pass` to the other sentinels and the servers) in its 0600
+    settings file, which it rewrites as it learns; it keeps no data. A sentinel hands clients the address it
+    reaches the primary at, so every server of the cache is at 127.0.0.1 and its own port: natively as always,
+    in containers on the host's network (`--network host`, listening on 127.0.0.1 only, on ports apphost
+    chose and remembers in `.apphost/ports.json`; the cache's `hostPort` is the primary's). So redis-py's
+    `Sentinel`, `redis-cli`, and any sentinel client here find the primary and follow failovers (about 3 s). A
+    sentinel is ready when `SENTINEL MASTER <cache>` says it sees the primary, every replica and the two other
+    sentinels. Programs get `NAME_SENTINELS` and `NAME_SENTINEL_MASTER` besides the usual variables
+    (`NAME_PORT` is the primary's as planned). `ps` shows each server with its role now (`redis (primary)`
+    moves with a failover) and the sentinels as `redis (sentinel)`; `stop`, `start`, `restart`, `logs` and
+    `down` on the cache act on the sentinels too. The primary sentinels replaced, started again, comes back as a
+    replica of the new one. `down` removes the sentinels first (no failover while the servers stop) and, when a
+    replica had taken over, has the cache copy it before saving (`cache: cache-replica-1 had taken over as
+    primary; cache copied its data before stopping`): the next `up` starts the cache as the primary with every
+    write. Refused (65): Garnet (no Sentinel), with `"cluster"` (a cluster fails over by itself) or `"tls"`
+    (not yet), a resource
+    named like a sentinel, and, in containers, a UI that shows the cache (it could not reach the host's
+    network); `publish` does not carry sentinels yet (65).
 
     ### Clusters
 
@@ -292,6 +321,8 @@ enum ManifestReference {
     | `NAME_URI` | `redis://:PWD@127.0.0.1:49153` (`valkey://` for Valkey): Aspire's form |
     | `NAME_URL` | `redis://default:PWD@127.0.0.1:49153/0`: the form every client takes |
     | `NAME_REPLICAS` | with `replicas`: `127.0.0.1:49154,127.0.0.1:49155`, the read replicas (`ConnectionStrings__NAME` then lists every node, primary first: `127.0.0.1:49153,127.0.0.1:49154,127.0.0.1:49155,password=...`) |
+    | `NAME_SENTINELS`, `NAME_SENTINEL_MASTER` | with `"sentinel": true`: `127.0.0.1:49160,127.0.0.1:49161,127.0.0.1:49162`, the sentinels, and `cache`, the master name they know the primary by |
+    | `NAME_CLUSTER_NODES` | with `"cluster"`: `127.0.0.1:p1,127.0.0.1:p2,...`, every node |
     | `NAME_TLS_CA_FILE` | with `"tls": true`: `/path/to/project/.apphost/tls/ca.crt`, the CA to trust (`NAME_URL` is then `rediss://...`, `ConnectionStrings__NAME` ends in `,ssl=true`) |
 
     `NAME` is upper-cased with `-` turned into `_`. The first reference also gives `REDIS_HOST`,

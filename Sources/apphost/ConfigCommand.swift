@@ -98,6 +98,11 @@ enum PlanText {
             (password == nil ? "when PING answers PONG" : "when AUTH + PING answers PONG")
               + (tls == nil ? "" : " over TLS") + ", and once apphost has formed the cluster, CLUSTER INFO says "
               + "cluster_state:ok")
+        case .sentinel(let password, _, let master, let replicas, let sentinels):
+          field(
+            "ready",
+            (password == nil ? "when" : "when, after AUTH,") + " SENTINEL MASTER \(master) says it sees the primary, "
+              + "\(replicas) replica\(replicas == 1 ? "" : "s") and \(sentinels - 1) other sentinels")
         }
         if let cluster = container.clusterOf.flatMap(plan.cluster) {
           let index = cluster.nodes.firstIndex(of: name) ?? 0

@@ -106,7 +106,7 @@ import Testing
     let taken = Int(UInt16(bigEndian: address.sin_port))
     let loaded = try load(Self.manifest)
     var context = PlanContext(generatedPasswords: [:])
-    context.clusterPorts = Dictionary(
+    context.listeningPorts = Dictionary(
       uniqueKeysWithValues: Planner.clusterNodeNames(of: "cache", count: 6).enumerated().map {
         ($1, $1 == "cache-node-3" ? taken : 7001 + $0)
       })
@@ -132,11 +132,11 @@ import Testing
     let manifest = try load(
       #"{"name": "shop", "resources": {"cache": {"type": "redis", "hostPort": 7100, "cluster": {"shards": 3, "replicasPerShard": 0}}}}"#
     ).manifest
-    let first = try memory.clusterPorts(manifest)
+    let first = try memory.listeningPorts(manifest)
     #expect(first["cache"] == 7100, "the manifest's hostPort is the first node's")
     #expect(first.count == 3 && Set(first.values).count == 3)
     #expect(first.values.allSatisfy { $0 <= 55535 })
-    #expect(try memory.clusterPorts(manifest) == first, "every later command plans the same ports")
+    #expect(try memory.listeningPorts(manifest) == first, "every later command plans the same ports")
     #expect(memory.load()["cache-node-2"] == first["cache-node-2"])
   }
 
@@ -167,7 +167,14 @@ import Testing
       #"{"resources": {"c": {"type": "redis", "cluster": true}, "c-node-2": {"type": "redis"}}}"#,
       "resources.c-node-2", "a node of the cluster c"
     ),
-    (#"{"resources": {"c": {"type": "redis", "sentinel": true}}}"#, "resources.c.sentinel", "not supported yet"),
+    (
+      #"{"resources": {"c": {"type": "redis", "cluster": true, "sentinel": true}}}"#, "resources.c.sentinel",
+      "a cluster promotes its replicas itself"
+    ),
+    (
+      #"{"resources": {"c": {"type": "redis", "replicas": 1, "tls": true, "sentinel": true}}}"#,
+      "resources.c.sentinel", "does not run sentinels over TLS yet"
+    ),
   ])
   func validationRefuses(_ text: String, path: String, message: String) {
     let found = diagnostics(text).filter { $0.severity == .error }

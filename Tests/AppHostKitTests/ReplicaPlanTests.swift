@@ -117,7 +117,11 @@ import Testing
       #"{"resources": {"c": {"type": "redis"}, "ui": {"type": "rediscommander", "replicas": 1}}}"#,
       "resources.ui.replicas", "unknown key \"replicas\""
     ),
-    (#"{"resources": {"c": {"type": "redis", "sentinel": true}}}"#, "resources.c.sentinel", "not supported yet"),
+    (#"{"resources": {"c": {"type": "garnet", "sentinel": true}}}"#, "resources.c.sentinel", "Garnet has no Sentinel"),
+    (
+      #"{"resources": {"c": {"type": "redis", "sentinel": true}, "c-sentinel-2": {"type": "redis"}}}"#,
+      "resources.c-sentinel-2", "a sentinel of c"
+    ),
     (
       #"{"resources": {"c": {"type": "redis", "replicas": 1, "dataBindMount": {"source": "./d"}}}}"#,
       "resources.c.replicas", "use \"dataVolume\": true"

@@ -48,11 +48,13 @@ func plan(
     environment: environment, generatedPasswords: generated, userID: 1000, groupID: 1001, rootlessEngine: rootless)
   context.nativeEngine = native
   if !native {
-    // Cluster nodes in containers listen on the port they are published on: 7001, 7002, ... here.
-    let nodes = loaded.manifest.resources.flatMap { resource in
-      resource.cache?.cluster.map { Planner.clusterNodeNames(of: resource.name, count: $0.nodeCount) } ?? []
+    // Cluster nodes in containers listen on the port they are published on, the servers of a cache sentinels
+    // watch on the host's network: 7001, 7002, ... here.
+    let nodes = loaded.manifest.resources.flatMap { resource -> [String] in
+      guard let cache = resource.cache, cache.cluster != nil || cache.sentinel else { return [] }
+      return Planner.serverNames(of: resource.name, cache)
     }
-    context.clusterPorts = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, 7001 + $0) })
+    context.listeningPorts = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, 7001 + $0) })
   }
   return try Planner.plan(loaded, context: context)
 }

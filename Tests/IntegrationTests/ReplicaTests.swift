@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `"replicas": N` on a cache, on docker, podman and native: the replicas copy what the primary is given,
 /// refuse writes, are listed with their roles, keep their data across `down`/`up` and leave nothing after
 /// `down -v`.
@@ -181,6 +185,71 @@ struct ReplicaTests {
         rows["cache"]?["health"] == "healthy" && rows["cache-replica-1"]?["health"] == "healthy"
       }
       #expect(started["cache-replica-1"]?["health"] == "healthy", "\(started)")
+
+      try await project.succeed("down", "-v")
+      let left = try await project.leftovers()
+      #expect(left.isEmpty, "left behind: \(left)")
+    }
+  }
+
+  /// The primary stops (killed: no save) while its replica runs on with the data: `down` has it copy the
+  /// replica first, so that the next `up`, whose replicas copy the primary, keeps every write.
+  @Test(arguments: ControlEngines.all)
+  func aStoppedPrimaryCopiesItsReplicaBeforeDown(engine: String) async throws {
+    try await Self.withProject(engine, "replica-failback") { project, folder in
+      let escaped = Self.password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+        of: "\"", with: "\\\"")
+      folder.write(
+        "apphost.json",
+        #"{"name": "\#(project.name)", "resources": {"cache": {"type": "redis", "password": "\#(escaped)", "dataVolume": true, "replicas": 1}}}"#
+      )
+      try await project.succeed("up", "-d", "--timeout", "120")
+      let variables = try await project.variables()
+      let primary = try #require(variables["CACHE_PORT"])
+      let replica = Self.port(try #require(variables["CACHE_REPLICAS"]))
+      let written = try await execute(
+        "python3",
+        [
+          "-c",
+          "import os, redis; r = redis.Redis(host='127.0.0.1', port=int(os.environ['PORT']), "
+            + "password=os.environ['PASSWORD']); p = r.pipeline(); [p.set(f'key:{i}', i) for i in range(500)]; "
+            + "p.execute(); print(r.dbsize())",
+        ], environment: ["PORT": primary, "PASSWORD": Self.password])
+      #expect(written.output.contains("500"), "\(written)")
+      let copied = try await eventually(timeout: .seconds(30)) {
+        try await Self.redis(replica, "DBSIZE")
+      } until: {
+        $0 == "500"
+      }
+      #expect(copied == "500")
+
+      if engine == "native" {
+        let info = try await Self.redis(primary, "INFO", "server")
+        let pid = try #require(
+          info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
+            Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
+          })
+        kill(pid, SIGKILL)
+      } else {
+        let container = try #require(try await project.ps()["cache"]?["container"])
+        let killed = try await execute(engine, ["kill", container])
+        #expect(killed.status == 0, "\(killed)")
+      }
+      let down = try await project.succeed("down")
+      #expect(
+        down.output.contains(
+          "cache: cache had stopped while cache-replica-1 ran on; cache copied its data before stopping"),
+        "\(down.output)")
+      try await project.succeed("up", "-d", "--timeout", "120")
+      let again = try await project.variables()
+      #expect(try await Self.redis(try #require(again["CACHE_PORT"]), "DBSIZE") == "500")
+      let replicaAgain = Self.port(try #require(again["CACHE_REPLICAS"]))
+      let kept = try await eventually(timeout: .seconds(30)) {
+        try await Self.redis(replicaAgain, "DBSIZE")
+      } until: {
+        $0 == "500"
+      }
+      #expect(kept == "500")
 
       try await project.succeed("down", "-v")
       let left = try await project.leftovers()

@@ -115,6 +115,14 @@ package struct ContainerRecord: Sendable, Equatable {
     self.exitCode = exitCode
     self.ports = ports
     self.image = image
+    // On the host's network a server listens where clients reach it; the engine publishes nothing.
+    if let port = labels[LabelKey.hostNetworkPort].flatMap({ Int($0) }) { self.ports[port] = port }
+  }
+
+  /// The port on 127.0.0.1 of the cache server in it: where 6379 is published, or where it listens on the
+  /// host's network.
+  package var serverPort: Int? {
+    ports[Planner.cachePort] ?? labels[LabelKey.hostNetworkPort].flatMap { Int($0) }
   }
 
   package var isRunning: Bool { state == .running }

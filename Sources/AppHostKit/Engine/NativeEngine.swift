@@ -164,7 +164,7 @@ package struct NativeEngine: ContainerEngine {
     for variable in container.environment { environment[variable.name] = variable.value.revealed() }
 
     var primaryPort: Int?
-    if let primary = server.replicaOf {
+    if let primary = server.replicaOf ?? server.sentinel?.primary {
       guard let record = load(primary), record.identity.isAlive else {
         throw .engineFailed(
           command: "native run (\(container.resource))",
@@ -208,7 +208,12 @@ package struct NativeEngine: ContainerEngine {
       throw .engineFailed(command: "native start \(name)", reason: "apphost has no record of \(name)")
     }
     if record.identity.isAlive { return }
-    try record.launch.writeSecretFile()
+    // A server sentinels watch (and a sentinel) rewrites its file with what it learnt: a primary that was
+    // replaced comes back as a replica of the new one, a sentinel keeps its identity for the others.
+    let rewritten = record.labels[LabelKey.replicationGroup] != nil || record.labels[LabelKey.sentinelOf] != nil
+    if !rewritten || record.launch.secretFile.map({ !FileManager.default.fileExists(atPath: $0) }) == true {
+      try record.launch.writeSecretFile()
+    }
     try spawn(&record, truncatingLog: false)
   }
 
@@ -458,7 +463,8 @@ struct NativeRecord: Codable, Sendable {
   func containerRecord(running: Bool) -> ContainerRecord {
     ContainerRecord(
       id: "pid-\(pid)", name: name, labels: labels, environment: environment,
-      state: running ? .running : .exited, exitCode: exitCode ?? 0, ports: [Planner.cachePort: port], image: image)
+      state: running ? .running : .exited, exitCode: exitCode ?? 0,
+      ports: [labels[LabelKey.sentinelOf] == nil ? Planner.cachePort : Planner.sentinelPort: port], image: image)
   }
 }
 
@@ -477,6 +483,23 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
     primaryPort: Int? = nil
   ) -> NativeLaunch {
     let password = server.password?.revealed()
+    if let sentinel = server.sentinel {
+      // Sentinel mode: the file is the sentinel's own, which it rewrites as it learns (hence writable, and
+      // given as the only file).
+      var lines = [
+        "bind 127.0.0.1", "port \(port)", "protected-mode no", "daemonize no", "dir \(configQuoted(dataFolder))",
+        "logfile \"\"",
+      ]
+      lines += ServerCommand.sentinelSettings(
+        sentinel, host: Planner.host, port: primaryPort.map(String.init) ?? "{\(sentinel.master).port}"
+      ).map { $0.joined(separator: " ") }
+      if let password {
+        lines += ServerCommand.sentinelPasswordLines(master: sentinel.master, quotedPassword: configQuoted(password))
+      }
+      return NativeLaunch(
+        arguments: [program, secretFile, "--sentinel"], secretFile: secretFile,
+        secretFileContents: lines.joined(separator: "\n") + "\n")
+    }
     switch server.kind {
     case .redis, .valkey:
       // The file first, then the flags that follow override it (the manifest's `args`).
@@ -490,20 +513,19 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
         // TLS only: the port apphost chose takes TLS, and there is no plain-text port.
         lines += ServerCommand.tlsSettings(
           port: port, certificate: configQuoted(tls.serverCertificate), key: configQuoted(tls.serverKey),
-          authority: configQuoted(tls.caCertificate), replica: server.replicaOf != nil || server.cluster
+          authority: configQuoted(tls.caCertificate), replica: server.mayReplicate
         ).map { $0.joined(separator: " ") }
       }
       if let password { lines.append("requirepass \(configQuoted(password))") }
+      // A replica's link to its primary authenticates too (a cluster or the sentinels pick who is whose).
+      if server.mayReplicate, let password { lines.append("masterauth \(configQuoted(password))") }
       if server.cluster {
         lines += ServerCommand.clusterSettings(tls: server.tls != nil).map { $0.joined(separator: " ") }
-        // A replica's link to its primary (a cluster picks who is whose) authenticates too.
-        if let password { lines.append("masterauth \(configQuoted(password))") }
       }
       if server.replicaOf != nil {
         // A read replica of the server on 127.0.0.1: it announces itself as 127.0.0.1 and its own port
         // already (the primary lists what a client here can reach).
         lines.append("replicaof 127.0.0.1 \(primaryPort.map(String.init) ?? "{primary port}")")
-        if let password { lines.append("masterauth \(configQuoted(password))") }
       }
       if let persistence = server.persistence {
         lines.append("save \(persistence.intervalSeconds) \(persistence.keysChanged)")

@@ -56,6 +56,24 @@ package enum RESP {
     return fields
   }
 
+  /// A reply of names and values (`SENTINEL MASTER`, `CONFIG GET`): a flat RESP2 array of pairs or a RESP3
+  /// map, as text; nil for any other reply.
+  package static func fieldPairs(_ reply: RESPValue) -> [String: String]? {
+    var pairs: [(RESPValue, RESPValue)]
+    switch reply {
+    case .map(let map): pairs = map
+    case .array(let items?) where items.count % 2 == 0:
+      pairs = stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) }
+    default: return nil
+    }
+    var fields: [String: String] = [:]
+    for (name, value) in pairs {
+      guard let name = name.text else { return nil }
+      fields[name] = value.text ?? ""
+    }
+    return fields
+  }
+
   /// A command as RESP: an array of bulk strings.
   package static func encode(_ words: [String]) -> [UInt8] {
     var bytes = Array("*\(words.count)\r\n".utf8)

@@ -32,7 +32,40 @@ package enum Probe {
     case .http(let path): await http(port: port, path: path)
     case .replica(let password, let tls): await replica(port: port, password: password?.revealed(), tls: tls)
     case .clusterNode(let password, let tls): await clusterNode(port: port, password: password?.revealed(), tls: tls)
+    case .sentinel(let password, let tls, let master, let replicas, let sentinels):
+      await sentinel(
+        port: port, password: password?.revealed(), tls: tls, master: master, replicas: replicas, sentinels: sentinels)
     }
+  }
+
+  /// A sentinel is ready when `SENTINEL MASTER name` says it watches the primary, sees its `replicas` and the
+  /// `sentinels - 1` others: from then on, a primary that stops is replaced.
+  package static func sentinel(
+    port: Int, password: String?, tls: TLSClient? = nil, master: String, replicas: Int, sentinels: Int
+  ) async -> Outcome {
+    await answeringThen(["SENTINEL", "MASTER", master], port: port, password: password, tls: tls) { reply in
+      guard let fields = RESP.fieldPairs(reply) else {
+        return .notReady("SENTINEL MASTER \(master) answered \(RESP.render(reply))")
+      }
+      return sentinelOutcome(fields, replicas: replicas, sentinels: sentinels)
+    }
+  }
+
+  /// What `SENTINEL MASTER` (its fields) says about a sentinel's readiness.
+  package static func sentinelOutcome(_ fields: [String: String], replicas: Int, sentinels: Int) -> Outcome {
+    let flags = (fields["flags"] ?? "").split(separator: ",")
+    guard flags.contains("master"), !flags.contains("s_down"), !flags.contains("o_down") else {
+      return .notReady("it sees the primary as \(fields["flags"] ?? "?")")
+    }
+    let seenReplicas = Int(fields["num-slaves"] ?? "") ?? 0
+    if seenReplicas < replicas {
+      return .notReady("it sees \(seenReplicas) of the \(replicas) replicas")
+    }
+    let others = Int(fields["num-other-sentinels"] ?? "") ?? 0
+    if others < sentinels - 1 {
+      return .notReady("it knows \(others) of the \(sentinels - 1) other sentinels")
+    }
+    return .ready
   }
 
   /// A cluster node is healthy when it answers `PING` and says `cluster_state:ok` (it serves its slots, and
@@ -49,6 +82,21 @@ package enum Probe {
     _ command: [String], port: Int, password: String?, tls: TLSClient?,
     judge: @escaping @Sendable (String) -> Outcome
   ) async -> Outcome {
+    await answeringThen(command, port: port, password: password, tls: tls) { (reply: RESPValue) -> Outcome in
+      switch reply {
+      case .bulk(let bytes?): return judge(String(decoding: bytes, as: UTF8.self))
+      case .verbatim(let text): return judge(text)
+      default: return .notReady("\(command.joined(separator: " ")) answered \(RESP.render(reply))")
+      }
+    }
+  }
+
+  /// When the server answers `PING` (after `AUTH`): what `judge` makes of its reply to `command` (an error
+  /// reply is not ready, for the reason it gives).
+  private static func answeringThen(
+    _ command: [String], port: Int, password: String?, tls: TLSClient?,
+    judge: @escaping @Sendable (RESPValue) -> Outcome
+  ) async -> Outcome {
     let answered = await resp(port: port, password: password, tls: tls)
     guard answered == .ready else { return answered }
     return await Blocking.run { () -> Outcome in
@@ -59,12 +107,8 @@ package enum Probe {
           return .notReady("AUTH answered \(message)")
         }
         let reply = try connection.call(command, timeout: replyTimeout)
-        switch reply {
-        case .bulk(let bytes?): return judge(String(decoding: bytes, as: UTF8.self))
-        case .verbatim(let text): return judge(text)
-        case .error(let message): return .notReady(transientReason(message) ?? message)
-        default: return .notReady("\(command.joined(separator: " ")) answered \(RESP.render(reply))")
-        }
+        if case .error(let message) = reply { return .notReady(transientReason(message) ?? message) }
+        return judge(reply)
       } catch {
         return .notReady(error.description)
       }
@@ -85,6 +129,7 @@ package enum Probe {
         switch String(decoding: bytes, as: UTF8.self) {
         case "master": return "primary"
         case "slave": return "replica"
+        case "sentinel": return "sentinel"
         default: return nil
         }
       } catch {
@@ -162,7 +207,7 @@ package enum Probe {
   }
 
   /// Connects, telling a connect that got no answer (`unansweredReason`) from the other failures.
-  private static func open(port: Int, tls: TLSClient? = nil) throws(Connection.Failure) -> Connection {
+  static func open(port: Int, tls: TLSClient? = nil) throws(Connection.Failure) -> Connection {
     do {
       // A handshake takes a round trip or two more than a connect.
       return try Connection.open(port: port, timeout: tls == nil ? connectTimeout : replyTimeout, tls: tls)

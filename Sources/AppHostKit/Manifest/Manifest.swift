@@ -210,6 +210,9 @@ package struct CacheSpec: Sendable, Equatable {
   /// `"cluster"`: the cache is a Redis Cluster of `shards` primaries, each with `replicasPerShard`
   /// replicas (Redis and Valkey); nil: one server.
   package var cluster: ClusterSpec? = nil
+  /// `"sentinel": true`: three Redis Sentinels watch the cache (its primary) and its read replicas, and
+  /// promote a replica when the primary stops answering (Redis and Valkey).
+  package var sentinel: Bool = false
 
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),

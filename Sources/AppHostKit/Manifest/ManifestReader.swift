@@ -23,7 +23,7 @@ package struct ManifestReader {
     ]
   /// Redis and Valkey also take read replicas (Garnet replicates only in cluster mode) and TLS (Garnet 1.0
   /// reads certificates as PKCS#12 only: DECISIONS.md).
-  static let replicatingCacheKeys = cacheKeys + ["replicas", "tls", "cluster"]
+  static let replicatingCacheKeys = cacheKeys + ["replicas", "tls", "cluster", "sentinel"]
   /// The most read replicas a cache takes: each is a server of its own on this machine.
   static let maximumCacheReplicas = 5
   /// A cluster's primaries: three at least, so that most of them remain to elect a failed one's replica.
@@ -459,6 +459,9 @@ package struct ManifestReader {
     if let node = fields["cluster"] {
       spec.cluster = cluster(node, at: path.appending("cluster"))
     }
+    if let node = fields["sentinel"] {
+      spec.sentinel = bool(node, at: path.appending("sentinel")) ?? false
+    }
     return spec
   }
 
@@ -864,10 +867,9 @@ package struct ManifestReader {
   }
 
   private func unknownKeyMessage(_ key: String, allowed: [String], owner: String) -> String {
-    if key == "sentinel", allowed.contains("persistence") {
-      return "\"sentinel\" is not supported yet: apphost runs read replicas (\"replicas\": N) and clusters "
-        + "(\"cluster\": {\"shards\": 3, \"replicasPerShard\": 1}) of a redis or valkey cache, not Sentinel; "
-        + "remove \"sentinel\""
+    if key == "sentinel", owner == "a garnet resource" {
+      return "Garnet has no Sentinel (it fails over only in cluster mode); use \"type\": \"redis\" or \"valkey\" "
+        + "for a cache watched by sentinels, or remove \"sentinel\""
     }
     if key == "cluster", owner == "a garnet resource" {
       return "apphost does not form Garnet clusters yet (Garnet's cluster mode needs its append-only file and "

@@ -184,10 +184,14 @@ package enum ManifestSchema {
                   }
                 }
               ]
+            },
+            "sentinel": {
+              "description": "true: three Redis Sentinels watch the cache and its replicas and promote a replica when the primary stops answering (redis and valkey, native engine); programs get NAME_SENTINELS and NAME_SENTINEL_MASTER.",
+              "type": "boolean"
             }
           },
           "if": { "properties": { "type": { "const": "garnet" } } },
-          "then": { "not": { "anyOf": [{ "required": ["replicas"] }, { "required": ["tls"] }, { "required": ["cluster"] }] } }
+          "then": { "not": { "anyOf": [{ "required": ["replicas"] }, { "required": ["tls"] }, { "required": ["cluster"] }, { "required": ["sentinel"] }] } }
         },
         "redisinsight": {
           "type": "object",

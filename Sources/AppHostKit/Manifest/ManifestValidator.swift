@@ -34,6 +34,7 @@ package struct ManifestValidator {
         checkCache(cache, at: path)
         checkReplicas(cache, name: resource.name, at: path)
         checkCluster(cache, name: resource.name, at: path)
+        checkSentinel(cache, name: resource.name, at: path)
       case .redisInsight(let insight):
         checkCacheList(insight.caches, at: path.appending("caches"))
         if insight.dataVolume?.readOnly == true {
@@ -199,6 +200,29 @@ package struct ManifestValidator {
         JSONPath.resource(node),
         "\(quoted(node)) is the name of a node of the cluster \(name) (\(cluster.nodeCount) nodes); rename this "
           + "resource")
+    }
+  }
+
+  /// Sentinels: beside a primary and its replicas (not a cluster, which fails over by itself), each with a
+  /// name of its own.
+  private mutating func checkSentinel(_ cache: CacheSpec, name: String, at path: JSONPath) {
+    guard cache.sentinel else { return }
+    if cache.cluster != nil {
+      error(
+        path.appending("sentinel"),
+        "a cluster promotes its replicas itself, without sentinels; remove \"sentinel\" (or \"cluster\", for a "
+          + "primary with \"replicas\" watched by sentinels)")
+    }
+    if cache.tls {
+      error(
+        path.appending("sentinel"),
+        "apphost does not run sentinels over TLS yet (they would talk to the servers, and clients to them, in "
+          + "plain text); remove \"tls\" or \"sentinel\"")
+    }
+    for sentinel in Planner.sentinelNames(of: name) where manifest[sentinel] != nil {
+      error(
+        JSONPath.resource(sentinel),
+        "\(quoted(sentinel)) is the name of a sentinel of \(name) (\"sentinel\": true); rename this resource")
     }
   }
 

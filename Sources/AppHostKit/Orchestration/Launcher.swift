@@ -136,14 +136,20 @@ package struct Launcher: Sendable {
     do {
       try await prepareNetworkAndVolumes(reconciliation, options: options, outcome: &outcome)
       // Read replicas after the rest: a replica follows a primary that runs (natively it needs its port).
+      // Sentinels last: each is ready once it sees the primary, its replicas and the other sentinels.
       let isReplica = { (step: Reconciliation.Step) in step.container?.replicaOf != nil }
+      let isSentinel = { (step: Reconciliation.Step) in step.container?.sentinelOf != nil }
       var results = await bringUpAll(
-        bringUps.filter { !isReplica($0) }, options: options, deadline: deadline, started: started)
+        bringUps.filter { !isReplica($0) && !isSentinel($0) }, options: options, deadline: deadline, started: started)
       if results.allSatisfy({ $0.failure == nil }) && !Task.isCancelled {
         results += await formClusters(bringUps, results: results, deadline: deadline, started: started)
       }
       if results.allSatisfy({ $0.failure == nil }) && !Task.isCancelled {
         results += await bringUpAll(bringUps.filter(isReplica), options: options, deadline: deadline, started: started)
+      }
+      if results.allSatisfy({ $0.failure == nil }) && !Task.isCancelled {
+        results += await bringUpAll(
+          bringUps.filter(isSentinel), options: options, deadline: deadline, started: started)
       }
       var failures: [ResourceFailure] = []
       for result in results {

@@ -48,6 +48,9 @@ package enum StatusReport {
           row.replicaOf = primary
         } else if plan.containers.contains(where: { $0.replicaOf == name }) {
           row.role = "primary"
+        } else if let cache = container.sentinelOf {
+          row.role = "sentinel"
+          row.replicaOf = cache
         }
         if let record = records[container.containerName] {
           row.state = record.state.rawValue
@@ -119,11 +122,19 @@ package enum StatusReport {
       row.note = "no longer in apphost.json; `apphost up` or `apphost down` removes it"
       rows.append(row)
     }
-    // Health of the running containers, checked at once.
+    // Health of the running containers, checked at once. Sentinels move the primary role: a server they
+    // watch is healthy when it answers, in whichever role it has now.
+    let watched = Set(plan.sentinelCaches)
+    let isWatched = { (container: ContainerPlan) in
+      watched.contains(container.replicaOf ?? container.resource) && container.sentinelOf == nil
+    }
     let checks: [(Int, HealthCheck, Int)] = rows.enumerated().compactMap { index, row in
       guard row.state == "running", let container = plan.container(row.name),
         let port = records[container.containerName]?.ports[container.containerPort]
       else { return nil }
+      if isWatched(container) {
+        return (index, .resp(password: container.health.password, tls: container.health.tls), port)
+      }
       return (index, container.health, port)
     }
     let results = await withTaskGroup(of: (Int, Probe.Outcome).self) { group in
@@ -134,17 +145,32 @@ package enum StatusReport {
       for await result in group { results.append(result) }
       return results
     }
-    // The roles of cluster nodes, as they are now (a replica takes over from a primary that stops).
-    let roles = await withTaskGroup(of: (Int, String?).self) { group in
+    // The roles of cluster nodes and of servers sentinels watch, as they are now (a replica takes over from a
+    // primary that stops).
+    let roles = await withTaskGroup(of: (Int, String?, Bool).self) { group in
       for (index, health, port) in checks {
-        guard case .clusterNode(let password, let tls) = health else { continue }
-        group.addTask { (index, await Probe.role(port: port, password: password?.revealed(), tls: tls)) }
+        let isCluster = if case .clusterNode = health { true } else { false }
+        guard isCluster || plan.container(rows[index].name).map(isWatched) == true else { continue }
+        let password = health.password?.revealed()
+        let tls = health.tls
+        group.addTask { (index, await Probe.role(port: port, password: password, tls: tls), isCluster) }
       }
-      var roles: [(Int, String?)] = []
+      var roles: [(Int, String?, Bool)] = []
       for await role in group { roles.append(role) }
       return roles
     }
-    for (index, role) in roles { rows[index].role = role.map { "cluster \($0)" } }
+    // A server sentinels watch has the role it says it has; one that does not run, none.
+    for index in rows.indices where plan.container(rows[index].name).map(isWatched) == true {
+      rows[index].role = nil
+      rows[index].replicaOf = nil
+    }
+    for (index, role, isCluster) in roles {
+      if isCluster {
+        rows[index].role = role.map { "cluster \($0)" }
+      } else {
+        rows[index].role = role
+      }
+    }
     for (index, outcome) in results {
       switch outcome {
       case .ready:

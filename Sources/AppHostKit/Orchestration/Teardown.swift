@@ -15,6 +15,7 @@ package struct Teardown: Sendable {
 
   package func remove(_ records: [ContainerRecord], save: Bool = true) async throws(AppHostError) {
     guard !records.isEmpty else { return }
+    let records = try await removeSentinelsAndFailBack(records, save: save)
     var unsaved: [String] = []
     if save {
       let savers = records.filter { $0.isRunning && $0.labels[LabelKey.savesBeforeStop] == "true" }
@@ -25,7 +26,7 @@ package struct Teardown: Sendable {
         for record in needSaving {
           group.addTask {
             let resource = record.resource ?? record.name
-            guard let port = record.ports[Planner.cachePort] else { return record.name }
+            guard let port = record.serverPort else { return record.name }
             events(.saving(resource: resource))
             // A TLS-only cache is one of this project's: its certificate is signed by the project's CA.
             let tls =

@@ -41,12 +41,37 @@ package struct Plan: Sendable, Equatable {
     clusters.first { $0.resource == resource }
   }
 
+  /// The caches with `"sentinel": true`, in manifest order.
+  package var sentinelCaches: [String] {
+    var caches: [String] = []
+    for container in containers {
+      if let cache = container.sentinelOf, !caches.contains(cache) { caches.append(cache) }
+    }
+    return caches
+  }
+
+  /// Why this plan's UIs cannot run (nil when they can): in containers, the servers of a cache sentinels
+  /// watch are on the host's network at 127.0.0.1, which a UI on the project network cannot reach.
+  package func uisShowingSentinelCaches() -> AppHostError? {
+    let watched = Set(sentinelCaches)
+    let diagnostics = containers.filter { !$0.kind.isCache }.flatMap { ui in
+      ui.caches.filter(watched.contains).map { cache in
+        Diagnostic(
+          .error, JSONPath.resource(ui.resource).appending("caches"),
+          "\(ui.resource) cannot show \(cache) yet: the servers sentinels watch run on the host's network at 127.0.0.1, "
+            + "which a UI in a container cannot reach; list the other caches in \"caches\", or run with --engine "
+            + "native (which runs no UIs)")
+      }
+    }
+    return diagnostics.isEmpty ? nil : .invalidManifest(file: manifestPath, diagnostics: diagnostics)
+  }
+
   /// The servers a name stands for: a cache and its read replicas (after it), or every node of the
   /// cluster the cache is; any other container (`cache-replica-1`, `cache-node-2`) alone.
   package func servers(of name: String) -> [ContainerPlan] {
     guard let container = container(name) else { return [] }
     if let cluster = cluster(name) { return cluster.nodes.compactMap(self.container) }
-    return [container] + containers.filter { $0.replicaOf == name }
+    return [container] + containers.filter { $0.replicaOf == name || $0.sentinelOf == name }
   }
 
   /// Every resource name, in manifest order.
@@ -67,8 +92,10 @@ package struct Plan: Sendable, Equatable {
       if let executable = executable(name) { pending += executable.needs }
       if let container = container(name) { pending += container.caches }
       // A cache comes with its read replicas; a replica needs its primary.
-      pending += containers.filter { $0.replicaOf == name }.map(\.resource)
+      pending += containers.filter { $0.replicaOf == name || $0.sentinelOf == name }.map(\.resource)
       if let primary = container(name)?.replicaOf { pending.append(primary) }
+      // A sentinel watches its cache and the cache's replicas.
+      if let cache = container(name)?.sentinelOf { pending.append(cache) }
       // A cluster's node comes with every other node.
       if let cluster = container(name)?.clusterOf.flatMap(cluster) { pending += cluster.nodes }
     }
@@ -158,6 +185,16 @@ package enum LabelKey {
   /// On a cache's read replica: the primary's resource name. For people and other tools (`docker ps
   /// --filter`): apphost reads the role from the plan, so it is not in `all`.
   package static let replicaOf = "apphost.replica-of"
+  /// On a sentinel of a cache (`"sentinel": true`): the cache's resource name. Removed first by `down`,
+  /// so that no failover starts while the cache's servers stop.
+  package static let sentinelOf = "apphost.sentinel-of"
+  /// On a cache with read replicas and on each replica: the cache's resource name. Before saving them,
+  /// `down` has the cache copy the server with the newest data when that is another one (a replica the
+  /// sentinels promoted, or any replica when the cache itself had stopped): `Teardown.failBack`.
+  package static let replicationGroup = "apphost.replication-group"
+  /// On a container on the host's network (the servers of a cache sentinels watch): the port it listens on,
+  /// 127.0.0.1 only, which no engine lists as published.
+  package static let hostNetworkPort = "apphost.host-network-port"
   /// On a cache that speaks TLS only (`"tls": true`): `down` saves it over TLS, trusting the project's CA.
   package static let tls = "apphost.tls"
 
@@ -165,6 +202,7 @@ package enum LabelKey {
   /// label apphost reads back must be listed here.
   package static let all = [
     project, projectDirectory, resource, lifetime, configHash, ownerPID, ownerStart, detached, savesBeforeStop, tls,
+    sentinelOf, replicationGroup, hostNetworkPort,
   ]
 }
 
@@ -241,6 +279,14 @@ package struct ServerPlan: Sendable, Equatable {
   /// For a read replica: the container (natively: the recorded server) of its primary, whose port the
   /// native engine reads when it starts the replica (`replicaof 127.0.0.1 PORT`).
   package var replicaOf: String? = nil
+  /// For a sentinel: what it watches (`redis-server FILE --sentinel`).
+  package var sentinel: SentinelSettings? = nil
+  /// A primary that sentinels watch: they make it a replica of the one they promote when it comes back.
+  package var watched = false
+
+  /// True when the server may copy another (a replica now or later): its link authenticates with
+  /// `masterauth` and, over TLS, replicates over TLS.
+  package var mayReplicate: Bool { replicaOf != nil || cluster || watched }
   /// `"tls": true`: the project's certificate files; the server then speaks TLS only.
   package var tls: TLSFiles? = nil
 
@@ -257,6 +303,25 @@ package struct ServerPlan: Sendable, Equatable {
   }
 }
 
+/// What a sentinel watches: the cache's primary by the cache's name (the master name clients ask for),
+/// found at the container (natively: the recorded server) `primary`, and how many sentinels must agree it
+/// is down.
+package struct SentinelSettings: Sendable, Equatable {
+  package var master: String
+  package var primary: String
+  package var quorum: Int
+  /// How long the primary goes unanswered before a sentinel thinks it down: 2 s on one machine (Redis's
+  /// 30 s default is for networks).
+  package var downAfterMilliseconds = 2000
+  package var failoverTimeoutMilliseconds = 10000
+
+  package init(master: String, primary: String, quorum: Int) {
+    self.master = master
+    self.primary = primary
+    self.quorum = quorum
+  }
+}
+
 package enum HealthCheck: Sendable, Hashable {
   /// `PING` (after `AUTH` when there is a password) answers `+PONG` on the published port (over TLS,
   /// checked against the project's CA, with `tls`).
@@ -268,6 +333,9 @@ package enum HealthCheck: Sendable, Hashable {
   /// A node of a cluster: `PING` answers (after `AUTH`) and `CLUSTER INFO` says `cluster_state:ok`. While it
   /// starts, before apphost forms the cluster, `PING` only (`startup`).
   case clusterNode(password: Value?, tls: TLSClient? = nil)
+  /// A sentinel: `SENTINEL MASTER name` (after `AUTH`) says it sees the primary, its `replicas` and the
+  /// `sentinels - 1` other sentinels (a failover needs most of them to know each other).
+  case sentinel(password: Value?, tls: TLSClient? = nil, master: String, replicas: Int, sentinels: Int)
 
   /// What `up` waits for while it starts the container: a cluster node answering, before the cluster is
   /// formed (which needs every node answering first).
@@ -279,7 +347,9 @@ package enum HealthCheck: Sendable, Hashable {
   /// The password a RESP check authenticates with.
   package var password: Value? {
     switch self {
-    case .resp(let password, _), .replica(let password, _), .clusterNode(let password, _): password
+    case .resp(let password, _), .replica(let password, _), .clusterNode(let password, _),
+      .sentinel(let password, _, _, _, _):
+      password
     case .http: nil
     }
   }
@@ -287,7 +357,7 @@ package enum HealthCheck: Sendable, Hashable {
   /// How a RESP check speaks TLS; nil: plain text.
   package var tls: TLSClient? {
     switch self {
-    case .resp(_, let tls), .replica(_, let tls), .clusterNode(_, let tls): tls
+    case .resp(_, let tls), .replica(_, let tls), .clusterNode(_, let tls), .sentinel(_, let tls, _, _, _): tls
     case .http: nil
     }
   }
@@ -330,6 +400,11 @@ package struct ContainerPlan: Sendable, Equatable {
   package var replicaOf: String? = nil
   /// For a node of a cluster (`"cluster"`), the cache itself included: the cache's resource name.
   package var clusterOf: String? = nil
+  /// For a sentinel of a cache (`"sentinel": true`): the cache's resource name.
+  package var sentinelOf: String? = nil
+  /// On the host's network (`--network host`), listening on 127.0.0.1 and `hostPort` only: the servers of a
+  /// cache sentinels watch, since a sentinel hands clients the address it reaches the primary at.
+  package var hostNetwork = false
   /// A cluster node in a container whose `hostPort` apphost chose (and remembers), not the manifest.
   package var hostPortChosen = false
   /// Without a `hostPort`: the port the engine picked last time (`PortMemory`), asked for again while it is
@@ -364,11 +439,17 @@ package struct ContainerPlan: Sendable, Equatable {
     for label in allLabels {
       arguments += ["--label", "\(label.key)=\(label.value)"]
     }
-    if let network { arguments += ["--network", network, "--network-alias", resource] }
+    if hostNetwork {
+      arguments += ["--network", "host"]
+    } else if let network {
+      arguments += ["--network", network, "--network-alias", resource]
+    }
     if let user {
       arguments += ["--user", user]
     }
-    arguments += ["--publish", "127.0.0.1:\((hostPort ?? preferredPort).map(String.init) ?? ""):\(containerPort)"]
+    if !hostNetwork {
+      arguments += ["--publish", "127.0.0.1:\((hostPort ?? preferredPort).map(String.init) ?? ""):\(containerPort)"]
+    }
     for mount in mounts {
       arguments += ["--volume", mount.volumeArgument(flavor: flavor)]
     }
@@ -454,6 +535,10 @@ package struct Endpoint: Sendable, Equatable {
   package var clusterNodes: [Value] = []
   /// `NAME_TLS_CA_FILE`: the CA that signed a `"tls": true` cache's certificate (the project's).
   package var caFile: String? = nil
+  /// With `"sentinel": true`: `host:port` of each sentinel (`NAME_SENTINELS`), and the name they know the
+  /// primary by (`NAME_SENTINEL_MASTER`: the cache's).
+  package var sentinelNodes: [Value] = []
+  package var sentinelMaster: String? = nil
 
   /// `NAME_REPLICAS`: `127.0.0.1:p1,127.0.0.1:p2`; nil without replicas.
   package var replicaAddresses: Value? {

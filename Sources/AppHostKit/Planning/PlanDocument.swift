@@ -97,6 +97,7 @@ package struct PlanDocument: Encodable, Sendable {
         case .http(let path): resource.health = Health(kind: "http", path: path)
         case .replica(let password, _): resource.health = Health(kind: "replica", auth: password != nil)
         case .clusterNode(let password, _): resource.health = Health(kind: "cluster", auth: password != nil)
+        case .sentinel(let password, _, _, _, _): resource.health = Health(kind: "sentinel", auth: password != nil)
         }
         resource.configHash = container.configHash
         resource.argv = Command(

@@ -19,8 +19,8 @@ package struct PlanContext: Sendable {
   /// The project's certificate files, when a cache has `"tls": true` (see `ProjectCertificates`).
   package var tls: TLSFiles? = nil
   /// On a container engine, the port of each cluster node (by resource), the same inside its container and
-  /// on 127.0.0.1 (`PortMemory.clusterPorts`): what the node announces is then what this machine reaches.
-  package var clusterPorts: [String: Int] = [:]
+  /// on 127.0.0.1 (`PortMemory.listeningPorts`): what the node announces is then what this machine reaches.
+  package var listeningPorts: [String: Int] = [:]
 
   package init(
     environment: [String: String] = [:], generatedPasswords: [String: String] = [:], userID: UInt32 = 1000,
@@ -41,6 +41,8 @@ package enum Planner {
   /// several runtimes while the engines publish on 127.0.0.1.
   package static let host = "127.0.0.1"
   package static let cachePort = 6379
+  /// Where a sentinel listens in its container (Redis Sentinel's usual port).
+  package static let sentinelPort = 26379
 
   package static func plan(_ loaded: LoadedManifest, context: PlanContext) throws(AppHostError) -> Plan {
     var builder = Builder(loaded: loaded, context: context)
@@ -57,10 +59,22 @@ package enum Planner {
     [resource] + (count < 2 ? [] : (2...count).map { "\(resource)-node-\($0)" })
   }
 
-  /// The resource names of the servers a cache runs as: itself, its read replicas, its cluster's other nodes.
+  /// How many sentinels watch a cache with `"sentinel": true`: three, so that two of them (a majority)
+  /// agree that the primary is down and one of them is elected to promote a replica.
+  package static let sentinelCount = 3
+  package static let sentinelQuorum = 2
+
+  /// The resource names of a cache's sentinels: `NAME-sentinel-1` to `NAME-sentinel-3`.
+  package static func sentinelNames(of resource: String) -> [String] {
+    (1...sentinelCount).map { "\(resource)-sentinel-\($0)" }
+  }
+
+  /// The resource names of the servers a cache runs as: itself, its read replicas, its cluster's other nodes,
+  /// its sentinels.
   package static func serverNames(of resource: String, _ cache: CacheSpec) -> [String] {
     if let cluster = cache.cluster { return clusterNodeNames(of: resource, count: cluster.nodeCount) }
     return [resource] + replicaNames(of: resource, count: cache.replicas)
+      + (cache.sentinel ? sentinelNames(of: resource) : [])
   }
 
   /// The project network, when a container must reach another by name (a UI, its caches; a read
@@ -69,7 +83,8 @@ package enum Planner {
     let uis = loaded.manifest.resources.contains { resource in
       switch resource.spec {
       case .redisInsight, .redisCommander: true
-      case .cache(let cache): cache.replicas > 0 || cache.cluster != nil
+      // The servers of a cache sentinels watch are on the host's network instead.
+      case .cache(let cache): (cache.replicas > 0 && !cache.sentinel) || cache.cluster != nil
       default: false
       }
     }
@@ -152,13 +167,36 @@ private struct Builder {
           }
           continue
         }
-        let container = cacheContainer(resource.name, cache, password: passwords[resource.name] ?? nil)
+        // Sentinels hand out the address they reach the primary at: in containers, every server of the cache is
+        // on the host's network, at 127.0.0.1 and a port apphost chose.
+        let hostNetwork = cache.sentinel && !context.nativeEngine
+        let password = passwords[resource.name] ?? nil
+        var container = cacheContainer(
+          resource.name, cache, password: password,
+          hostNetworkPort: hostNetwork ? try listeningPort(resource.name) : nil)
+        if hostNetwork { try placeOnHostNetwork(&container, chosen: cache.container.hostPort == nil) }
+        if cache.replicas > 0 {
+          container.labels.append(Label(LabelKey.replicationGroup, resource.name))
+          container.configHash = configHash(container)
+        }
         containers.append(container)
         if let volume = cache.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
         for replica in Planner.replicaNames(of: resource.name, count: cache.replicas) {
-          containers.append(
-            replicaContainer(replica, of: container, cache, password: passwords[resource.name] ?? nil))
+          var plan = replicaContainer(
+            replica, of: container, cache, password: password,
+            hostNetworkPort: hostNetwork ? try listeningPort(replica) : nil)
+          if hostNetwork { try placeOnHostNetwork(&plan, chosen: true) }
+          plan.labels.append(Label(LabelKey.replicationGroup, resource.name))
+          plan.configHash = configHash(plan)
+          containers.append(plan)
           if let volume = cache.dataVolume { volumes.append(nodeVolumePlan(resource.name, volume, node: replica)) }
+        }
+        if cache.sentinel {
+          for sentinel in Planner.sentinelNames(of: resource.name) {
+            var plan = try sentinelContainer(sentinel, of: container, cache, password: password)
+            if hostNetwork { try placeOnHostNetwork(&plan, chosen: true) }
+            containers.append(plan)
+          }
         }
       case .redisInsight where context.nativeEngine, .redisCommander where context.nativeEngine:
         skipped.append(
@@ -283,6 +321,12 @@ private struct Builder {
     endpoint.replicaNodes = Planner.replicaNames(of: resource, count: cache.replicas).map {
       .text("\(Planner.host):") + Value([.hostPort(resource: $0)])
     }
+    if cache.sentinel {
+      endpoint.sentinelNodes = Planner.sentinelNames(of: resource).map {
+        .text("\(Planner.host):") + Value([.hostPort(resource: $0)])
+      }
+      endpoint.sentinelMaster = resource
+    }
     if let cluster = cache.cluster {
       endpoint.clusterNodes = Planner.clusterNodeNames(of: resource, count: cluster.nodeCount).dropFirst().map {
         .text("\(Planner.host):") + Value([.hostPort(resource: $0)])
@@ -358,9 +402,9 @@ private struct Builder {
     cache.tls ? TLSClient(caFile: tlsFiles.caCertificate) : nil
   }
 
-  func cacheContainer(_ resource: String, _ cache: CacheSpec, password: Value?, clusterPort: Int? = nil)
-    -> ContainerPlan
-  {
+  func cacheContainer(
+    _ resource: String, _ cache: CacheSpec, password: Value?, clusterPort: Int? = nil, hostNetworkPort: Int? = nil
+  ) -> ContainerPlan {
     let kind = ContainerKind(rawValue: cache.server.rawValue)!
     var environment: [EnvironmentVariable] = cache.container.env.map { EnvironmentVariable($0.name, .text($0.value)) }
     if let password {
@@ -399,7 +443,8 @@ private struct Builder {
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
       extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil, tls: cache.tls,
-      cluster: cache.cluster != nil, clusterPort: clusterPort)
+      cluster: cache.cluster != nil, clusterPort: clusterPort, watched: cache.sentinel, hostNetworkPort: hostNetworkPort
+    )
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -412,6 +457,7 @@ private struct Builder {
       password: password,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
       extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB)
+    plan.server?.watched = cache.sentinel
     if cache.tls {
       plan.server?.tls = tlsFiles
       plan.labels.append(Label(LabelKey.tls, "true"))
@@ -427,7 +473,7 @@ private struct Builder {
 
   /// A node of the cluster `cache` (the cache itself first): the cache's server, image, settings, password
   /// and lifetime; its own port, data folder and volume. Natively the engine picks the port; in a container
-  /// the node listens on the port it is published on (`PlanContext.clusterPorts`) and gives clients the host
+  /// the node listens on the port it is published on (`PlanContext.listeningPorts`) and gives clients the host
   /// name 127.0.0.1, so that both its peers (on the project network) and this machine reach what it
   /// announces. The cluster is formed once every node answers (`ClusterForming`).
   func clusterNodeContainer(_ node: String, of cache: String, _ spec: CacheSpec, password: Value?)
@@ -435,7 +481,7 @@ private struct Builder {
   {
     var port: Int?
     if !context.nativeEngine {
-      guard let chosen = context.clusterPorts[node] else {
+      guard let chosen = context.listeningPorts[node] else {
         throw .engineOutput(command: "plan", reason: "no port was chosen for the cluster node \(node)")
       }
       port = chosen
@@ -463,9 +509,9 @@ private struct Builder {
   /// container, port and data volume; `--replicaof` the primary by its name on the project network
   /// (natively: 127.0.0.1 and the primary's port), `masterauth` beside `requirepass` in the private file.
   /// No host port of its own in the manifest: the engine picks one. No seed: it copies the primary.
-  func replicaContainer(_ replica: String, of primary: ContainerPlan, _ cache: CacheSpec, password: Value?)
-    -> ContainerPlan
-  {
+  func replicaContainer(
+    _ replica: String, of primary: ContainerPlan, _ cache: CacheSpec, password: Value?, hostNetworkPort: Int? = nil
+  ) -> ContainerPlan {
     var settings = cache.container
     settings.hostPort = nil
     var mounts: [Mount] = []
@@ -485,7 +531,10 @@ private struct Builder {
     let command = ServerCommand.commandLine(
       server: cache.server, hasPassword: password != nil, persistence: persistence, extraArguments: cache.args,
       configFile: cache.configFile,
-      replicaOf: ReplicaSource(host: primary.resource, port: Planner.cachePort), tls: cache.tls)
+      replicaOf: primary.hostNetwork
+        ? ReplicaSource(host: Planner.host, port: primary.containerPort)
+        : ReplicaSource(host: primary.resource, port: Planner.cachePort), tls: cache.tls,
+      hostNetworkPort: hostNetworkPort)
     var plan = container(
       replica, kind: primary.kind, settings: settings, containerPort: Planner.cachePort,
       environment: primary.environment, mounts: mounts, user: primary.user, entrypoint: "/bin/sh",
@@ -499,14 +548,74 @@ private struct Builder {
     server?.extraArguments = cache.args
     server?.seedRDB = nil
     server?.replicaOf = primary.containerName
+    server?.watched = false
     plan.server = server
+    plan.configHash = configHash(plan)
+    return plan
+  }
+
+  /// The port a server listens on where clients reach it, in a container (`PlanContext.listeningPorts`).
+  func listeningPort(_ server: String) throws(AppHostError) -> Int {
+    guard let port = context.listeningPorts[server] else {
+      throw .engineOutput(command: "plan", reason: "no port was chosen for \(server)")
+    }
+    return port
+  }
+
+  /// Puts a container on the host's network: no published port, no project network; it listens on 127.0.0.1
+  /// and its chosen port (`chosen`: by apphost, not the manifest's `hostPort`), which its label records.
+  func placeOnHostNetwork(_ plan: inout ContainerPlan, chosen: Bool) throws(AppHostError) {
+    let port = try listeningPort(plan.resource)
+    plan.hostNetwork = true
+    plan.network = nil
+    plan.containerPort = port
+    plan.hostPort = port
+    plan.hostPortChosen = chosen
+    plan.labels.append(Label(LabelKey.hostNetworkPort, "\(port)"))
+    plan.configHash = configHash(plan)
+  }
+
+  /// A sentinel of `primary`'s cache: the cache's server program in sentinel mode, image and lifetime; its
+  /// own port; no data (what it learns it writes into its own configuration file, which goes with it). It
+  /// watches the primary by the cache's name at 127.0.0.1 and the primary's port (natively, or in a container
+  /// on the host's network), which is what it hands clients, and finds the replicas and the other sentinels
+  /// from the primary.
+  func sentinelContainer(_ sentinel: String, of primary: ContainerPlan, _ cache: CacheSpec, password: Value?)
+    throws(AppHostError) -> ContainerPlan
+  {
+    var settings = cache.container
+    settings.hostPort = nil
+    let watching = SentinelSettings(
+      master: primary.resource, primary: primary.containerName, quorum: Planner.sentinelQuorum)
+    var environment: [EnvironmentVariable] = []
+    if let password { environment.append(EnvironmentVariable(ServerCommand.passwordVariable(cache.server), password)) }
+    // The container's command (natively the engine writes the file: NativeLaunch).
+    let command =
+      context.nativeEngine
+      ? ""
+      : ServerCommand.sentinelCommandLine(
+        server: cache.server, sentinel: watching, hasPassword: password != nil, port: try listeningPort(sentinel),
+        primaryPort: primary.containerPort)
+    var plan = container(
+      sentinel, kind: primary.kind, settings: settings, containerPort: Planner.sentinelPort,
+      environment: environment, mounts: [], user: nil, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
+      health: .sentinel(
+        password: password, tls: nil, master: primary.resource, replicas: cache.replicas,
+        sentinels: Planner.sentinelCount),
+      savesBeforeStop: false)
+    plan.image = primary.image
+    plan.labels.append(Label(LabelKey.sentinelOf, primary.resource))
+    plan.sentinelOf = primary.resource
+    plan.server = ServerPlan(
+      kind: cache.server, command: primary.server?.command, password: password, persistence: nil, extraArguments: [])
+    plan.server?.sentinel = watching
     plan.configHash = configHash(plan)
     return plan
   }
 
   /// The port a cache listens on in its container, where a UI reaches it: 6379, or a cluster node's own.
   func networkPort(of cache: String) -> Int {
-    context.clusterPorts[cache] ?? Planner.cachePort
+    context.listeningPorts[cache] ?? Planner.cachePort
   }
 
   func shownCaches(_ caches: [String]?) -> [String] {
@@ -805,6 +914,11 @@ package enum ConnectionEnvironment {
       }
       if let nodes = endpoint.clusterAddresses(first: .text("\(endpoint.host):") + endpoint.port) {
         variables.append(EnvironmentVariable("\(prefix)_CLUSTER_NODES", nodes))
+      }
+      if let master = endpoint.sentinelMaster, let first = endpoint.sentinelNodes.first {
+        let sentinels = endpoint.sentinelNodes.dropFirst().reduce(first) { $0 + "," + $1 }
+        variables.append(EnvironmentVariable("\(prefix)_SENTINELS", sentinels))
+        variables.append(EnvironmentVariable("\(prefix)_SENTINEL_MASTER", .text(master)))
       }
       if let caFile = endpoint.caFile {
         variables.append(EnvironmentVariable("\(prefix)_TLS_CA_FILE", .text(caFile)))

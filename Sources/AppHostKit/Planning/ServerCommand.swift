@@ -69,7 +69,7 @@ package enum ServerCommand {
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
     configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil, tls: Bool = false,
-    cluster: Bool = false, clusterPort: Int? = nil
+    cluster: Bool = false, clusterPort: Int? = nil, watched: Bool = false, hostNetworkPort: Int? = nil
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
@@ -86,7 +86,7 @@ package enum ServerCommand {
       if hasPassword && server == .redis {
         // The settings on standard input (`-`, first: the entrypoint appends modules), from the private
         // file the shell opens before the entrypoint drops privileges: the server never needs to read it.
-        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster)
+        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster || watched)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += ["-"]
@@ -95,7 +95,7 @@ package enum ServerCommand {
         // redis.conf splits a line into words: the value goes in double quotes, its `\` and `"`
         // escaped by sed, which reads it from a pipe (no process has it as an argument). The user's
         // configFile comes first, by `include`, so that apphost's settings follow it.
-        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster)
+        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster || watched)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += [redisPasswordFile]
@@ -115,6 +115,10 @@ package enum ServerCommand {
           words += clusterAnnouncement(Planner.host)
         }
       }
+      if let hostNetworkPort {
+        // On the host's network: 127.0.0.1 only, on the port apphost chose.
+        words += ["--bind", Planner.host, "--port", "\(hostNetworkPort)"]
+      }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
       } else {
@@ -125,7 +129,7 @@ package enum ServerCommand {
         words += ["--port", "0"]
         words += tlsSettings(
           port: clusterPort ?? Planner.cachePort, certificate: tlsCertificate, key: tlsKey, authority: tlsCAFile,
-          replica: replicaOf != nil || cluster
+          replica: replicaOf != nil || cluster || watched
         ).flatMap { ["--" + $0[0]] + $0.dropFirst() }
         // Before anything else: the copy of the key for the image's user (a user the container was started
         // as already owns it; chown then fails and changes nothing).
@@ -184,6 +188,47 @@ package enum ServerCommand {
   /// published compose file), by host name, with its own port.
   package static func clusterAnnouncement(_ host: String) -> [String] {
     ["--cluster-announce-hostname", host, "--cluster-preferred-endpoint-type", "hostname"]
+  }
+
+  /// Where a sentinel in a container keeps its configuration, which it rewrites as it learns (replicas,
+  /// other sentinels, a failover): inside the container only, mode 0600 (it holds the password).
+  package static let sentinelFile = "/tmp/apphost-sentinel.conf"
+
+  /// A sentinel's settings after `port`, as (name, value...) words: the primary it watches at `host` and
+  /// `port`, and how quickly it acts. The passwords follow from `sentinelPasswordLines`.
+  package static func sentinelSettings(_ sentinel: SentinelSettings, host: String, port: String) -> [[String]] {
+    let master = sentinel.master
+    return [
+      ["sentinel", "monitor", master, host, port, "\(sentinel.quorum)"],
+      ["sentinel", "down-after-milliseconds", master, "\(sentinel.downAfterMilliseconds)"],
+      ["sentinel", "failover-timeout", master, "\(sentinel.failoverTimeoutMilliseconds)"],
+      ["sentinel", "parallel-syncs", master, "1"],
+    ]
+  }
+
+  /// The password lines of a sentinel, `value` already in redis.conf quotes: its own (`requirepass`, the
+  /// cache's: clients and the other sentinels give it), the one it gives the other sentinels
+  /// (`sentinel-pass`), and the one it gives the primary and replicas (`auth-pass`).
+  package static func sentinelPasswordLines(master: String, quotedPassword value: String) -> [String] {
+    ["requirepass \(value)", "sentinel sentinel-pass \(value)", "sentinel auth-pass \(master) \(value)"]
+  }
+
+  /// A sentinel in a container on the host's network: its file written by the shell (the password from the
+  /// environment, through sed as for `requirepass`), listening on 127.0.0.1 and `port`, watching the primary
+  /// at 127.0.0.1 and `primaryPort` (which is what it hands clients).
+  package static func sentinelCommandLine(
+    server: ServerKind, sentinel: SentinelSettings, hasPassword: Bool, port: Int, primaryPort: Int
+  ) -> String {
+    var lines = [["bind", Planner.host], ["port", "\(port)"]]
+    lines += sentinelSettings(sentinel, host: Planner.host, port: "\(primaryPort)")
+    var printf = "printf '%s\\n' " + lines.map { shellQuoted($0.joined(separator: " ")) }.joined(separator: " ")
+    if hasPassword {
+      let escaped = #""$(printf '%s' "$\#(passwordVariable(server))" | sed 's/[\\"]/\\&/g')""#
+      let template = sentinelPasswordLines(master: sentinel.master, quotedPassword: #""%s""#)
+      printf += " && printf '" + template.joined(separator: "\\n") + "\\n' " + escaped + " " + escaped + " " + escaped
+    }
+    let program = server == .valkey ? "valkey-server" : "redis-server"
+    return "(umask 077 && { \(printf); } > \(sentinelFile)) && exec \(program) \(sentinelFile) --sentinel"
   }
 
   /// The `printf` that writes `requirepass` (and, for a replica, `masterauth`: the same password, since

@@ -159,6 +159,16 @@ package enum Publisher {
               + "one server")
         })
     }
+    if !plan.sentinelCaches.isEmpty {
+      throw .invalidManifest(
+        file: plan.manifestPath,
+        diagnostics: plan.sentinelCaches.map { cache in
+          Diagnostic(
+            .error, JSONPath.resource(cache).appending("sentinel"),
+            "publish does not carry sentinels yet (under apphost they and the servers they watch are on the host's "
+              + "network, which a deployment's are not); remove \"sentinel\" to publish the cache and its replicas")
+        })
+    }
     var files: [PublishedFile]
     switch target {
     case .compose:

@@ -226,19 +226,21 @@ extension ProgramPorts {
 }
 
 extension PortMemory {
-  /// The port of every cluster node of `manifest` on a container engine, where a node listens on the port
-  /// it is published on: the cache's `hostPort` for its first node, else the one remembered, else a free one
-  /// (up to 55535: the bus is the port + 10000), remembered at once so that every later command plans the
-  /// same. Empty without clusters.
-  package func clusterPorts(_ manifest: Manifest) throws(AppHostError) -> [String: Int] {
-    // Every command plans: one without clusters reads no file for them.
-    guard manifest.resources.contains(where: { $0.cache?.cluster != nil }) else { return [:] }
+  /// On a container engine, the port of every server of `manifest` that listens where clients reach it:
+  /// a cluster node (on the port it is published on) and the servers of a cache sentinels watch (on the
+  /// host's network). The cache's `hostPort` for its first server, else the one remembered, else a free one
+  /// (up to 55535: a cluster bus is the port + 10000), remembered at once so that every later command plans
+  /// the same. Empty without clusters and sentinels.
+  package func listeningPorts(_ manifest: Manifest) throws(AppHostError) -> [String: Int] {
+    // Every command plans: one without clusters or sentinels reads no file for them.
+    let listening = { (cache: CacheSpec) in cache.cluster != nil || cache.sentinel }
+    guard manifest.resources.contains(where: { $0.cache.map(listening) == true }) else { return [:] }
     let remembered = load()
     var ports: [String: Int] = [:]
     var picked: [String: Int] = [:]
     for resource in manifest.resources {
-      guard let cache = resource.cache, let cluster = cache.cluster else { continue }
-      for node in Planner.clusterNodeNames(of: resource.name, count: cluster.nodeCount) {
+      guard let cache = resource.cache, listening(cache) else { continue }
+      for node in Planner.serverNames(of: resource.name, cache) {
         if node == resource.name, let fixed = cache.container.hostPort {
           ports[node] = fixed
         } else if let port = remembered[node], port <= LocalPorts.highestClusterPort {

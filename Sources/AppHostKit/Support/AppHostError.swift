@@ -139,8 +139,9 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       }
       return "\(resource): the engine could not publish its port: \(reason)"
     case .clusterPortInUse(let port, let node, let memory):
-      return "port \(port) on 127.0.0.1 is already in use, so the cluster node \(node) cannot listen on it (apphost "
-        + "chose the port when it first planned the cluster: a node listens on the port it is published on). Stop "
+      return "port \(port) on 127.0.0.1 is already in use, so \(node) cannot listen on it (apphost chose the port "
+        + "when it first planned it: a cluster node, or a server sentinels watch, listens on the port clients reach "
+        + "it at). Stop "
         + "what uses it (`ss -ltnp 'sport = :\(port)'` shows it), or remove \"\(node)\" from \(memory) so that the "
         + "next `up` chooses another (the node's container is made again; its volume and data stay)"
     case .imageUnavailable(let image, let resource, let flavor, let reason):

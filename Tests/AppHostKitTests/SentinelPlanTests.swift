@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+
+@testable import AppHostKit
+
+/// `"sentinel": true` on a redis or valkey cache: the three sentinels planned beside the primary and its
+/// replicas, their settings files, readiness, the variables programs get, and where apphost refuses them.
+@Suite struct SentinelPlanTests {
+  static let manifest =
+    #"{"name": "shop", "engine": "native", "resources": {"cache": {"type": "redis", "password": "s3cret\"pw", "dataVolume": true, "replicas": 1, "sentinel": true}, "api": {"type": "executable", "command": "/bin/true", "references": ["cache"]}}}"#
+
+  @Test func threeSentinelsWatchThePrimaryAndStartWithIt() throws {
+    let plan = try plan(Self.manifest, native: true)
+    #expect(
+      plan.containers.map(\.resource) == [
+        "cache", "cache-replica-1", "cache-sentinel-1", "cache-sentinel-2", "cache-sentinel-3",
+      ])
+    #expect(
+      plan.stages.first == ["cache", "cache-replica-1", "cache-sentinel-1", "cache-sentinel-2", "cache-sentinel-3"])
+    #expect(plan.sentinelCaches == ["cache"])
+    #expect(plan.volumes.map(\.name) == ["shop-cache-data", "shop-cache-data-replica-1"], "sentinels keep no data")
+    #expect(plan.servers(of: "cache").map(\.resource) == plan.containers.map(\.resource))
+    // Starting one sentinel starts what it watches.
+    #expect(try plan.closure(of: ["cache-sentinel-2"]).isSuperset(of: ["cache", "cache-replica-1"]))
+    let primary = try #require(plan.container("cache"))
+    #expect(primary.server?.watched == true && primary.server?.mayReplicate == true)
+    #expect(primary.labels.contains(Label(LabelKey.replicationGroup, "cache")))
+    #expect(plan.container("cache-replica-1")?.labels.contains(Label(LabelKey.replicationGroup, "cache")) == true)
+    for index in 1...3 {
+      let sentinel = try #require(plan.container("cache-sentinel-\(index)"))
+      #expect(sentinel.sentinelOf == "cache")
+      #expect(sentinel.labels.contains(Label(LabelKey.sentinelOf, "cache")))
+      #expect(!sentinel.labels.contains { $0.key == LabelKey.replicationGroup })
+      #expect(sentinel.containerPort == Planner.sentinelPort && sentinel.hostPort == nil)
+      #expect(sentinel.mounts.isEmpty && !sentinel.savesBeforeStop)
+      #expect(sentinel.lifetime == primary.lifetime && sentinel.image == primary.image)
+      #expect(
+        sentinel.health
+          == .sentinel(password: .secret("s3cret\"pw"), master: "cache", replicas: 1, sentinels: 3))
+      #expect(sentinel.server?.sentinel == SentinelSettings(master: "cache", primary: "shop-cache", quorum: 2))
+    }
+    #expect(Set(plan.containers.map(\.configHash)).count == 5)
+  }
+
+  @Test func aNativeSentinelReadsEverythingFromItsOwnWritableFile() throws {
+    let plan = try plan(Self.manifest, native: true)
+    let server = try #require(plan.container("cache-sentinel-1")?.server)
+    let launch = NativeLaunch.make(
+      server: server, program: "/usr/bin/redis-server", port: 50010, dataFolder: "/d", secretFile: "/s.conf",
+      primaryPort: 50001)
+    #expect(launch.arguments == ["/usr/bin/redis-server", "/s.conf", "--sentinel"], "no secret in the arguments")
+    let lines = try #require(launch.secretFileContents).split(separator: "\n").map(String.init)
+    #expect(lines.contains("bind 127.0.0.1"))
+    #expect(lines.contains("port 50010"))
+    #expect(lines.contains("sentinel monitor cache 127.0.0.1 50001 2"))
+    #expect(lines.contains("sentinel down-after-milliseconds cache 2000"))
+    #expect(lines.contains(#"requirepass "s3cret\"pw""#))
+    #expect(lines.contains(#"sentinel sentinel-pass "s3cret\"pw""#))
+    #expect(lines.contains(#"sentinel auth-pass cache "s3cret\"pw""#))
+    let monitor = try #require(lines.firstIndex { $0.hasPrefix("sentinel monitor") })
+    let authPass = try #require(lines.firstIndex { $0.hasPrefix("sentinel auth-pass") })
+    #expect(monitor < authPass, "a master's settings follow its monitor line")
+    // The primary authenticates to whichever replica the sentinels promote once it is back.
+    let primary = try #require(plan.container("cache")?.server)
+    let primaryLaunch = NativeLaunch.make(
+      server: primary, program: "/usr/bin/redis-server", port: 50001, dataFolder: "/d", secretFile: "/s.conf")
+    #expect(primaryLaunch.secretFileContents?.contains(#"masterauth "s3cret\"pw""#) == true)
+    #expect(primaryLaunch.secretFileContents?.contains("replicaof") == false)
+    // apphost config names what the port will be.
+    #expect(
+      NativeLaunch.described(server, resource: "cache-sentinel-1").contains(
+        "sentinel monitor cache 127.0.0.1 {cache.port} 2"))
+  }
+
+  @Test func programsGetTheSentinelsAndTheMasterName() throws {
+    let plan = try plan(Self.manifest, native: true)
+    let api = try #require(plan.executable("api"))
+    let ports = [
+      "cache": 50001, "cache-replica-1": 50002, "cache-sentinel-1": 50011, "cache-sentinel-2": 50012,
+      "cache-sentinel-3": 50013,
+    ]
+    let variables = Dictionary(
+      uniqueKeysWithValues: try ConnectionVariables.reveal(api.environment, ports: ports).map { ($0.name, $0.value) })
+    #expect(variables["CACHE_SENTINELS"] == "127.0.0.1:50011,127.0.0.1:50012,127.0.0.1:50013")
+    #expect(variables["CACHE_SENTINEL_MASTER"] == "cache")
+    #expect(variables["CACHE_PORT"] == "50001")
+    #expect(variables["ConnectionStrings__cache"] == #"127.0.0.1:50001,127.0.0.1:50002,password=s3cret"pw"#)
+    // Without "sentinel" there is neither.
+    let plain = try AppHostKitTests.plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": "pw", "replicas": 1}}}"#)
+    let names = ConnectionEnvironment.variables(for: plain.endpoints).map(\.name)
+    #expect(!names.contains("CACHE_SENTINELS") && !names.contains("CACHE_SENTINEL_MASTER"))
+  }
+
+  @Test func inContainersEveryServerIsOnTheHostsNetworkAtItsChosenPort() throws {
+    let plan = try plan(Self.manifest)
+    #expect(plan.network == nil, "no container of the cache is on a project network")
+    let ports = [
+      "cache": 7001, "cache-replica-1": 7002, "cache-sentinel-1": 7003, "cache-sentinel-2": 7004,
+      "cache-sentinel-3": 7005,
+    ]
+    for (resource, port) in ports {
+      let container = try #require(plan.container(resource))
+      #expect(container.hostNetwork && container.network == nil)
+      #expect(container.containerPort == port && container.hostPort == port)
+      #expect(container.hostPortChosen)
+      #expect(container.labels.contains(Label(LabelKey.hostNetworkPort, "\(port)")))
+      let arguments = container.runArguments(flavor: .podman, owner: nil)
+      #expect(arguments.contains(["--network", "host"]) && !arguments.contains("--publish"), "\(arguments)")
+      #expect(!arguments.joined(separator: " ").contains("s3cret"), "no password in the arguments")
+    }
+    let primary = try #require(plan.container("cache")?.command.last)
+    #expect(primary.contains("--bind 127.0.0.1 --port 7001"), "\(primary)")
+    #expect(primary.contains(#"printf 'requirepass "%s"\nmasterauth "%s"\n'"#), "it authenticates once it is a replica")
+    let replica = try #require(plan.container("cache-replica-1")?.command.last)
+    #expect(replica.contains("--replicaof 127.0.0.1 7001 --bind 127.0.0.1 --port 7002"), "\(replica)")
+    let sentinel = try #require(plan.container("cache-sentinel-1")?.command.last)
+    #expect(sentinel.contains("'bind 127.0.0.1' 'port 7003' 'sentinel monitor cache 127.0.0.1 7001 2'"), "\(sentinel)")
+    #expect(
+      sentinel.contains(
+        #"printf 'requirepass "%s"\nsentinel sentinel-pass "%s"\nsentinel auth-pass cache "%s"\n' "$(printf '%s' "$REDIS_PASSWORD" | sed"#
+      ), "\(sentinel)")
+    #expect(
+      sentinel.hasSuffix("> /tmp/apphost-sentinel.conf) && exec redis-server /tmp/apphost-sentinel.conf --sentinel"))
+    // The records of such containers carry the port no engine lists.
+    let record = ContainerRecord(
+      id: "x", name: "shop-cache", labels: [LabelKey.hostNetworkPort: "7001"], environment: [:], state: .running,
+      exitCode: 0, ports: [:], image: "")
+    #expect(record.ports == [7001: 7001] && record.serverPort == 7001)
+  }
+
+  @Test func aUICannotShowASentinelCacheAndPublishDoesNotCarryOne() throws {
+    let withUI = try plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "replicas": 1, "sentinel": true}, "other": {"type": "redis"}, "ui": {"type": "redisinsight", "acceptTerms": true}}}"#
+    )
+    let refusal = try #require(withUI.uisShowingSentinelCaches())
+    guard case .invalidManifest(_, let diagnostics) = refusal else {
+      Issue.record("\(refusal)")
+      return
+    }
+    #expect(diagnostics.map(\.path.description) == ["resources.ui.caches"])
+    #expect(diagnostics.first?.message.contains("ui cannot show cache yet") == true)
+    let others = try plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "replicas": 1, "sentinel": true}, "other": {"type": "redis"}, "ui": {"type": "redisinsight", "acceptTerms": true, "caches": ["other"]}}}"#
+    )
+    #expect(others.uisShowingSentinelCaches() == nil)
+    let plan = try plan(Self.manifest)
+    let loaded = try load(Self.manifest)
+    for target in [PublishTarget.compose, .kubernetes] {
+      #expect {
+        try Publisher.files(target, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
+      } throws: { error in
+        guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
+        return diagnostics.contains { $0.message.contains("publish does not carry sentinels yet") }
+      }
+    }
+  }
+
+  @Test func aSentinelIsReadyOnceItSeesThePrimaryItsReplicasAndTheOthers() {
+    func outcome(_ fields: [String: String]) -> Probe.Outcome {
+      Probe.sentinelOutcome(fields, replicas: 2, sentinels: 3)
+    }
+    let ready = ["flags": "master", "num-slaves": "2", "num-other-sentinels": "2"]
+    #expect(outcome(ready) == .ready)
+    #expect(
+      outcome(ready.merging(["flags": "master,s_down"]) { $1 }) == .notReady("it sees the primary as master,s_down"))
+    #expect(outcome(ready.merging(["num-slaves": "1"]) { $1 }) == .notReady("it sees 1 of the 2 replicas"))
+    #expect(
+      outcome(ready.merging(["num-other-sentinels": "1"]) { $1 }) == .notReady("it knows 1 of the 2 other sentinels"))
+    // SENTINEL MASTER answers a flat array of names and values (RESP2) or a map (RESP3).
+    let reply = RESPValue.array([.bulk("name"), .bulk("cache"), .bulk("num-slaves"), .bulk("2")])
+    #expect(RESP.fieldPairs(reply) == ["name": "cache", "num-slaves": "2"])
+    #expect(RESP.fieldPairs(.map([(.bulk("flags"), .simple("master"))])) == ["flags": "master"])
+    #expect(RESP.fieldPairs(.array([.bulk("odd")])) == nil)
+    #expect(RESP.fieldPairs(.simple("OK")) == nil)
+  }
+}
