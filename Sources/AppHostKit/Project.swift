@@ -23,15 +23,16 @@ package struct Project: Sendable {
 
   /// Makes the plan, creating the generated passwords it needs (once, in `.apphost/secrets.json`) and, for
   /// `"tls": true` caches, the project's certificates (`.apphost/tls/`).
-  package func plan(environment: [String: String], rootlessEngine: Bool = false, nativeEngine: Bool = false)
-    throws(AppHostError) -> Plan
-  {
+  package func plan(
+    environment: [String: String], rootlessEngine: Bool = false, nativeEngine: Bool = false, publishing: Bool = false
+  ) throws(AppHostError) -> Plan {
     let needed = Planner.resourcesNeedingGeneratedPasswords(loaded.manifest)
     let passwords = needed.isEmpty ? [:] : try SecretStore(state: state).passwords(for: needed)
     var context = PlanContext(
       environment: environment, generatedPasswords: passwords, userID: getuid(), groupID: getgid(),
       rootlessEngine: rootlessEngine)
     context.nativeEngine = nativeEngine
+    context.publishing = publishing
     context.dotEnv = DotEnv.projectValues(projectDirectory: loaded.projectDirectory)
     let tlsNames = Planner.tlsServerNames(loaded.manifest)
     if !tlsNames.isEmpty { context.tls = try ProjectCertificates(state: state).ensure(serverNames: tlsNames) }

@@ -35,7 +35,8 @@ enum CacheTools {
       throw ToolError(AppHostError.unknownResource(name: name, known: plan.endpoints.map(\.resource)))
     }
     let ports = StatusReport.ports(plan: plan, containers: session.containers)
-    guard let port = endpoint.port.revealed(ports: ports).flatMap({ Int($0) }) else {
+    // The primary where it is now: sentinels move it.
+    guard let port = await plan.primaryPort(of: name, ports: ports) else {
       throw ToolError("\(name) is not running; start it with `apphost up -d`")
     }
     let client = try await CacheClient.connect(

@@ -93,7 +93,8 @@ enum ManifestReference {
     `Sentinel`, `redis-cli`, and any sentinel client here find the primary and follow failovers (about 3 s). A
     sentinel is ready when `SENTINEL MASTER <cache>` says it sees the primary, every replica and the two other
     sentinels. Programs get `NAME_SENTINELS` and `NAME_SENTINEL_MASTER` besides the usual variables
-    (`NAME_PORT` is the primary's as planned). `ps` shows each server with its role now (`redis (primary)`
+    (`NAME_PORT` is the primary's as planned); `apphost cli cache` and the MCP server's cache tools talk to
+    the primary where the sentinels say it is now. `ps` shows each server with its role now (`redis (primary)`
     moves with a failover) and the sentinels as `redis (sentinel)`; `stop`, `start`, `restart`, `logs` and
     `down` on the cache act on the sentinels too. The primary sentinels replaced, started again, comes back as a
     replica of the new one. `down` removes the sentinels first (no failover while the servers stop) and, when a
@@ -102,7 +103,11 @@ enum ManifestReference {
     write. Refused (65): Garnet (no Sentinel), with `"cluster"` (a cluster fails over by itself) or `"tls"`
     (not yet), a resource
     named like a sentinel, and, in containers, a UI that shows the cache (it could not reach the host's
-    network); `publish` does not carry sentinels yet (65).
+    network). `publish compose` carries the sentinels: there every server is found by its service name
+    (`sentinel resolve-hostnames` and `announce-hostnames`, each server's `replica-announce-ip` and each
+    sentinel's `announce-ip` its own name), so programs in the project ask `cache-sentinel-1:26379` and follow
+    failovers; each sentinel is healthy when `SENTINEL CKQUORUM` says the quorum can be reached.
+    `publish kubernetes` refuses sentinels (65) for now, naming `publish compose`.
 
     ### Clusters
 

@@ -57,7 +57,8 @@ extension AppHost {
           throw .unknownResource(name: name, known: plan.endpoints.map(\.resource))
         }
         let ports = StatusReport.ports(plan: plan, containers: session.containers)
-        guard let port = endpoint.port.revealed(ports: ports).flatMap({ Int($0) }) else {
+        // The primary where it is now: sentinels move it.
+        guard let port = await plan.primaryPort(of: name, ports: ports) else {
           throw .notRunning(resources: [name])
         }
         let shell = try await RedisShell.connect(

@@ -88,7 +88,9 @@ struct DashboardAccessTests {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let state = StateDirectory(projectDirectory: folder)
-    let first = DashboardRecord.choosePort(state)
+    // A port of its own: the first free one of 18888... may be taken between two looks by a dashboard the
+    // integration tests start meanwhile.
+    let first = try LocalPorts.pick()
     try DashboardRecord(port: first, token: token, pid: 1).save(state)
     #expect(DashboardRecord.choosePort(state) == first)
     #expect(DashboardRecord.load(state)?.loginURL == "http://127.0.0.1:\(first)/?token=\(token)")

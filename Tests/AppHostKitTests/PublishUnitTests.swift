@@ -85,7 +85,7 @@ import Testing
        "w": {"type": "executable", "command": "sh", "references": ["cache"], "image": "x/y:1",
              "env": {"U": "{cache.uri}"}}}}
       """#
-    let plan = try plan(manifest)
+    let plan = try plan(manifest, publishing: true)
     let loaded = try load(manifest)
     let secrets = PublishedSecrets(plan: plan, manifest: loaded.manifest)
     #expect(secrets.all.map(\.variable) == ["CACHE_PASSWORD", "CACHE_PASSWORD_URLENCODED"])
@@ -127,7 +127,7 @@ import Testing
 
 @Suite struct PublishComposeTests {
   func compose(_ manifest: String, options: PublishOptions = PublishOptions()) throws -> [String: PublishedFile] {
-    let plan = try plan(manifest)
+    let plan = try plan(manifest, publishing: true)
     let files = try Publisher.files(
       .compose, plan: plan, manifest: try load(manifest).manifest, outputDirectory: "/projects/shop/out",
       options: options)
@@ -218,7 +218,7 @@ import Testing
 
 @Suite struct PublishKubernetesTests {
   func kubernetes(_ manifest: String, options: PublishOptions = PublishOptions()) throws -> [String: String] {
-    let plan = try plan(manifest)
+    let plan = try plan(manifest, publishing: true)
     let files = try Publisher.files(
       .kubernetes, plan: plan, manifest: try load(manifest).manifest, outputDirectory: "/projects/shop/k8s",
       options: options)

@@ -146,14 +146,48 @@ import Testing
     #expect(others.uisShowingSentinelCaches() == nil)
     let plan = try plan(Self.manifest)
     let loaded = try load(Self.manifest)
-    for target in [PublishTarget.compose, .kubernetes] {
-      #expect {
-        try Publisher.files(target, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
-      } throws: { error in
-        guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
-        return diagnostics.contains { $0.message.contains("publish does not carry sentinels yet") }
-      }
+    #expect {
+      try Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
+    } throws: { error in
+      guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
+      return diagnostics.contains { $0.message.contains("`apphost publish compose` does") }
     }
+  }
+
+  @Test func publishedEveryServerIsFoundByItsServiceName() throws {
+    let loaded = try load(Self.manifest)
+    var context = PlanContext(generatedPasswords: [:])
+    context.publishing = true
+    context.listeningPorts = ["cache": 7001, "cache-replica-1": 7002]
+    let plan = try Planner.plan(loaded, context: context)
+    #expect(plan.containers.allSatisfy { !$0.hostNetwork && $0.hostPort == nil })
+    #expect(plan.container("cache")?.command.last?.contains("--replica-announce-ip cache --save") == true)
+    #expect(
+      plan.container("cache-replica-1")?.command.last?.contains(
+        "--replicaof cache 6379 --replica-announce-ip cache-replica-1") == true)
+    let sentinel = try #require(plan.container("cache-sentinel-2"))
+    #expect(sentinel.containerPort == 26379)
+    let command = try #require(sentinel.command.last)
+    #expect(
+      command.contains(
+        "'port 26379' 'sentinel resolve-hostnames yes' 'sentinel announce-hostnames yes' "
+          + "'sentinel announce-ip cache-sentinel-2' 'sentinel monitor cache cache 6379 2'"), "\(command)")
+    let files = Dictionary(
+      uniqueKeysWithValues: try Publisher.files(
+        .compose, plan: plan, manifest: loaded.manifest, outputDirectory: "/projects/shop/deploy",
+        options: PublishOptions(rememberedPorts: ["cache-sentinel-1": 7011])
+      ).map { ($0.name, $0) })
+    let text = try #require(files["docker-compose.yml"]?.text)
+    #expect(text.contains("redis-cli -p 26379 sentinel ckquorum cache | grep -q OK"), "the sentinels' healthcheck")
+    #expect(text.contains("\"127.0.0.1:7011:26379\""))
+    // Programs in the project ask the sentinels by their service names.
+    let inside = try #require(plan.networkEndpoints.first { $0.resource == "cache" })
+    let variables = Dictionary(
+      uniqueKeysWithValues: ConnectionEnvironment.variables(for: [inside]).map { ($0.name, $0.value.masked()) })
+    #expect(variables["CACHE_SENTINELS"] == "cache-sentinel-1:26379,cache-sentinel-2:26379,cache-sentinel-3:26379")
+    #expect(variables["CACHE_SENTINEL_MASTER"] == "cache")
+    #expect(text.contains("watched by 3 sentinels, which hand out the servers' service names"))
+    #expect(!text.contains("s3cret"), "passwords stay in the env files")
   }
 
   @Test func aSentinelIsReadyOnceItSeesThePrimaryItsReplicasAndTheOthers() {

@@ -37,7 +37,7 @@ func diagnostics(
 /// Plans manifest text with fixed passwords and environment.
 func plan(
   _ text: String, folder: String = "/projects/shop", environment: [String: String] = [:],
-  passwords: [String: String] = [:], rootless: Bool = false, native: Bool = false
+  passwords: [String: String] = [:], rootless: Bool = false, native: Bool = false, publishing: Bool = false
 ) throws -> Plan {
   let loaded = try load(text, folder: folder)
   var generated = passwords
@@ -47,6 +47,7 @@ func plan(
   var context = PlanContext(
     environment: environment, generatedPasswords: generated, userID: 1000, groupID: 1001, rootlessEngine: rootless)
   context.nativeEngine = native
+  context.publishing = publishing
   if !native {
     // Cluster nodes in containers listen on the port they are published on, the servers of a cache sentinels
     // watch on the host's network: 7001, 7002, ... here.

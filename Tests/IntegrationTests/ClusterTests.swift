@@ -36,8 +36,7 @@ struct ClusterTests {
   @Test(arguments: ControlEngines.all)
   func aClusterServesEveryShardFailsOverAndKeepsItsData(engine: String) async throws {
     try await ReplicaTests.withProject(engine, "cluster") { project, folder in
-      let escaped = Self.password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-        of: "\"", with: "\\\"")
+      let escaped = jsonEscaped(Self.password)
       folder.write(
         "apphost.json",
         #"{"name": "\#(project.name)", "resources": {"cache": {"type": "redis", "password": "\#(escaped)", "dataVolume": true, "cluster": {"shards": 3, "replicasPerShard": 1}}}}"#
@@ -94,10 +93,7 @@ struct ClusterTests {
       let owner = try #require(found, "no primary serves slot \(slot)")
       if engine == "native" {
         let info = try await Self.redis(owner, "INFO", "server")
-        let pid = try #require(
-          info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
-            Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
-          })
+        let pid = try #require(processID(fromInfo: info))
         kill(pid, SIGKILL)
       } else {
         let row = try #require(rows.values.first { $0["endpoint"] == "127.0.0.1:\(owner)" }, "\(rows)")

@@ -95,8 +95,7 @@ struct ReplicaTests {
   @Test(arguments: ControlEngines.all)
   func replicasCopyThePrimaryRefuseWritesAndKeepTheirData(engine: String) async throws {
     try await Self.withProject(engine, "replicas") { project, folder in
-      let escaped = Self.password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-        of: "\"", with: "\\\"")
+      let escaped = jsonEscaped(Self.password)
       let manifest = { (count: Int) in
         #"{"name": "\#(project.name)", "resources": {"cache": {"type": "redis", "password": "\#(escaped)", "dataVolume": true, "replicas": \#(count)}}}"#
       }
@@ -197,8 +196,7 @@ struct ReplicaTests {
   @Test(arguments: ControlEngines.all)
   func aStoppedPrimaryCopiesItsReplicaBeforeDown(engine: String) async throws {
     try await Self.withProject(engine, "replica-failback") { project, folder in
-      let escaped = Self.password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-        of: "\"", with: "\\\"")
+      let escaped = jsonEscaped(Self.password)
       folder.write(
         "apphost.json",
         #"{"name": "\#(project.name)", "resources": {"cache": {"type": "redis", "password": "\#(escaped)", "dataVolume": true, "replicas": 1}}}"#
@@ -225,10 +223,7 @@ struct ReplicaTests {
 
       if engine == "native" {
         let info = try await Self.redis(primary, "INFO", "server")
-        let pid = try #require(
-          info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
-            Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
-          })
+        let pid = try #require(processID(fromInfo: info))
         kill(pid, SIGKILL)
       } else {
         let container = try #require(try await project.ps()["cache"]?["container"])

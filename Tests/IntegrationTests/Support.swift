@@ -99,3 +99,15 @@ func rowsByName(psJSON output: String) -> [String: [String: String]] {
   }
   return byName
 }
+
+/// The server's pid from its `INFO server` reply (`process_id:`): what a test kills to stop it at once.
+func processID(fromInfo info: String) -> Int32? {
+  info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
+    Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
+  }
+}
+
+/// `text` as the inside of a JSON string: `\` and `"` escaped (the tests' passwords have both).
+func jsonEscaped(_ text: String) -> String {
+  text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+}

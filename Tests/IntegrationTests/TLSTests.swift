@@ -20,8 +20,7 @@ struct TLSTests {
   @Test(arguments: ControlEngines.all)
   func tlsCachesServeRealClientsAndRefusePlainText(engine: String) async throws {
     try await ReplicaTests.withProject(engine, "tls") { project, folder in
-      let escaped = Self.password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-        of: "\"", with: "\\\"")
+      let escaped = jsonEscaped(Self.password)
       let insight =
         engine == "native" ? "" : #", "ui": {"type": "redisinsight", "acceptTerms": true}"#
       folder.write(

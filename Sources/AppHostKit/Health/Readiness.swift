@@ -117,13 +117,17 @@ package enum Probe {
 
   /// What a server says it is now (`ROLE`): `primary` or `replica`; nil when it does not answer. A cluster's
   /// roles change when a replica takes over from a primary that stopped.
-  package static func role(port: Int, password: String?, tls: TLSClient? = nil) async -> String? {
+  /// `timeout`: how long a reply may take (a replica whose primary is gone can block for seconds while it
+  /// looks the primary's name up).
+  package static func role(port: Int, password: String?, tls: TLSClient? = nil, timeout: Duration = replyTimeout)
+    async -> String?
+  {
     await Blocking.run { () -> String? in
       do throws(Connection.Failure) {
         let connection = try open(port: port, tls: tls)
         defer { connection.close() }
-        if try connection.authenticate(password: password, timeout: replyTimeout) != nil { return nil }
-        guard case .array(let parts?) = try connection.call(["ROLE"], timeout: replyTimeout),
+        if try connection.authenticate(password: password, timeout: timeout) != nil { return nil }
+        guard case .array(let parts?) = try connection.call(["ROLE"], timeout: timeout),
           case .bulk(let bytes?) = parts.first
         else { return nil }
         switch String(decoding: bytes, as: UTF8.self) {

@@ -7,6 +7,10 @@
 extension Teardown {
   /// How long the cache may take to copy the newest data before it is stopped anyway.
   static let failBackTimeout: Duration = .seconds(30)
+  /// How long a server may take to answer here: a replica whose primary's container is gone looks the
+  /// primary's name up again and again, and its server is frozen while each lookup waits on the engine's
+  /// DNS (seen on podman: seconds at a time).
+  static let answerTimeout: Duration = .seconds(15)
 
   /// Removes the sentinels among `records`, hands the cache of each replication group its data back, and
   /// returns the other records, as they are now.
@@ -46,7 +50,7 @@ extension Teardown {
     var replica: (record: ContainerRecord, port: Int, promoted: Bool)?
     for node in nodes where node.name != cache.name && node.isRunning {
       guard let port = node.serverPort else { continue }
-      switch await Probe.role(port: port, password: node.cachePassword) {
+      switch await Probe.role(port: port, password: node.cachePassword, timeout: Self.answerTimeout) {
       case "primary": return (node, port, true)
       case "replica" where replica == nil: replica = (node, port, false)
       default: break
@@ -72,7 +76,8 @@ extension Teardown {
       if !source.promoted {
         // A replica whose primary is gone serves no copy of its own (it answers NOMASTERLINK): it stops
         // following the cache first, keeping its data.
-        let answer = await Probe.command(["REPLICAOF", "NO", "ONE"], port: source.port, password: cache.cachePassword)
+        let answer = await Probe.command(
+          ["REPLICAOF", "NO", "ONE"], port: source.port, password: cache.cachePassword, timeout: Self.answerTimeout)
         guard answer?.text == "OK" else {
           throw .engineFailed(
             command: "REPLICAOF NO ONE (\(other))", reason: answer.map(RESP.render) ?? "it did not answer")
@@ -168,18 +173,40 @@ extension Probe {
   }
 
   /// One command's reply (after `AUTH`), nil when the server does not answer.
-  package static func command(_ words: [String], port: Int, password: String?, tls: TLSClient? = nil) async
-    -> RESPValue?
-  {
+  package static func command(
+    _ words: [String], port: Int, password: String?, tls: TLSClient? = nil, timeout: Duration = replyTimeout
+  ) async -> RESPValue? {
     await Blocking.run { () -> RESPValue? in
       do throws(Connection.Failure) {
         let connection = try open(port: port, tls: tls)
         defer { connection.close() }
-        if try connection.authenticate(password: password, timeout: replyTimeout) != nil { return nil }
-        return try connection.call(words, timeout: replyTimeout)
+        if try connection.authenticate(password: password, timeout: timeout) != nil { return nil }
+        return try connection.call(words, timeout: timeout)
       } catch {
         return nil
       }
     }
+  }
+}
+
+extension Plan {
+  /// The port a client here reaches the primary of `cache` at: for a cache sentinels watch, where the first
+  /// sentinel that answers says the primary is now (a failover moves it); else the endpoint's own port. Nil
+  /// when it does not run.
+  package func primaryPort(of cache: String, ports: [String: Int]) async -> Int? {
+    guard let endpoint = endpoint(cache) else { return nil }
+    let planned = endpoint.port.revealed(ports: ports).flatMap { Int($0) }
+    guard let master = endpoint.sentinelMaster else { return planned }
+    for sentinel in containers where sentinel.sentinelOf == cache {
+      guard let port = ports[sentinel.resource] else { continue }
+      let reply = await Probe.command(
+        ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master], port: port, password: endpoint.password?.revealed())
+      if case .array(let parts?) = reply, parts.count == 2, parts[0].text == Planner.host,
+        let found = parts[1].text.flatMap({ Int($0) })
+      {
+        return found
+      }
+    }
+    return planned
   }
 }

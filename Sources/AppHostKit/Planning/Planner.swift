@@ -21,6 +21,9 @@ package struct PlanContext: Sendable {
   /// On a container engine, the port of each cluster node (by resource), the same inside its container and
   /// on 127.0.0.1 (`PortMemory.listeningPorts`): what the node announces is then what this machine reaches.
   package var listeningPorts: [String: Int] = [:]
+  /// For `apphost publish`: the containers are planned for a deployment's network, where each one is reached
+  /// by its service name (the servers of a cache sentinels watch then announce those names).
+  package var publishing = false
 
   package init(
     environment: [String: String] = [:], generatedPasswords: [String: String] = [:], userID: UInt32 = 1000,
@@ -169,7 +172,7 @@ private struct Builder {
         }
         // Sentinels hand out the address they reach the primary at: in containers, every server of the cache is
         // on the host's network, at 127.0.0.1 and a port apphost chose.
-        let hostNetwork = cache.sentinel && !context.nativeEngine
+        let hostNetwork = cache.sentinel && !context.nativeEngine && !context.publishing
         let password = passwords[resource.name] ?? nil
         var container = cacheContainer(
           resource.name, cache, password: password,
@@ -443,8 +446,9 @@ private struct Builder {
       server: cache.server, hasPassword: password != nil,
       persistence: persistence.map { ServerCommand.Persistence(intervalSeconds: $0.0, keysChanged: $0.1) },
       extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil, tls: cache.tls,
-      cluster: cache.cluster != nil, clusterPort: clusterPort, watched: cache.sentinel, hostNetworkPort: hostNetworkPort
-    )
+      cluster: cache.cluster != nil, clusterPort: clusterPort, watched: cache.sentinel,
+      hostNetworkPort: hostNetworkPort,
+      announcedName: context.publishing && (cache.sentinel || cache.cluster != nil) ? resource : nil)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -534,7 +538,7 @@ private struct Builder {
       replicaOf: primary.hostNetwork
         ? ReplicaSource(host: Planner.host, port: primary.containerPort)
         : ReplicaSource(host: primary.resource, port: Planner.cachePort), tls: cache.tls,
-      hostNetworkPort: hostNetworkPort)
+      hostNetworkPort: hostNetworkPort, announcedName: cache.sentinel && context.publishing ? replica : nil)
     var plan = container(
       replica, kind: primary.kind, settings: settings, containerPort: Planner.cachePort,
       environment: primary.environment, mounts: mounts, user: primary.user, entrypoint: "/bin/sh",
@@ -589,13 +593,20 @@ private struct Builder {
       master: primary.resource, primary: primary.containerName, quorum: Planner.sentinelQuorum)
     var environment: [EnvironmentVariable] = []
     if let password { environment.append(EnvironmentVariable(ServerCommand.passwordVariable(cache.server), password)) }
-    // The container's command (natively the engine writes the file: NativeLaunch).
-    let command =
-      context.nativeEngine
-      ? ""
-      : ServerCommand.sentinelCommandLine(
+    // The container's command (natively the engine writes the file: NativeLaunch). Published, every server is
+    // found by its service name.
+    var command = ""
+    if context.publishing {
+      var published = watching
+      published.primary = primary.resource
+      command = ServerCommand.sentinelCommandLine(
+        server: cache.server, sentinel: published, hasPassword: password != nil, port: Planner.sentinelPort,
+        primaryPort: Planner.cachePort, announcing: sentinel)
+    } else if !context.nativeEngine {
+      command = ServerCommand.sentinelCommandLine(
         server: cache.server, sentinel: watching, hasPassword: password != nil, port: try listeningPort(sentinel),
         primaryPort: primary.containerPort)
+    }
     var plan = container(
       sentinel, kind: primary.kind, settings: settings, containerPort: Planner.sentinelPort,
       environment: environment, mounts: [], user: nil, entrypoint: "/bin/sh", command: ["-c", command], caches: [],

@@ -69,7 +69,8 @@ package enum ServerCommand {
   package static func commandLine(
     server: ServerKind, hasPassword: Bool, persistence: Persistence?, extraArguments: [String],
     configFile: CacheConfigFile? = nil, seedRDB: Bool = false, replicaOf: ReplicaSource? = nil, tls: Bool = false,
-    cluster: Bool = false, clusterPort: Int? = nil, watched: Bool = false, hostNetworkPort: Int? = nil
+    cluster: Bool = false, clusterPort: Int? = nil, watched: Bool = false, hostNetworkPort: Int? = nil,
+    announcedName: String? = nil
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
@@ -112,12 +113,16 @@ package enum ServerCommand {
           // The port it is published on, inside too; clients are told 127.0.0.1 (the host name the node
           // announces), its peers reach it at its address on the project network.
           if !tls { words += ["--port", "\(clusterPort)"] }
-          words += clusterAnnouncement(Planner.host)
+          words += clusterAnnouncement(announcedName ?? Planner.host)
         }
       }
       if let hostNetworkPort {
         // On the host's network: 127.0.0.1 only, on the port apphost chose.
         words += ["--bind", Planner.host, "--port", "\(hostNetworkPort)"]
+      }
+      if let announcedName, !cluster {
+        // As a replica (now or after a failover), its primary lists it by this name, which sentinels hand out.
+        words += ["--replica-announce-ip", shellQuoted(announcedName)]
       }
       if let persistence {
         words += ["--save", "\(persistence.intervalSeconds)", "\(persistence.keysChanged)"]
@@ -213,14 +218,25 @@ package enum ServerCommand {
     ["requirepass \(value)", "sentinel sentinel-pass \(value)", "sentinel auth-pass \(master) \(value)"]
   }
 
-  /// A sentinel in a container on the host's network: its file written by the shell (the password from the
-  /// environment, through sed as for `requirepass`), listening on 127.0.0.1 and `port`, watching the primary
-  /// at 127.0.0.1 and `primaryPort` (which is what it hands clients).
+  /// A sentinel in a container: its file written by the shell (the password from the environment, through
+  /// sed as for `requirepass`). On the host's network (`announcing` nil) it listens on 127.0.0.1 and `port`
+  /// and watches the primary at 127.0.0.1 and `primaryPort`, which is what it hands clients; published, it
+  /// finds every server by its service name and hands out those names, announcing its own (`announcing`).
   package static func sentinelCommandLine(
-    server: ServerKind, sentinel: SentinelSettings, hasPassword: Bool, port: Int, primaryPort: Int
+    server: ServerKind, sentinel: SentinelSettings, hasPassword: Bool, port: Int, primaryPort: Int,
+    announcing: String? = nil
   ) -> String {
-    var lines = [["bind", Planner.host], ["port", "\(port)"]]
-    lines += sentinelSettings(sentinel, host: Planner.host, port: "\(primaryPort)")
+    var lines: [[String]]
+    if let announcing {
+      lines = [
+        ["port", "\(port)"], ["sentinel", "resolve-hostnames", "yes"], ["sentinel", "announce-hostnames", "yes"],
+        ["sentinel", "announce-ip", announcing],
+      ]
+      lines += sentinelSettings(sentinel, host: sentinel.primary, port: "\(primaryPort)")
+    } else {
+      lines = [["bind", Planner.host], ["port", "\(port)"]]
+      lines += sentinelSettings(sentinel, host: Planner.host, port: "\(primaryPort)")
+    }
     var printf = "printf '%s\\n' " + lines.map { shellQuoted($0.joined(separator: " ")) }.joined(separator: " ")
     if hasPassword {
       let escaped = #""$(printf '%s' "$\#(passwordVariable(server))" | sed 's/[\\"]/\\&/g')""#

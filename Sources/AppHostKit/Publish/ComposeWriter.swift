@@ -169,14 +169,8 @@ struct ComposeWriter {
   func service(for container: ContainerPlan, notes: inout [String]) throws(AppHostError) -> Service {
     var entries: [(String, YAML)] = [("image", .string(container.image))]
     if let entrypoint = container.entrypoint {
-      var command = Array(container.command.dropFirst())
-      if container.clusterOf != nil {
-        // Published, a node's clients are the other services: it names itself by its service name.
-        let here = ServerCommand.clusterAnnouncement(Planner.host).joined(separator: " ")
-        command = command.map {
-          $0.replacing(here, with: ServerCommand.clusterAnnouncement(container.resource).joined(separator: " "))
-        }
-      }
+      // Planned for publishing: a cluster node or a server sentinels watch names itself by its service name.
+      let command = Array(container.command.dropFirst())
       entries.append(("entrypoint", .list([.string(entrypoint), .string(container.command.first ?? "-c")])))
       entries.append(("command", .list(command.map { .string($0.replacing("$", with: "$$")) })))
     }
@@ -203,6 +197,19 @@ struct ComposeWriter {
       entries.append(("depends_on", dependsOn(container.caches)))
     } else if let primary = container.replicaOf {
       entries.append(("depends_on", .map([(primary, .map([("condition", .string("service_healthy"))]))])))
+    } else if let cache = container.sentinelOf {
+      // A sentinel watches the primary and its replicas: it starts once they answer.
+      let watched = plan.servers(of: cache).filter { $0.sentinelOf == nil }.map(\.resource)
+      entries.append(
+        ("depends_on", .map(watched.map { ($0, .map([("condition", .string("service_healthy"))])) })))
+      if container.resource == Planner.sentinelNames(of: cache).first {
+        notes.append(
+          "\(cache): watched by \(Planner.sentinelCount) sentinels, which hand out the servers' service names: "
+            + "programs in this project follow failovers through them, clients on the host reach each server at its "
+            + "own port only. After a failover, a new container of \(cache) starts as the primary again with the data "
+            + "it has (`apphost down` has it copy the promoted replica first; here, see that it has caught up, "
+            + "INFO replication, before `down`).")
+      }
     }
     entries.append(("restart", .string("unless-stopped")))
     return Service(name: container.resource, entries: entries, secretVariables: environment.secret)
@@ -214,14 +221,13 @@ struct ComposeWriter {
   func formingService(_ cluster: ClusterPlan, notes: inout [String]) throws(AppHostError) -> Service {
     let nodes = cluster.nodes.compactMap(plan.container)
     guard let first = nodes.first else { throw .cannotPublish(resource: cluster.resource, reason: "it has no nodes") }
-    let cli = first.kind == .valkey ? "valkey-cli" : "redis-cli"
     let variable = ServerCommand.passwordVariable(first.kind == .valkey ? .valkey : .redis)
     let hasPassword = first.environment.contains { $0.name == variable }
-    let auth = hasPassword ? "REDISCLI_AUTH=\"$\(variable)\" VALKEYCLI_AUTH=\"$\(variable)\" " : ""
+    let cli = HealthScripts.client(first.kind, passwordVariable: hasPassword ? variable : nil)
     let tls = first.health.tls == nil ? "" : " --tls --cacert \(ServerCommand.tlsCAFile)"
     let addresses = nodes.map { "\($0.resource):\($0.containerPort)" }
     let script = [
-      "cli() { \(auth)\(cli) --no-auth-warning\(tls) \"$@\"; }",
+      "cli() { \(cli) --no-auth-warning\(tls) \"$@\"; }",
       "wait_for() { i=0; until \"$@\" 2>/dev/null; do i=$((i+1)); [ $i -lt 120 ] || { echo \"gave up waiting: $*\" >&2; exit 1; }; sleep 1; done; }",
       "pong() { cli -h \"${1%:*}\" -p \"${1#*:}\" ping | grep -q PONG; }",
       "for node in \(addresses.joined(separator: " ")); do wait_for pong \"$node\"; done",
@@ -412,9 +418,9 @@ struct ComposeWriter {
         entries.append((clusterService(name), .map([("condition", .string("service_completed_successfully"))])))
       } else if plan.container(name) != nil {
         entries.append((name, .map([("condition", .string("service_healthy"))])))
-        // A cache is ready with its read replicas, as under apphost.
-        for replica in plan.containers where replica.replicaOf == name {
-          entries.append((replica.resource, .map([("condition", .string("service_healthy"))])))
+        // A cache is ready with its read replicas and sentinels, as under apphost.
+        for server in plan.containers where server.replicaOf == name || server.sentinelOf == name {
+          entries.append((server.resource, .map([("condition", .string("service_healthy"))])))
         }
       } else if let program = carried(name) {
         let condition =

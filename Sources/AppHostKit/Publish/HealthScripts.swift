@@ -12,13 +12,14 @@ package enum HealthScripts {
     let port =
       "-p \(container.containerPort)"
       + (container.health.tls == nil ? "" : " --tls --cacert \(ServerCommand.tlsCAFile)")
+    if let master = container.sentinelOf {
+      // A sentinel: it knows enough sentinels to agree on a failover and to authorize one.
+      return "\(client(container.kind, passwordVariable: password)) \(port) sentinel ckquorum \(master) | grep -q OK"
+    }
     switch container.kind {
-    case .redis:
-      let auth = password.map { "REDISCLI_AUTH=\"$\($0)\" " } ?? ""
-      return "\(auth)redis-cli \(port) ping | grep -q PONG" + linkCheck(container, auth, "redis-cli \(port)")
-    case .valkey:
-      let auth = password.map { "VALKEYCLI_AUTH=\"$\($0)\" REDISCLI_AUTH=\"$\($0)\" " } ?? ""
-      return "\(auth)valkey-cli \(port) ping | grep -q PONG" + linkCheck(container, auth, "valkey-cli \(port)")
+    case .redis, .valkey:
+      let cli = "\(client(container.kind, passwordVariable: password)) \(port)"
+      return "\(cli) ping | grep -q PONG" + linkCheck(container, cli)
     case .garnet:
       // Garnet's image has no redis-cli: RESP by hand, through bash's /dev/tcp, or nc where there is no
       // bash. QUIT makes the server close the connection, so the check ends at once.
@@ -39,9 +40,18 @@ package enum HealthScripts {
   }
 
   /// For a read replica: its link to the primary is up (it has its copy of the dataset).
-  private static func linkCheck(_ container: ContainerPlan, _ auth: String, _ cli: String) -> String {
+  private static func linkCheck(_ container: ContainerPlan, _ cli: String) -> String {
     guard container.replicaOf != nil else { return "" }
-    return " && \(auth)\(cli) info replication | grep -q master_link_status:up"
+    return " && \(cli) info replication | grep -q master_link_status:up"
+  }
+
+  /// The image's client (`redis-cli`, `valkey-cli`), given the password from the container's environment
+  /// variable `passwordVariable` (never as an argument, which the host's process list shows).
+  static func client(_ kind: ContainerKind, passwordVariable: String?) -> String {
+    let cli = kind == .valkey ? "valkey-cli" : "redis-cli"
+    guard let variable = passwordVariable else { return cli }
+    let auth = "REDISCLI_AUTH=\"$\(variable)\" "
+    return (kind == .valkey ? "VALKEYCLI_AUTH=\"$\(variable)\" " + auth : auth) + cli
   }
 
   private static func passwordVariable(_ kind: ContainerKind) -> String {

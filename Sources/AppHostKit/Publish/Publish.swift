@@ -83,6 +83,9 @@ extension Plan {
       inside.clusterNodes = (cluster(endpoint.resource)?.nodes.dropFirst() ?? []).compactMap(container).map {
         .text("\($0.resource):\($0.containerPort)")
       }
+      inside.sentinelNodes = containers.filter { $0.sentinelOf == endpoint.resource }.map {
+        .text("\($0.resource):\($0.containerPort)")
+      }
       inside.connectionString = inside.nodesConnectionString(primary: .text("\(endpoint.resource):\(port)"))
       // Programs in containers find the project's CA where the published outputs mount it.
       if endpoint.caFile != nil { inside.caFile = ServerCommand.tlsCAFile }
@@ -121,13 +124,13 @@ package enum Publisher {
     _ target: PublishTarget, project: Project, environment: [String: String], outputDirectory: String,
     namespace: String? = nil
   ) throws(AppHostError) -> [PublishedFile] {
-    let plan = try project.plan(environment: environment)
+    let plan = try project.plan(environment: environment, publishing: true)
     var options = PublishOptions(namespace: namespace, rememberedPorts: PortMemory(state: project.state).load())
     if let registry = environment[PlanContext.imageRegistryVariable], !registry.isEmpty {
       options.imageRegistry = registry
       var usual = environment
       usual[PlanContext.imageRegistryVariable] = nil
-      let original = try project.plan(environment: usual)
+      let original = try project.plan(environment: usual, publishing: true)
       for container in plan.containers {
         if let before = original.container(container.resource)?.image, before != container.image {
           options.originalImages[container.resource] = before
@@ -159,14 +162,15 @@ package enum Publisher {
               + "one server")
         })
     }
-    if !plan.sentinelCaches.isEmpty {
+    if target == .kubernetes, !plan.sentinelCaches.isEmpty {
       throw .invalidManifest(
         file: plan.manifestPath,
         diagnostics: plan.sentinelCaches.map { cache in
           Diagnostic(
             .error, JSONPath.resource(cache).appending("sentinel"),
-            "publish does not carry sentinels yet (under apphost they and the servers they watch are on the host's "
-              + "network, which a deployment's are not); remove \"sentinel\" to publish the cache and its replicas")
+            "publish kubernetes does not carry sentinels yet (each server would need a stable name of its own, "
+              + "which the manifests do not give); `apphost publish compose` does, or remove \"sentinel\" to publish "
+              + "the cache and its replicas")
         })
     }
     var files: [PublishedFile]
