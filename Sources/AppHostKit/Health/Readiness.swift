@@ -115,6 +115,22 @@ package enum Probe {
     }
   }
 
+  /// One command's reply (after `AUTH`), nil when the server does not answer.
+  package static func command(
+    _ words: [String], port: Int, password: String?, tls: TLSClient? = nil, timeout: Duration = replyTimeout
+  ) async -> RESPValue? {
+    await Blocking.run { () -> RESPValue? in
+      do throws(Connection.Failure) {
+        let connection = try open(port: port, tls: tls)
+        defer { connection.close() }
+        if try connection.authenticate(password: password, timeout: timeout) != nil { return nil }
+        return try connection.call(words, timeout: timeout)
+      } catch {
+        return nil
+      }
+    }
+  }
+
   /// What a server says it is now (`ROLE`): `primary` or `replica`; nil when it does not answer. A cluster's
   /// roles change when a replica takes over from a primary that stopped.
   /// `timeout`: how long a reply may take (a replica whose primary is gone can block for seconds while it
@@ -211,7 +227,7 @@ package enum Probe {
   }
 
   /// Connects, telling a connect that got no answer (`unansweredReason`) from the other failures.
-  static func open(port: Int, tls: TLSClient? = nil) throws(Connection.Failure) -> Connection {
+  private static func open(port: Int, tls: TLSClient? = nil) throws(Connection.Failure) -> Connection {
     do {
       // A handshake takes a round trip or two more than a connect.
       return try Connection.open(port: port, timeout: tls == nil ? connectTimeout : replyTimeout, tls: tls)

@@ -118,7 +118,7 @@ extension Teardown {
     } catch {
       events(
         .note(
-          "\(resource): \(situation), and \(resource) could not be started to copy its data "
+          "\(resource): \(situation), and \(resource) could not copy its data before stopping "
             + "(\(error.errorDescription ?? "")); the next up starts \(resource) with what it had"))
     }
     return started
@@ -133,11 +133,13 @@ extension Probe {
     port: Int, from host: String, primaryPort: Int, checkedAt: Int, password: String?,
     deadline: ContinuousClock.Instant
   ) async -> String? {
-    var last = "it did not answer"
-    while ContinuousClock.now < deadline {
-      if await resp(port: port, password: password) == .ready { break }
-      try? await Task.sleep(for: .milliseconds(50))
+    var answered = false
+    while !answered && ContinuousClock.now < deadline {
+      answered = await resp(port: port, password: password) == .ready
+      if !answered { try? await Task.sleep(for: .milliseconds(50)) }
     }
+    guard answered else { return "it did not answer" }
+    var last = "it had not copied every write yet"
     // Its link authenticates as its clients do (a server apphost started as a primary may not have it set).
     if let password {
       guard await command(["CONFIG", "SET", "masterauth", password], port: port, password: password)?.text == "OK"
@@ -170,22 +172,6 @@ extension Probe {
       try? await Task.sleep(for: .milliseconds(50))
     }
     return "not done in \(Int(Teardown.failBackTimeout.seconds)) s: \(last)"
-  }
-
-  /// One command's reply (after `AUTH`), nil when the server does not answer.
-  package static func command(
-    _ words: [String], port: Int, password: String?, tls: TLSClient? = nil, timeout: Duration = replyTimeout
-  ) async -> RESPValue? {
-    await Blocking.run { () -> RESPValue? in
-      do throws(Connection.Failure) {
-        let connection = try open(port: port, tls: tls)
-        defer { connection.close() }
-        if try connection.authenticate(password: password, timeout: timeout) != nil { return nil }
-        return try connection.call(words, timeout: timeout)
-      } catch {
-        return nil
-      }
-    }
   }
 }
 
