@@ -187,6 +187,18 @@ import Testing
     #expect(variables["CACHE_SENTINELS"] == "cache-sentinel-1:26379,cache-sentinel-2:26379,cache-sentinel-3:26379")
     #expect(variables["CACHE_SENTINEL_MASTER"] == "cache")
     #expect(text.contains("watched by 3 sentinels, which hand out the servers' service names"))
+    // A UI in the published project reaches the primary at its service name and 6379.
+    let loadedUI = try load(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": "pw", "replicas": 1, "sentinel": true}, "ui": {"type": "rediscommander"}}}"#
+    )
+    var uiContext = context
+    uiContext.listeningPorts = ["cache": 7001, "cache-replica-1": 7002]
+    let withUI = try Planner.plan(loadedUI, context: uiContext)
+    #expect(
+      withUI.container("ui")?.environment.contains {
+        $0.name == "REDIS_HOSTS" && $0.value.masked() == "cache:cache:6379:0:********"
+      }
+        == true, "\(withUI.container("ui")?.environment ?? [])")
     #expect(!text.contains("s3cret"), "passwords stay in the env files")
   }
 

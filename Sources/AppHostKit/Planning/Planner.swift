@@ -624,9 +624,11 @@ private struct Builder {
     return plan
   }
 
-  /// The port a cache listens on in its container, where a UI reaches it: 6379, or a cluster node's own.
+  /// The port a cache listens on in its container, where a UI reaches it: 6379, or a cluster node's own
+  /// (`listeningPorts` also holds the ports of the servers sentinels watch, which a UI does not reach).
   func networkPort(of cache: String) -> Int {
-    context.listeningPorts[cache] ?? Planner.cachePort
+    guard manifest[cache]?.cache?.cluster != nil else { return Planner.cachePort }
+    return context.listeningPorts[cache] ?? Planner.cachePort
   }
 
   func shownCaches(_ caches: [String]?) -> [String] {
