@@ -138,23 +138,13 @@ package enum Probe {
   package static func role(port: Int, password: String?, tls: TLSClient? = nil, timeout: Duration = replyTimeout)
     async -> String?
   {
-    await Blocking.run { () -> String? in
-      do throws(Connection.Failure) {
-        let connection = try open(port: port, tls: tls)
-        defer { connection.close() }
-        if try connection.authenticate(password: password, timeout: timeout) != nil { return nil }
-        guard case .array(let parts?) = try connection.call(["ROLE"], timeout: timeout),
-          case .bulk(let bytes?) = parts.first
-        else { return nil }
-        switch String(decoding: bytes, as: UTF8.self) {
-        case "master": return "primary"
-        case "slave": return "replica"
-        case "sentinel": return "sentinel"
-        default: return nil
-        }
-      } catch {
-        return nil
-      }
+    guard case .array(let parts?) = await command(["ROLE"], port: port, password: password, tls: tls, timeout: timeout)
+    else { return nil }
+    switch parts.first?.text {
+    case "master": return "primary"
+    case "slave": return "replica"
+    case "sentinel": return "sentinel"
+    default: return nil
     }
   }
 

@@ -13,7 +13,7 @@ extension Teardown {
   static let answerTimeout: Duration = .seconds(15)
 
   /// Removes the sentinels among `records`, hands the cache of each replication group its data back, and
-  /// returns the other records, as they are now.
+  /// returns the other records, as they are now (a group's as inspected: with their environment).
   func removeSentinelsAndFailBack(_ records: [ContainerRecord], save: Bool) async throws(AppHostError)
     -> [ContainerRecord]
   {
@@ -35,8 +35,10 @@ extension Teardown {
         try await engine.inspect(names)
       }
       guard let nodes = inspected, let cache = nodes.first(where: { $0.resource == group }) else { continue }
-      if let updated = await failBack(cache, nodes: nodes) {
-        rest = rest.map { $0.name == updated.name ? updated : $0 }
+      let updated = await failBack(cache, nodes: nodes)
+      rest = rest.map { record in
+        if let updated, updated.name == record.name { return updated }
+        return nodes.first { $0.name == record.name } ?? record
       }
     }
     return rest
@@ -172,27 +174,5 @@ extension Probe {
       try? await Task.sleep(for: .milliseconds(50))
     }
     return "not done in \(Int(Teardown.failBackTimeout.seconds)) s: \(last)"
-  }
-}
-
-extension Plan {
-  /// The port a client here reaches the primary of `cache` at: for a cache sentinels watch, where the first
-  /// sentinel that answers says the primary is now (a failover moves it); else the endpoint's own port. Nil
-  /// when it does not run.
-  package func primaryPort(of cache: String, ports: [String: Int]) async -> Int? {
-    guard let endpoint = endpoint(cache) else { return nil }
-    let planned = endpoint.port.revealed(ports: ports).flatMap { Int($0) }
-    guard let master = endpoint.sentinelMaster else { return planned }
-    for sentinel in containers where sentinel.sentinelOf == cache {
-      guard let port = ports[sentinel.resource] else { continue }
-      let reply = await Probe.command(
-        ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master], port: port, password: endpoint.password?.revealed())
-      if case .array(let parts?) = reply, parts.count == 2, parts[0].text == Planner.host,
-        let found = parts[1].text.flatMap({ Int($0) })
-      {
-        return found
-      }
-    }
-    return planned
   }
 }

@@ -198,3 +198,25 @@ package enum StatusReport {
     return ports
   }
 }
+
+extension Plan {
+  /// The port a client here reaches the primary of `cache` at: for a cache sentinels watch, where the first
+  /// sentinel that answers says the primary is now (a failover moves it); else the endpoint's own port. Nil
+  /// when it does not run.
+  package func primaryPort(of cache: String, ports: [String: Int]) async -> Int? {
+    guard let endpoint = endpoint(cache) else { return nil }
+    let planned = endpoint.port.revealed(ports: ports).flatMap { Int($0) }
+    guard let master = endpoint.sentinelMaster else { return planned }
+    for sentinel in containers where sentinel.sentinelOf == cache {
+      guard let port = ports[sentinel.resource] else { continue }
+      let reply = await Probe.command(
+        ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master], port: port, password: endpoint.password?.revealed())
+      if case .array(let parts?) = reply, parts.count == 2, parts[0].text == Planner.host,
+        let found = parts[1].text.flatMap({ Int($0) })
+      {
+        return found
+      }
+    }
+    return planned
+  }
+}

@@ -19,8 +19,11 @@ package struct Teardown: Sendable {
     var unsaved: [String] = []
     if save {
       let savers = records.filter { $0.isRunning && $0.labels[LabelKey.savesBeforeStop] == "true" }
-      // A listing does not carry the containers' environment, where their passwords are: inspect them.
-      let needSaving = savers.isEmpty ? [] : ((try? await engine.inspect(savers.map(\.name))) ?? savers)
+      // A listing does not carry the containers' environment, where their passwords are: inspect those (a
+      // replication group's were inspected for its failback already).
+      let listed = savers.filter { $0.environment.isEmpty }
+      let inspected = listed.isEmpty ? [] : ((try? await engine.inspect(listed.map(\.name))) ?? listed)
+      let needSaving = savers.filter { !$0.environment.isEmpty } + inspected
       let events = self.events
       unsaved = await withTaskGroup(of: String?.self) { group in
         for record in needSaving {

@@ -91,8 +91,8 @@ package struct Plan: Sendable, Equatable {
       guard result.insert(name).inserted else { continue }
       if let executable = executable(name) { pending += executable.needs }
       if let container = container(name) { pending += container.caches }
-      // A cache comes with its read replicas; a replica needs its primary.
-      pending += containers.filter { $0.replicaOf == name || $0.sentinelOf == name }.map(\.resource)
+      // A cache comes with its read replicas and sentinels; a replica needs its primary.
+      pending += servers(of: name).map(\.resource)
       if let primary = container(name)?.replicaOf { pending.append(primary) }
       // A sentinel watches its cache and the cache's replicas.
       if let cache = container(name)?.sentinelOf { pending.append(cache) }

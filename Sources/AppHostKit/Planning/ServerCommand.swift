@@ -73,6 +73,8 @@ package enum ServerCommand {
     announcedName: String? = nil
   ) -> String {
     let config = configFile.map { _ in CacheConfigFile.containerPath }
+    // A replica now, or later (a cluster or the sentinels choose): `masterauth`, and replication over TLS.
+    let mayReplicate = replicaOf != nil || cluster || watched
     // Words are either fixed text or shell-quoted; "$VAR" expands inside the container's shell.
     var words: [String]
     var prelude = ""
@@ -87,7 +89,7 @@ package enum ServerCommand {
       if hasPassword && server == .redis {
         // The settings on standard input (`-`, first: the entrypoint appends modules), from the private
         // file the shell opens before the entrypoint drops privileges: the server never needs to read it.
-        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster || watched)
+        let requirepass = passwordSettings(password, replica: mayReplicate)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += ["-"]
@@ -96,7 +98,7 @@ package enum ServerCommand {
         // redis.conf splits a line into words: the value goes in double quotes, its `\` and `"`
         // escaped by sed, which reads it from a pipe (no process has it as an argument). The user's
         // configFile comes first, by `include`, so that apphost's settings follow it.
-        let requirepass = passwordSettings(password, replica: replicaOf != nil || cluster || watched)
+        let requirepass = passwordSettings(password, replica: mayReplicate)
         let lines = config.map { "{ printf 'include %s\\n' \($0) && \(requirepass); }" } ?? requirepass
         prelude = "(umask 077 && \(lines) > \(redisPasswordFile)) && "
         words += [redisPasswordFile]
@@ -134,7 +136,7 @@ package enum ServerCommand {
         words += ["--port", "0"]
         words += tlsSettings(
           port: clusterPort ?? Planner.cachePort, certificate: tlsCertificate, key: tlsKey, authority: tlsCAFile,
-          replica: replicaOf != nil || cluster || watched
+          replica: mayReplicate
         ).flatMap { ["--" + $0[0]] + $0.dropFirst() }
         // Before anything else: the copy of the key for the image's user (a user the container was started
         // as already owns it; chown then fails and changes nothing).
@@ -239,7 +241,7 @@ package enum ServerCommand {
     }
     var printf = "printf '%s\\n' " + lines.map { shellQuoted($0.joined(separator: " ")) }.joined(separator: " ")
     if hasPassword {
-      let escaped = #""$(printf '%s' "$\#(passwordVariable(server))" | sed 's/[\\"]/\\&/g')""#
+      let escaped = configEscaped("\"$\(passwordVariable(server))\"")
       let template = sentinelPasswordLines(master: sentinel.master, quotedPassword: #""%s""#)
       printf += " && printf '" + template.joined(separator: "\\n") + "\\n' " + escaped + " " + escaped + " " + escaped
     }
@@ -247,12 +249,18 @@ package enum ServerCommand {
     return "(umask 077 && { \(printf); } > \(sentinelFile)) && exec \(program) \(sentinelFile) --sentinel"
   }
 
+  /// A shell word that expands to `password` (a quoted shell expansion, `"$VAR"`) with its `\` and `"`
+  /// escaped for a redis.conf string, by sed reading it from a pipe: no process has it as an argument.
+  static func configEscaped(_ password: String) -> String {
+    #""$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+  }
+
   /// The `printf` that writes `requirepass` (and, for a replica, `masterauth`: the same password, since
   /// a replica serves the same clients as its primary) as redis.conf lines. redis.conf splits a line into
   /// words: the value goes in double quotes, its `\` and `"` escaped by sed, which reads it from a pipe
   /// (no process has it as an argument).
   static func passwordSettings(_ password: String, replica: Bool) -> String {
-    let escaped = #""$(printf '%s' \#(password) | sed 's/[\\"]/\\&/g')""#
+    let escaped = configEscaped(password)
     guard replica else { return #"printf 'requirepass "%s"\n' "# + escaped }
     return #"printf 'requirepass "%s"\nmasterauth "%s"\n' "# + escaped + " " + escaped
   }

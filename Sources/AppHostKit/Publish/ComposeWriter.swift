@@ -419,7 +419,7 @@ struct ComposeWriter {
       } else if plan.container(name) != nil {
         entries.append((name, .map([("condition", .string("service_healthy"))])))
         // A cache is ready with its read replicas and sentinels, as under apphost.
-        for server in plan.containers where server.replicaOf == name || server.sentinelOf == name {
+        for server in plan.servers(of: name).dropFirst() {
           entries.append((server.resource, .map([("condition", .string("service_healthy"))])))
         }
       } else if let program = carried(name) {
