@@ -131,9 +131,7 @@ struct ClusterTests {
       let after = try await project.ps()
       #expect(after.values.filter { $0["role"] == "cluster primary" }.count == 3, "\(after)")
 
-      try await project.succeed("down", "-v")
-      let left = try await project.leftovers()
-      #expect(left.isEmpty, "left behind: \(left)")
+      try await project.downLeavesNothing()
     }
   }
 

@@ -44,6 +44,13 @@ struct ReplicaTests {
       return rowsByName(psJSON: result.output)
     }
 
+    /// `down -v`, after which nothing of the project is left.
+    func downLeavesNothing(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+      try await succeed("down", "-v", sourceLocation: sourceLocation)
+      let left = try await leftovers()
+      #expect(left.isEmpty, "left behind: \(left)", sourceLocation: sourceLocation)
+    }
+
     /// Containers, volumes and server records of the project that are still there.
     func leftovers() async throws -> [String] {
       if engine == "native" {
@@ -185,9 +192,7 @@ struct ReplicaTests {
       }
       #expect(started["cache-replica-1"]?["health"] == "healthy", "\(started)")
 
-      try await project.succeed("down", "-v")
-      let left = try await project.leftovers()
-      #expect(left.isEmpty, "left behind: \(left)")
+      try await project.downLeavesNothing()
     }
   }
 
@@ -246,9 +251,7 @@ struct ReplicaTests {
       }
       #expect(kept == "500")
 
-      try await project.succeed("down", "-v")
-      let left = try await project.leftovers()
-      #expect(left.isEmpty, "left behind: \(left)")
+      try await project.downLeavesNothing()
     }
   }
 }

@@ -155,9 +155,7 @@ struct SentinelTests {
       let third = try await project.variables()
       #expect(try await Self.redis(try #require(third["CACHE_PORT"]), "DBSIZE") == "2001")
 
-      try await project.succeed("down", "-v")
-      let left = try await project.leftovers()
-      #expect(left.isEmpty, "left behind: \(left)")
+      try await project.downLeavesNothing()
     }
   }
 
