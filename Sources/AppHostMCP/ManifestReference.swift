@@ -101,13 +101,17 @@ enum ManifestReference {
     replica had taken over, has the cache copy it before saving (`cache: cache-replica-1 had taken over as
     primary; cache copied its data before stopping`): the next `up` starts the cache as the primary with every
     write. Refused (65): Garnet (no Sentinel), with `"cluster"` (a cluster fails over by itself) or `"tls"`
-    (not yet), a resource
-    named like a sentinel, and, in containers, a UI that shows the cache (it could not reach the host's
-    network). `publish compose` carries the sentinels: there every server is found by its service name
+    (not yet), and a resource
+    named like a sentinel. The UIs show such a cache from the host's network (see
+    [Admin UIs](#admin-uis-type-redisinsight--rediscommander)). `publish compose` carries the sentinels: there every server is found by its service name
     (`sentinel resolve-hostnames` and `announce-hostnames`, each server's `replica-announce-ip` and each
     sentinel's `announce-ip` its own name), so programs in the project ask `cache-sentinel-1:26379` and follow
-    failovers; each sentinel is healthy when `SENTINEL CKQUORUM` says the quorum can be reached.
-    `publish kubernetes` refuses sentinels (65) for now, naming `publish compose`.
+    failovers; each sentinel is healthy when `SENTINEL CKQUORUM` says the quorum can be reached and
+    `SENTINEL MASTER` counts the cache's replicas (as `apphost up` waits for: until then it has none to promote).
+    `publish kubernetes` carries them the same way: every server and sentinel a StatefulSet with a Service
+    of its own name, which finds its pod before it is ready too (a sentinel is ready once it reaches the
+    others); what Kubernetes does not carry is the start order (sentinels and programs start at once and
+    retry), said in the kustomization's header.
 
     ### Clusters
 
@@ -139,9 +143,11 @@ enum ManifestReference {
     `<cache>-cluster` service that waits for the nodes, forms the cluster with `redis-cli --cluster create`
     (unless its volumes kept it formed) and waits for `cluster_state:ok`; programs that use the cache depend on
     it completing. Clients on the host reach each node's own slots there, not the redirects. `publish
-    kubernetes` refuses a cluster (65) for now, naming `publish compose`. RedisInsight and Redis Commander are
-    given the first node, at its own port; they do not follow the cluster's redirects (the nodes tell clients 127.0.0.1, which is the UI's own
-    container). apphost does not move slots: a cluster whose nodes no longer serve every slot (a smaller
+    kubernetes` carries it too: each node a StatefulSet whose Service has the node's port and its bus (the port
+    + 10000) and finds the pod before it is ready, and a Job `<cache>-cluster` running the same script as
+    compose's one-shot service. Programs are not held back until it is formed there (they retry), and the Job
+    cannot be changed once made (delete it before applying a changed cluster): the header says both. RedisInsight and Redis Commander show the cluster from the
+    host's network and follow its redirects (see [Admin UIs](#admin-uis-type-redisinsight--rediscommander)). apphost does not move slots: a cluster whose nodes no longer serve every slot (a smaller
     `"cluster"`, or one node's data removed by hand) is not formed over; `up` says so and names the remedies
     (put `"cluster"` back, or `apphost down -v NAME`). A larger one gets its new nodes as replicas.
 
@@ -215,13 +221,11 @@ enum ManifestReference {
 
     | key | default | meaning |
     |---|---|---|
-    | `caches` | all caches | the caches shown; they are reached at `NAME:6379` on the project's network, with their passwords |
+    | `caches` | all caches | the caches shown; they are reached at `NAME:6379` on the project's network (RedisInsight showing a cluster or sentinels: at 127.0.0.1, below), with their passwords |
     | `hostPort` | engine-assigned | port on 127.0.0.1 (RedisInsight listens on 5540, Redis Commander on 8081) |
     | `dataVolume` (RedisInsight) | `true` | keeps RedisInsight's settings; never `"readOnly": true` (RedisInsight writes its database there: refused, 65) |
     | `acceptTerms` (RedisInsight) | `false` | `true` accepts RedisInsight's terms for you (`RI_ACCEPT_TERMS_AND_CONDITIONS`) |
     | `image`, `tag`, `lifetime`, `env`, `resources` | | as for caches |
-
-    A password that Redis Commander cannot carry (with `:`, `,`, `"`, `\` or white space, which its entrypoint splits on or writes into JSON unescaped) is refused for the caches it shows. The UIs
 
     A password that Redis Commander cannot carry is refused (65) for the caches it shows, naming the cache:
     `:` and `,` (they separate its `REDIS_HOSTS` setting), whitespace, `"` and `\` (its image's entrypoint
@@ -229,6 +233,26 @@ enum ManifestReference {
     commander's `caches`. A password read from the environment is checked the same way when `up` reads it. The UIs
     start beside the caches and are ready when their health URL answers (`/api/health`, `/healthcheck`);
     `up` and `ps` print their URLs (`http://127.0.0.1:PORT`).
+
+    A UI showing a cluster or a cache sentinels watch runs, in a container, on the host's network, listening
+    on 127.0.0.1 only (RedisInsight's `RI_APP_HOST` and `RI_APP_PORT`, Redis Commander's `ADDRESS` and `PORT`)
+    at its `hostPort` or a port apphost chooses and remembers: the nodes and the sentinels tell clients
+    `127.0.0.1` and their ports, which only the host's network reaches. The other caches it shows it reaches at
+    `127.0.0.1` and their host ports, which apphost then chooses and remembers for them too (their `hostPort`
+    if they have one).
+    - RedisInsight finds a cluster from its first node (it recognises a cluster when it connects) and follows
+      its redirects. A sentinel cache it takes from a pre-setup file (`RI_PRE_SETUP_DATABASES_PATH`, the only
+      way RedisInsight accepts a sentinel and its master name) naming the first sentinel and the master, so it
+      follows failovers.
+    - Redis Commander gets every connection it shows in its configuration file
+      (`config/local-production.json`, which its entrypoint keeps when `REDIS_HOSTS` is not set): a cluster's
+      first node with `isCluster`, a sentinel cache as `sentinels`, `sentinelName` and `sentinelPassword`. Any
+      password does there, so the password rule above does not apply to it.
+    - Each container writes its file at start, before the image's own command, mode 0600, the passwords coming
+      from its environment (never an argument).
+
+    Published (compose, Kubernetes), the UIs are on the project network and name the first node and the first
+    sentinel by their service names.
 
     ### Programs: `"type": "executable"`
 

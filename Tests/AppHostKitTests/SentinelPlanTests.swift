@@ -129,29 +129,85 @@ import Testing
     #expect(record.ports == [7001: 7001] && record.serverPort == 7001)
   }
 
-  @Test func aUICannotShowASentinelCacheAndPublishDoesNotCarryOne() throws {
-    let withUI = try plan(
-      #"{"name": "shop", "resources": {"cache": {"type": "redis", "replicas": 1, "sentinel": true}, "other": {"type": "redis"}, "ui": {"type": "redisinsight", "acceptTerms": true}}}"#
-    )
-    let refusal = try #require(withUI.uisShowingSentinelCaches())
-    guard case .invalidManifest(_, let diagnostics) = refusal else {
-      Issue.record("\(refusal)")
-      return
+  /// RedisInsight showing a cache sentinels watch runs on the host's network, bound to 127.0.0.1 at its
+  /// chosen port: the sentinel and the master name in a pre-setup file its container writes (the password
+  /// from its environment), the other caches at 127.0.0.1 and the host ports chosen for them. Published, it
+  /// is on the project network and names the first sentinel by its service name.
+  static let insightManifest =
+    #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": "s3cret\"pw", "replicas": 1, "sentinel": true}, "other": {"type": "redis", "hostPort": 6390}, "open": {"type": "valkey", "password": false}, "ui": {"type": "redisinsight", "acceptTerms": true}, "commander": {"type": "rediscommander"}}}"#
+
+  @Test func theUIsShowASentinelCacheFromTheHostsNetwork() throws {
+    let plan = try plan(Self.insightManifest)
+    let ui = try #require(plan.container("ui"))
+    // cache, cache-replica-1, cache-sentinel-1..3 are 7001..7005; then ui, other (fixed), open, commander.
+    #expect(ui.hostNetwork && ui.containerPort == 7006 && ui.hostPort == 7006 && ui.hostPortChosen)
+    let environment = Dictionary(uniqueKeysWithValues: ui.environment.map { ($0.name, $0.value.masked()) })
+    #expect(environment["RI_APP_HOST"] == "127.0.0.1" && environment["RI_APP_PORT"] == "7006")
+    #expect(environment["RI_REDIS_HOST1"] == nil, "the sentinel cache comes from the file")
+    #expect(environment["APPHOST_SENTINEL_PASSWORD1"] == Value.mask)
+    #expect(environment["RI_PRE_SETUP_DATABASES_PATH"] == "/tmp/apphost-databases.json")
+    #expect(environment["RI_REDIS_HOST2"] == "127.0.0.1" && environment["RI_REDIS_PORT2"] == "6390")
+    #expect(environment["RI_REDIS_HOST3"] == "127.0.0.1" && environment["RI_REDIS_PORT3"] == "7007")
+    #expect(environment["RI_REDIS_PASSWORD3"] == nil)
+    let open = try #require(plan.container("open"))
+    #expect(open.hostPort == 7007 && open.hostPortChosen && !open.hostNetwork)
+    #expect(plan.container("other")?.hostPort == 6390 && plan.container("other")?.hostPortChosen == false)
+    #expect(ui.entrypoint == "/bin/sh")
+    let command = try #require(ui.command.last)
+    #expect(
+      command.hasPrefix(
+        #"(umask 077 && printf '[{"name":"cache","host":"127.0.0.1","port":7003,"id":"1","password":"%s","sentinelMaster":{"name":"cache","password":"%s"}}]' "$(printf '%s' "$APPHOST_SENTINEL_PASSWORD1" | sed"#
+      ), "\(command)")
+    #expect(
+      command.hasSuffix(
+        "> /tmp/apphost-databases.json) && exec ./docker-entry.sh node redisinsight/api/dist/src/main"), "\(command)")
+    let arguments = ui.runArguments(flavor: .docker, owner: nil)
+    #expect(arguments.contains(["--network", "host"]) && !arguments.contains("--publish"))
+    #expect(!arguments.joined(separator: " ").contains("s3cret"), "no password in the arguments")
+    #expect(ui.engineEnvironment["APPHOST_SENTINEL_PASSWORD1"] == #"s3cret"pw"#)
+
+    // Redis Commander: every connection in its configuration file, written before its entrypoint runs (under
+    // its image's dumb-init); no REDIS_HOSTS.
+    let commander = try #require(plan.container("commander"))
+    #expect(commander.hostNetwork && commander.containerPort == 7008)
+    let variables = Dictionary(uniqueKeysWithValues: commander.environment.map { ($0.name, $0.value.masked()) })
+    #expect(variables["ADDRESS"] == "127.0.0.1" && variables["PORT"] == "7008" && variables["REDIS_HOSTS"] == nil)
+    #expect(variables["APPHOST_PASSWORD1"] == Value.mask && variables["APPHOST_PASSWORD3"] == nil)
+    #expect(commander.entrypoint == "/usr/bin/dumb-init" && commander.command.prefix(3) == ["--", "/bin/sh", "-c"])
+    let script = try #require(commander.command.last)
+    #expect(
+      script.hasPrefix(
+        #"(umask 077 && printf '{"connections":[{"label":"cache","host":"127.0.0.1","port":7003,"dbIndex":0,"password":"%s","sentinels":[{"host":"127.0.0.1","port":7003}],"sentinelName":"cache","sentinelPassword":"%s"},{"label":"other","host":"127.0.0.1","port":6390,"dbIndex":0,"password":"%s"},{"label":"open","host":"127.0.0.1","port":7007,"dbIndex":0}]}' "#
+      ), "\(script)")
+    #expect(
+      script.hasSuffix(
+        #" > "$HOME/config/local-$NODE_ENV.json") && exec /redis-commander/docker/entrypoint.sh"#), "\(script)")
+    #expect(!commander.runArguments(flavor: .podman, owner: nil).joined(separator: " ").contains("s3cret"))
+
+    let published = try PublishComposeTests().compose(Self.insightManifest)
+    let compose = try #require(published[ComposeWriter.fileName]?.text)
+    #expect(compose.contains(#"\"host\":\"cache-sentinel-1\",\"port\":26379,"#), "\(compose)")
+    #expect(compose.contains("      RI_REDIS_HOST2: other\n      RI_REDIS_PORT2: \"6379\"\n"), "\(compose)")
+    #expect(!compose.contains("RI_APP_HOST"), "\(compose)")
+    #expect(published["ui.env"]?.text.contains(#"APPHOST_SENTINEL_PASSWORD1=s3cret"pw"#) == true)
+  }
+
+  /// Kubernetes: every server a StatefulSet with its own Service, found before it is ready (a sentinel is
+  /// ready once it reaches the others), named by the servers and sentinels as on compose.
+  @Test func kubernetesCarriesEveryServerWithAServiceOfItsOwn() throws {
+    let files = try PublishKubernetesTests().kubernetes(Self.manifest)
+    for server in ["cache", "cache-replica-1", "cache-sentinel-1", "cache-sentinel-2", "cache-sentinel-3"] {
+      let text = try #require(files["\(server).yaml"], "\(files.keys.sorted())")
+      #expect(text.contains("kind: StatefulSet"))
+      let client = try #require(text.components(separatedBy: "---\n").last)
+      #expect(client.contains("name: \(server)\n") && client.contains("publishNotReadyAddresses: true"), "\(client)")
     }
-    #expect(diagnostics.map(\.path.description) == ["resources.ui.caches"])
-    #expect(diagnostics.first?.message.contains("ui cannot show cache yet") == true)
-    let others = try plan(
-      #"{"name": "shop", "resources": {"cache": {"type": "redis", "replicas": 1, "sentinel": true}, "other": {"type": "redis"}, "ui": {"type": "redisinsight", "acceptTerms": true, "caches": ["other"]}}}"#
-    )
-    #expect(others.uisShowingSentinelCaches() == nil)
-    let plan = try plan(Self.manifest)
-    let loaded = try load(Self.manifest)
-    #expect {
-      try Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/out")
-    } throws: { error in
-      guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
-      return diagnostics.contains { $0.message.contains("`apphost publish compose` does") }
-    }
+    let sentinel = try #require(files["cache-sentinel-2.yaml"])
+    #expect(sentinel.contains("sentinel ckquorum cache | grep -q OK"))
+    #expect(sentinel.contains("'sentinel announce-ip cache-sentinel-2'"), "\(sentinel)")
+    #expect(sentinel.contains("$$(printf"), "Kubernetes would expand $(...) in args")
+    #expect(files["cache-replica-1.yaml"]?.contains("--replica-announce-ip cache-replica-1") == true)
+    #expect(files["kustomization.yaml"]?.contains("cache: watched by 3 sentinels") == true)
   }
 
   @Test func publishedEveryServerIsFoundByItsServiceName() throws {
@@ -179,6 +235,11 @@ import Testing
       ).map { ($0.name, $0) })
     let text = try #require(files["docker-compose.yml"]?.text)
     #expect(text.contains("redis-cli -p 26379 sentinel ckquorum cache | grep -q OK"), "the sentinels' healthcheck")
+    // ... which also waits, as `apphost up` does, until the sentinel knows the replica it would promote.
+    #expect(
+      text.contains(
+        #"redis-cli -p 26379 sentinel master cache | grep -x -A 1 num-slaves | tail -n 1)\" -ge 1 ] 2>/dev/null""#),
+      "\(text)")
     #expect(text.contains("\"127.0.0.1:7011:26379\""))
     // Programs in the project ask the sentinels by their service names.
     let inside = try #require(plan.networkEndpoints.first { $0.resource == "cache" })
@@ -187,18 +248,19 @@ import Testing
     #expect(variables["CACHE_SENTINELS"] == "cache-sentinel-1:26379,cache-sentinel-2:26379,cache-sentinel-3:26379")
     #expect(variables["CACHE_SENTINEL_MASTER"] == "cache")
     #expect(text.contains("watched by 3 sentinels, which hand out the servers' service names"))
-    // A UI in the published project reaches the primary at its service name and 6379.
+    // A UI in the published project asks the first sentinel by its service name.
     let loadedUI = try load(
       #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": "pw", "replicas": 1, "sentinel": true}, "ui": {"type": "rediscommander"}}}"#
     )
     var uiContext = context
     uiContext.listeningPorts = ["cache": 7001, "cache-replica-1": 7002]
     let withUI = try Planner.plan(loadedUI, context: uiContext)
+    let ui = try #require(withUI.container("ui"))
+    #expect(!ui.hostNetwork && ui.environment["REDIS_HOSTS"] == nil && ui.environment["ADDRESS"] == nil)
     #expect(
-      withUI.container("ui")?.environment.contains {
-        $0.name == "REDIS_HOSTS" && $0.value.masked() == "cache:cache:6379:0:********"
-      }
-        == true, "\(withUI.container("ui")?.environment ?? [])")
+      ui.command.last?.contains(
+        #""sentinels":[{"host":"cache-sentinel-1","port":26379}],"sentinelName":"cache","sentinelPassword":"%s"}"#)
+        == true, "\(ui.command)")
     #expect(!text.contains("s3cret"), "passwords stay in the env files")
   }
 

@@ -47,6 +47,15 @@ package struct Resource: Sendable, Equatable {
     return nil
   }
 
+  /// A UI's container settings.
+  package var uiSettings: ContainerSettings? {
+    switch spec {
+    case .redisInsight(let insight): insight.container
+    case .redisCommander(let commander): commander.container
+    default: nil
+    }
+  }
+
   package var executable: ExecutableSpec? {
     if case .executable(let executable) = spec { return executable }
     return nil

@@ -282,6 +282,11 @@ package struct ManifestValidator {
           + "it with, cannot carry TLS settings; remove \(cacheName) from these caches (RedisInsight shows TLS "
           + "caches), or remove \"tls\" from \(cacheName)")
     }
+    // Showing a cluster or a cache sentinels watch, it is given its connections in its configuration file
+    // instead (JSON, escaped by apphost), which takes any password.
+    guard !shown.contains(where: { manifest[$0]?.cache.map { $0.cluster != nil || $0.sentinel } == true }) else {
+      return
+    }
     for cacheName in shown {
       guard case .given(.literal(let password)) = manifest[cacheName]?.cache?.password,
         let problem = RedisCommanderPassword.problem(password)

@@ -72,7 +72,6 @@ package struct ProjectSession: Sendable {
       } else if project.hasBindMounts, try await EngineSelection.isRootless(engine, environment: environment) {
         plan = try project.plan(environment: environment, rootlessEngine: true)
       }
-      if engine.flavor.isContainerEngine, let refusal = plan.uisShowingSentinelCaches() { throw refusal }
     } catch {
       await session.discardCreatedNetwork()
       throw error

@@ -50,22 +50,6 @@ package struct Plan: Sendable, Equatable {
     return caches
   }
 
-  /// Why this plan's UIs cannot run (nil when they can): in containers, the servers of a cache sentinels
-  /// watch are on the host's network at 127.0.0.1, which a UI on the project network cannot reach.
-  package func uisShowingSentinelCaches() -> AppHostError? {
-    let watched = Set(sentinelCaches)
-    let diagnostics = containers.filter { !$0.kind.isCache }.flatMap { ui in
-      ui.caches.filter(watched.contains).map { cache in
-        Diagnostic(
-          .error, JSONPath.resource(ui.resource).appending("caches"),
-          "\(ui.resource) cannot show \(cache) yet: the servers sentinels watch run on the host's network at 127.0.0.1, "
-            + "which a UI in a container cannot reach; list the other caches in \"caches\", or run with --engine "
-            + "native (which runs no UIs)")
-      }
-    }
-    return diagnostics.isEmpty ? nil : .invalidManifest(file: manifestPath, diagnostics: diagnostics)
-  }
-
   /// The servers a name stands for: a cache and its read replicas (after it), or every node of the
   /// cluster the cache is; any other container (`cache-replica-1`, `cache-node-2`) alone.
   package func servers(of name: String) -> [ContainerPlan] {

@@ -80,6 +80,32 @@ package enum Planner {
       + (cache.sentinel ? sentinelNames(of: resource) : [])
   }
 
+  /// A UI showing a cluster or a cache sentinels watch, in a container, runs on the host's network at
+  /// 127.0.0.1 (where the nodes and the sentinels say the servers are, as to any client here): each such UI
+  /// with the other caches it shows, which it reaches at the host ports apphost then chooses for them.
+  package static func uisOnHostNetwork(_ manifest: Manifest) -> [(ui: String, caches: [String])] {
+    let everyCache = manifest.resources.filter(\.type.isCache).map(\.name)
+    let topology = { (name: String) in
+      manifest[name]?.cache.map { $0.cluster != nil || $0.sentinel } == true
+    }
+    return manifest.resources.compactMap { resource in
+      let shown: [String]
+      switch resource.spec {
+      case .redisInsight(let insight): shown = insight.caches ?? everyCache
+      case .redisCommander(let commander): shown = commander.caches ?? commanderDefaultCaches(manifest)
+      default: return nil
+      }
+      guard shown.contains(where: topology) else { return nil }
+      return (resource.name, shown.filter { !topology($0) })
+    }
+  }
+
+  /// Redis Commander shows the caches that speak plain text by default: its connections have no TLS settings
+  /// apphost fills in (the validator refuses a TLS cache named in its `caches`).
+  static func commanderDefaultCaches(_ manifest: Manifest) -> [String] {
+    manifest.resources.filter { $0.cache.map { !$0.tls } == true }.map(\.name)
+  }
+
   /// The project network, when a container must reach another by name (a UI, its caches; a read
   /// replica, its primary).
   package static func network(for loaded: LoadedManifest) -> NetworkPlan? {
@@ -177,7 +203,14 @@ private struct Builder {
         var container = cacheContainer(
           resource.name, cache, password: password,
           hostNetworkPort: hostNetwork ? try listeningPort(resource.name) : nil)
-        if hostNetwork { try placeOnHostNetwork(&container, chosen: cache.container.hostPort == nil) }
+        if hostNetwork {
+          try placeOnHostNetwork(&container, chosen: cache.container.hostPort == nil)
+        } else if !context.nativeEngine, !context.publishing, let port = context.listeningPorts[resource.name] {
+          // Shown by a UI on the host's network (`uisOnHostNetwork`): published on a port apphost chose.
+          container.hostPort = port
+          container.hostPortChosen = cache.container.hostPort == nil
+          container.configHash = configHash(container)
+        }
         if cache.replicas > 0 {
           container.labels.append(Label(LabelKey.replicationGroup, resource.name))
           container.configHash = configHash(container)
@@ -205,7 +238,7 @@ private struct Builder {
         skipped.append(
           Plan.Skipped(name: resource.name, kind: resource.type == .redisinsight ? .redisinsight : .rediscommander))
       case .redisInsight(let insight):
-        containers.append(insightContainer(resource.name, insight, passwords: passwords))
+        containers.append(try insightContainer(resource.name, insight, passwords: passwords))
         if let volume = insight.dataVolume { volumes.append(volumePlan(resource.name, volume)) }
       case .redisCommander(let commander):
         containers.append(try commanderContainer(resource.name, commander, passwords: passwords, path: path))
@@ -635,18 +668,69 @@ private struct Builder {
     caches ?? manifest.resources.filter(\.type.isCache).map(\.name)
   }
 
+  /// Whether the UI `resource` runs on the host's network (`uisOnHostNetwork`): in containers, not published.
+  func uiOnHostNetwork(_ resource: String) -> Bool {
+    !context.nativeEngine && !context.publishing && Planner.uisOnHostNetwork(manifest).contains { $0.ui == resource }
+  }
+
+  /// Where a UI reaches `cache`: at 127.0.0.1 and the port it listens on or is published on, from the host's
+  /// network; else by name on the project network (published, the nodes and the sentinels name each other
+  /// so); a cache sentinels watch at its first sentinel.
+  func uiConnection(to cache: String, hostNetwork: Bool, passwordVariable: String?) throws(AppHostError)
+    -> UIConnection
+  {
+    let spec = manifest[cache]?.cache
+    if spec?.sentinel == true {
+      let sentinel = Planner.sentinelNames(of: cache)[0]
+      return UIConnection(
+        name: cache, host: hostNetwork ? Planner.host : sentinel,
+        port: hostNetwork ? try listeningPort(sentinel) : Planner.sentinelPort, mode: .sentinel(master: cache),
+        passwordVariable: passwordVariable)
+    }
+    return UIConnection(
+      name: cache, host: hostNetwork ? Planner.host : cache,
+      port: hostNetwork ? try listeningPort(cache) : networkPort(of: cache),
+      mode: spec?.cluster != nil ? .cluster : .standalone, passwordVariable: passwordVariable)
+  }
+
+  /// A UI on the host's network listens on 127.0.0.1 only, at its chosen port (`variables`: the names its
+  /// image reads them from).
+  func listeningOnHost(_ plan: inout ContainerPlan, variables: (host: String, port: String), fixed: Int?)
+    throws(AppHostError)
+  {
+    plan.environment.set(EnvironmentVariable(variables.host, .text(Planner.host)))
+    plan.environment.set(EnvironmentVariable(variables.port, .text(String(try listeningPort(plan.resource)))))
+    try placeOnHostNetwork(&plan, chosen: fixed == nil)
+  }
+
   func insightContainer(_ resource: String, _ insight: RedisInsightSpec, passwords: [String: Value?])
-    -> ContainerPlan
+    throws(AppHostError) -> ContainerPlan
   {
     var environment: [EnvironmentVariable] = []
     var mounts = insight.dataVolume.map { [volumeMount(resource, $0)] } ?? []
     let caches = shownCaches(insight.caches)
+    let hostNetwork = uiOnHostNetwork(resource)
+    // The caches sentinels watch: RedisInsight takes those from its pre-setup file only, which its container
+    // writes at start.
+    var sentinels: [(id: String, connection: UIConnection)] = []
     for (offset, cache) in caches.enumerated() {
       let number = offset + 1
-      environment.append(EnvironmentVariable("RI_REDIS_HOST\(number)", .text(cache)))
-      environment.append(EnvironmentVariable("RI_REDIS_PORT\(number)", .text(String(networkPort(of: cache)))))
+      let password = passwords[cache] ?? nil
+      if manifest[cache]?.cache?.sentinel == true {
+        let variable = "APPHOST_SENTINEL_PASSWORD\(number)"
+        if let password { environment.append(EnvironmentVariable(variable, password)) }
+        sentinels.append(
+          (
+            "\(number)",
+            try uiConnection(to: cache, hostNetwork: hostNetwork, passwordVariable: password.map { _ in variable })
+          ))
+        continue
+      }
+      let connection = try uiConnection(to: cache, hostNetwork: hostNetwork, passwordVariable: nil)
+      environment.append(EnvironmentVariable("RI_REDIS_HOST\(number)", .text(connection.host)))
+      environment.append(EnvironmentVariable("RI_REDIS_PORT\(number)", .text(String(connection.port))))
       environment.append(EnvironmentVariable("RI_REDIS_ALIAS\(number)", .text(cache)))
-      if let password = passwords[cache] ?? nil {
+      if let password {
         environment.append(EnvironmentVariable("RI_REDIS_PASSWORD\(number)", password))
       }
       if manifest[cache]?.cache?.tls == true {
@@ -661,11 +745,22 @@ private struct Builder {
     if insight.acceptTerms {
       environment.append(EnvironmentVariable("RI_ACCEPT_TERMS_AND_CONDITIONS", "true"))
     }
+    var entrypoint: String?
+    var command: [String] = []
+    if !sentinels.isEmpty {
+      environment.append(EnvironmentVariable("RI_PRE_SETUP_DATABASES_PATH", .text(UIConnection.insightFile)))
+      entrypoint = "/bin/sh"
+      command = ["-c", UIConnection.insightCommandLine(sentinels)]
+    }
     for entry in insight.container.env { environment.set(EnvironmentVariable(entry.name, .text(entry.value))) }
-    return container(
+    var plan = container(
       resource, kind: .redisinsight, settings: insight.container, containerPort: 5540, environment: environment,
-      mounts: mounts, user: nil, entrypoint: nil,
-      command: [], caches: caches, health: .http(path: "/api/health"), savesBeforeStop: false)
+      mounts: mounts, user: nil, entrypoint: entrypoint,
+      command: command, caches: caches, health: .http(path: "/api/health"), savesBeforeStop: false)
+    if hostNetwork {
+      try listeningOnHost(&plan, variables: ("RI_APP_HOST", "RI_APP_PORT"), fixed: insight.container.hostPort)
+    }
+    return plan
   }
 
   func commanderContainer(
@@ -673,30 +768,56 @@ private struct Builder {
   ) throws(AppHostError) -> ContainerPlan {
     // Its REDIS_HOSTS cannot carry TLS: by default it shows the caches that speak plain text (the validator
     // refuses a TLS cache named in its `caches`).
-    let caches = commander.caches ?? shownCaches(nil).filter { manifest[$0]?.cache?.tls != true }
-    var hosts = Value([])
-    for (offset, cache) in caches.enumerated() {
-      if offset > 0 { hosts = hosts + "," }
-      hosts = hosts + .text("\(cache):\(cache):\(networkPort(of: cache)):0")
-      if let password = passwords[cache] ?? nil {
-        // Literal passwords were checked with the manifest; one read from the environment is checked here.
-        if let text = password.revealed(), let problem = RedisCommanderPassword.problem(text),
-          case .given(.environment(let variable)) = manifest[cache]?.cache?.password
-        {
-          throw .invalidEnvironmentValue(
-            variable: variable, path: JSONPath.resource(cache).appending("password"), file: loaded.path,
-            reason: "contains \(problem), which Redis Commander (\(path)) cannot take; "
-              + RedisCommanderPassword.remedy(cache: cache, commander: resource))
-        }
-        hosts = hosts + ":" + password
+    let caches = commander.caches ?? Planner.commanderDefaultCaches(manifest)
+    // A cluster or a cache sentinels watch: connections REDIS_HOSTS cannot describe, written into the
+    // configuration file its entrypoint keeps when REDIS_HOSTS is not set (the passwords JSON-escaped, from
+    // its environment), run under its image's own `dumb-init --`.
+    let topology = caches.contains { manifest[$0]?.cache.map { $0.cluster != nil || $0.sentinel } == true }
+    for cache in caches where !topology {
+      // Literal passwords were checked with the manifest; one read from the environment is checked here.
+      if let password = passwords[cache] ?? nil, let text = password.revealed(),
+        let problem = RedisCommanderPassword.problem(text),
+        case .given(.environment(let variable)) = manifest[cache]?.cache?.password
+      {
+        throw .invalidEnvironmentValue(
+          variable: variable, path: JSONPath.resource(cache).appending("password"), file: loaded.path,
+          reason: "contains \(problem), which Redis Commander (\(path)) cannot take; "
+            + RedisCommanderPassword.remedy(cache: cache, commander: resource))
       }
     }
-    var environment = [EnvironmentVariable("REDIS_HOSTS", hosts)]
+    var environment: [EnvironmentVariable] = []
+    var entrypoint: String?
+    var command: [String] = []
+    if topology {
+      let hostNetwork = uiOnHostNetwork(resource)
+      var connections: [UIConnection] = []
+      for (offset, cache) in caches.enumerated() {
+        let variable = "APPHOST_PASSWORD\(offset + 1)"
+        let password = passwords[cache] ?? nil
+        if let password { environment.append(EnvironmentVariable(variable, password)) }
+        connections.append(
+          try uiConnection(to: cache, hostNetwork: hostNetwork, passwordVariable: password.map { _ in variable }))
+      }
+      entrypoint = "/usr/bin/dumb-init"
+      command = ["--", "/bin/sh", "-c", UIConnection.commanderCommandLine(connections)]
+    } else {
+      var hosts = Value([])
+      for (offset, cache) in caches.enumerated() {
+        if offset > 0 { hosts = hosts + "," }
+        hosts = hosts + .text("\(cache):\(cache):\(networkPort(of: cache)):0")
+        if let password = passwords[cache] ?? nil { hosts = hosts + ":" + password }
+      }
+      environment.append(EnvironmentVariable("REDIS_HOSTS", hosts))
+    }
     for entry in commander.container.env { environment.set(EnvironmentVariable(entry.name, .text(entry.value))) }
-    return container(
+    var plan = container(
       resource, kind: .rediscommander, settings: commander.container, containerPort: 8081,
-      environment: environment, mounts: [], user: nil, entrypoint: nil, command: [], caches: caches,
+      environment: environment, mounts: [], user: nil, entrypoint: entrypoint, command: command, caches: caches,
       health: .http(path: "/healthcheck"), savesBeforeStop: false)
+    if uiOnHostNetwork(resource) {
+      try listeningOnHost(&plan, variables: ("ADDRESS", "PORT"), fixed: commander.container.hostPort)
+    }
+    return plan
   }
 
   /// UIs reach caches by name: then every container joins the project network.

@@ -238,19 +238,29 @@ extension PortMemory {
     let remembered = load()
     var ports: [String: Int] = [:]
     var picked: [String: Int] = [:]
+    func choose(_ name: String, fixed: Int?) throws(AppHostError) {
+      guard ports[name] == nil else { return }
+      if let fixed {
+        ports[name] = fixed
+      } else if let port = remembered[name], port <= LocalPorts.highestClusterPort {
+        ports[name] = port
+      } else {
+        let port = try LocalPorts.pickClusterPort(busFree: false, taken: Set(ports.values))
+        ports[name] = port
+        picked[name] = port
+      }
+    }
     for resource in manifest.resources {
       guard let cache = resource.cache, listening(cache) else { continue }
       for node in Planner.serverNames(of: resource.name, cache) {
-        if node == resource.name, let fixed = cache.container.hostPort {
-          ports[node] = fixed
-        } else if let port = remembered[node], port <= LocalPorts.highestClusterPort {
-          ports[node] = port
-        } else {
-          let port = try LocalPorts.pickClusterPort(busFree: false, taken: Set(ports.values))
-          ports[node] = port
-          picked[node] = port
-        }
+        try choose(node, fixed: node == resource.name ? cache.container.hostPort : nil)
       }
+    }
+    // A UI showing such a cache is on the host's network too, and reaches its other caches at the host
+    // ports they are published on.
+    for (ui, caches) in Planner.uisOnHostNetwork(manifest) {
+      try choose(ui, fixed: manifest[ui]?.uiSettings?.hostPort)
+      for cache in caches { try choose(cache, fixed: manifest[cache]?.cache?.container.hostPort) }
     }
     if !picked.isEmpty { remember(picked) }
     return ports
