@@ -79,14 +79,29 @@ import Testing
     }
   }
 
+  /// Both UIs run on the host's network and are given the first node at 127.0.0.1 and its own port, from
+  /// which they find the others (RedisInsight by itself, Redis Commander told `isCluster`).
   @Test func theUIsReachTheFirstNodeAtItsOwnPort() throws {
     let plan = try plan(
       #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": false, "cluster": true}, "insight": {"type": "redisinsight"}, "commander": {"type": "rediscommander"}}}"#
     )
     let insight = try #require(plan.container("insight"))
+    #expect(insight.hostNetwork && insight.environment["RI_REDIS_HOST1"]?.revealed() == "127.0.0.1")
     #expect(insight.environment["RI_REDIS_PORT1"]?.revealed() == "7001", "\(insight.environment)")
     let commander = try #require(plan.container("commander"))
-    #expect(commander.environment["REDIS_HOSTS"]?.revealed()?.contains("cache:cache:7001:0") == true)
+    #expect(commander.hostNetwork && commander.environment["REDIS_HOSTS"] == nil)
+    #expect(
+      commander.command.last?.contains(
+        #"{"label":"cache","host":"127.0.0.1","port":7001,"dbIndex":0,"isCluster":true}"#)
+        == true, "\(commander.command)")
+    // Published, on the project network, by the node's service name.
+    let published = try AppHostKitTests.plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "password": false, "cluster": true}, "commander": {"type": "rediscommander"}}}"#,
+      publishing: true)
+    let publishedCommander = try #require(published.container("commander"))
+    #expect(!publishedCommander.hostNetwork)
+    #expect(
+      publishedCommander.command.last?.contains(#""host":"cache","port":7001,"dbIndex":0,"isCluster":true"#) == true)
   }
 
   @Test func aChosenNodePortTakenByAnotherProcessNamesThePortMemory() async throws {
@@ -260,6 +275,11 @@ import Testing
     #expect(
       ClusterForming.decide(fourLayout, ports: Self.ports, views: copying)
         == .wait("cache-node-4 still copying from its primary"))
+    var told = copying
+    told[3].link = "at 10.89.0.2:7001, link down for 12 s"
+    #expect(
+      ClusterForming.decide(fourLayout, ports: Self.ports, views: told)
+        == .wait("cache-node-4 still copying from its primary (at 10.89.0.2:7001, link down for 12 s)"))
     var ready = copying
     ready[3].linkUp = true
     #expect(
@@ -335,7 +355,7 @@ import Testing
 }
 
 /// `publish compose` of a cluster: its nodes by their own ports and service names, a one-shot service that
-/// forms it, programs waiting for that; `publish kubernetes` refuses it.
+/// forms it, programs waiting for that; `publish kubernetes` forms it with a Job.
 @Suite struct ClusterPublishTests {
   static let manifest =
     #"{"name": "shop", "resources": {"cache": {"type": "valkey", "password": "pw", "cluster": {"shards": 3, "replicasPerShard": 0}}, "api": {"type": "executable", "command": "python3", "image": "python:3", "references": ["cache"]}}}"#
@@ -369,14 +389,32 @@ import Testing
     #expect(text.contains("      CACHE_CLUSTER_NODES: \"cache:7001,cache-node-2:7002,cache-node-3:7003\"\n"))
   }
 
-  @Test func kubernetesRefusesAClusterNamingCompose() throws {
-    let loaded = try load(Self.manifest)
-    let plan = try plan(Self.manifest)
-    #expect {
-      try Publisher.files(.kubernetes, plan: plan, manifest: loaded.manifest, outputDirectory: "/p/k8s")
-    } throws: { error in
-      guard case AppHostError.invalidManifest(_, let diagnostics) = error else { return false }
-      return diagnostics.contains { $0.message.contains("`apphost publish compose` does") }
+  @Test func kubernetesFormsTheClusterWithAJob() throws {
+    let files = try PublishKubernetesTests().kubernetes(Self.manifest)
+    for (index, node) in ["cache", "cache-node-2", "cache-node-3"].enumerated() {
+      let port = 7001 + index
+      let text = try #require(files["\(node).yaml"])
+      #expect(text.contains("kind: StatefulSet"))
+      #expect(
+        text.contains("--port \(port) --cluster-announce-hostname \(node) --cluster-preferred-endpoint-type hostname"))
+      // The other nodes reach its bus through its Service, before it is ready too.
+      #expect(
+        text.contains("  - name: bus\n    port: \(port + 10000)\n    targetPort: \(port + 10000)\n"), "\(text)")
+      #expect(text.contains("        - name: bus\n          containerPort: \(port + 10000)\n"), "\(text)")
+      let client = try #require(text.components(separatedBy: "---\n").last)
+      #expect(client.contains("name: \(node)\n") && client.contains("publishNotReadyAddresses: true"), "\(client)")
     }
+    let job = try #require(files["cache-cluster.yaml"])
+    #expect(job.contains("kind: Job") && job.contains("restartPolicy: Never"))
+    #expect(
+      job.contains(
+        "cli --cluster create cache:7001 cache-node-2:7002 cache-node-3:7003 --cluster-replicas 0 --cluster-yes"))
+    #expect(job.contains("i=$$((i+1))"), "Kubernetes would expand $(...) in args: \(job)")
+    #expect(job.contains("name: VALKEY_PASSWORD\n") && job.contains("name: shop-cache-password\n"), "\(job)")
+    #expect(files["kustomization.yaml"]?.contains("- cache-cluster.yaml\n") == true)
+    #expect(files["kustomization.yaml"]?.contains("formed once by the Job cache-cluster") == true)
+    #expect(
+      files["api.yaml"]?.contains("cache:7001,cache-node-2:7002,cache-node-3:7003,password=$(CACHE_PASSWORD)") == true)
   }
+
 }

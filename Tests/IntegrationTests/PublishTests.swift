@@ -125,6 +125,40 @@ import Testing
     #expect(try #require(folder.read("k8s/seed.yaml")).contains("kind: Job"))
   }
 
+  /// A cluster and a sentinel group: every node a StatefulSet with its Services, the Job that forms the
+  /// cluster, and the sentinels; the folder and its kustomize build validate strictly, and every pod passes
+  /// the same checks as above.
+  @Test func kubernetesCarriesAClusterAndSentinels() async throws {
+    let folder = TemporaryFolder("apphost-k8s-topologies")
+    defer { folder.remove() }
+    folder.write(
+      "apphost.json",
+      #"{"name": "pub", "resources": {"shards": {"type": "valkey", "password": "pw", "dataVolume": true, "cluster": {"shards": 3, "replicasPerShard": 1}}, "watched": {"type": "redis", "replicas": 1, "sentinel": true}}}"#
+    )
+    let result = try await apphost("publish", "kubernetes", "-o", "k8s", in: folder.path)
+    #expect(result.status == 0, "\(result)")
+    let names = files(in: folder.path + "/k8s").keys.filter { $0.hasSuffix(".yaml") }.sorted()
+    let nodes: [String] = ["shards"] + (2...6).map { "shards-node-\($0)" }
+    let servers: [String] = ["watched", "watched-replica-1"] + (1...3).map { "watched-sentinel-\($0)" }
+    let expected: [String] = (nodes + servers + ["shards-cluster", "kustomization", "secrets"]).map { "\($0).yaml" }
+    #expect(names == expected.sorted())
+    let validate = ["--strict", "--kubernetes-version", "1.37.0"]
+    let validation = try await execute("kubernetes-validate", validate + names.map { "k8s/\($0)" }, in: folder.path)
+    #expect(validation.status == 0, "\(validation)")
+    // 2 Secrets (passwords); 11 servers x (StatefulSet + 2 Services); the Job.
+    let passed = validation.output.split(separator: "\n").filter { $0.contains(" passed for resource ") }
+    let objects = 2 + 11 * 3 + 1
+    #expect(passed.count == objects, "\(validation.output)")
+    let built = try await execute("kubectl", ["kustomize", "k8s"], in: folder.path)
+    try #require(built.status == 0, "\(built)")
+    folder.write("built.yaml", built.output)
+    let check = try await execute("python3", ["-c", Self.podCheck, "built.yaml"], in: folder.path)
+    #expect(check.status == 0, "\(check)")
+    #expect(check.output.contains("checked 12 containers"), "\(check)")
+    let job = try #require(folder.read("k8s/shards-cluster.yaml"))
+    #expect(job.contains("--cluster-replicas 1 --cluster-yes"), "\(job)")
+  }
+
   /// Run over `kubectl kustomize`'s output: every Deployment, StatefulSet and Job container has memory
   /// and CPU requests and limits, a securityContext with allowPrivilegeEscalation false and every
   /// capability dropped, a pod seccomp profile, and no env name twice.
@@ -279,8 +313,34 @@ import Testing
     }
   }
 
+  /// The state of each service's container by its own healthcheck ("healthy", or what the check said),
+  /// polled until every one is healthy or `timeout` passes. Podman runs healthchecks from systemd timers,
+  /// which this machine lacks: there the test runs each check itself (`podman healthcheck run`, the same
+  /// command from the same definition).
+  static func healthStates(_ engine: String, project: String, services: [String], timeout: Duration)
+    async throws -> [String: String]
+  {
+    let deadline = ContinuousClock.now + timeout
+    var states = Dictionary(uniqueKeysWithValues: services.map { ($0, "not checked") })
+    while ContinuousClock.now < deadline {
+      for service in services where states[service] != "healthy" {
+        let id = try await container(engine, project: project, service: service)
+        if engine == "docker" {
+          states[service] = try await execute("docker", ["inspect", "--format", "{{.State.Health.Status}}", id])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+          let check = try await execute("podman", ["healthcheck", "run", id])
+          states[service] = check.status == 0 ? "healthy" : "\(check.output)\(check.errors)"
+        }
+      }
+      if states.values.allSatisfy({ $0 == "healthy" }) { break }
+      try await Task.sleep(for: .milliseconds(500))
+    }
+    return states
+  }
+
   /// The container of a compose service (both tools label it as docker compose does).
-  private func container(_ engine: String, project: String, service: String) async throws -> String {
+  private static func container(_ engine: String, project: String, service: String) async throws -> String {
     let result = try await execute(
       engine,
       [
@@ -330,27 +390,10 @@ import Testing
     let composeProject = compose[3]
     let up = try await execute(tool, compose + ["up", "-d"], in: project.path)
     try #require(up.status == 0, "\(up)")
-    // Every container healthy by its own healthcheck (PING after AUTH, the UIs' health URLs). Podman runs
-    // healthchecks from systemd timers, which this machine lacks: there the test runs each check itself
-    // (`podman healthcheck run`, the same command from the same definition).
+    // Every container healthy by its own healthcheck (PING after AUTH, the UIs' health URLs).
     let services = ["cache", "sessions", "g", "insight", "commander", "web"]
-    let deadline = ContinuousClock.now + .seconds(90)
-    var states: [String: String] = [:]
-    while ContinuousClock.now < deadline {
-      for service in services where states[service] != "healthy" {
-        let id = try await container(engine, project: composeProject, service: service)
-        if engine == "docker" {
-          states[service] = try await execute("docker", ["inspect", "--format", "{{.State.Health.Status}}", id])
-            .output.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-          let check = try await execute("podman", ["healthcheck", "run", id])
-          states[service] = check.status == 0 ? "healthy" : "\(check.output)\(check.errors)"
-        }
-      }
-      if states.count == services.count && states.values.allSatisfy({ $0 == "healthy" }) { break }
-      try await Task.sleep(for: .milliseconds(500))
-    }
-    #expect(states.count == services.count && states.values.allSatisfy { $0 == "healthy" }, "\(states)")
+    let states = try await Self.healthStates(engine, project: composeProject, services: services, timeout: .seconds(90))
+    #expect(states.values.allSatisfy { $0 == "healthy" }, "\(states)")
 
     // apphost's passwords, apphost's data, apphost's ports.
     let secrets = try passwords(project.folder)
@@ -364,7 +407,7 @@ import Testing
     }
     // The task ran to completion (exit 0) and wrote what it was meant to; the program's endpoint is
     // published on the port apphost uses and answers its readiness URL.
-    let seed = try await container(engine, project: composeProject, service: "seed")
+    let seed = try await Self.container(engine, project: composeProject, service: "seed")
     var exit = ""
     for _ in 0..<120 {
       exit = try await execute(engine, ["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", seed]).output
@@ -383,7 +426,7 @@ import Testing
     #expect(health.output.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(health)")
     // Each replica its own number, and the connection URL with the password from its env file.
     for (replica, service) in ["worker", "worker-1"].enumerated() {
-      let id = try await container(engine, project: composeProject, service: service)
+      let id = try await Self.container(engine, project: composeProject, service: service)
       var logs = ""
       for _ in 0..<40 {
         logs = try await execute(engine, ["logs", id]).output

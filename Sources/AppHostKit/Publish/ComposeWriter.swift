@@ -222,21 +222,7 @@ struct ComposeWriter {
     let nodes = cluster.nodes.compactMap(plan.container)
     guard let first = nodes.first else { throw .cannotPublish(resource: cluster.resource, reason: "it has no nodes") }
     let variable = ServerCommand.passwordVariable(first.kind == .valkey ? .valkey : .redis)
-    let hasPassword = first.environment.contains { $0.name == variable }
-    let cli = HealthScripts.client(first.kind, passwordVariable: hasPassword ? variable : nil)
-    let tls = first.health.tls == nil ? "" : " --tls --cacert \(ServerCommand.tlsCAFile)"
-    let addresses = nodes.map { "\($0.resource):\($0.containerPort)" }
-    let script = [
-      "cli() { \(cli) --no-auth-warning\(tls) \"$@\"; }",
-      "wait_for() { i=0; until \"$@\" 2>/dev/null; do i=$((i+1)); [ $i -lt 120 ] || { echo \"gave up waiting: $*\" >&2; exit 1; }; sleep 1; done; }",
-      "pong() { cli -h \"${1%:*}\" -p \"${1#*:}\" ping | grep -q PONG; }",
-      "for node in \(addresses.joined(separator: " ")); do wait_for pong \"$node\"; done",
-      "ok() { cli -h \(first.resource) -p \(first.containerPort) cluster info | grep -q cluster_state:ok; }",
-      "if ok; then echo 'the cluster \(cluster.resource) is formed already'; exit 0; fi",
-      "cli --cluster create \(addresses.joined(separator: " ")) --cluster-replicas \(cluster.replicasPerShard) --cluster-yes || exit 1",
-      "wait_for ok",
-      "echo 'the cluster \(cluster.resource) is formed'",
-    ].joined(separator: "\n")
+    let script = HealthScripts.clusterForming(cluster, nodes: nodes)
     var entries: [(String, YAML)] = [
       ("image", .string(first.image)), ("entrypoint", .list([.string("/bin/sh"), .string("-c")])),
       ("command", .list([.string(script.replacing("$", with: "$$"))])),
@@ -253,15 +239,12 @@ struct ComposeWriter {
       ("depends_on", .map(nodes.map { ($0.resource, .map([("condition", .string("service_healthy"))])) })))
     entries.append(("restart", .string("no")))
     notes.append(
-      "\(cluster.resource): a cluster of \(nodes.count) nodes, formed once by the \(clusterService(cluster.resource)) "
+      "\(cluster.resource): a cluster of \(nodes.count) nodes, formed once by the \(cluster.formingService) "
         + "service (redis-cli --cluster create); the nodes tell clients their service names, so programs in this "
         + "project follow redirects, clients on the host reach one node's slots only.")
     return Service(
-      name: clusterService(cluster.resource), entries: entries, secretVariables: environment.secret)
+      name: cluster.formingService, entries: entries, secretVariables: environment.secret)
   }
-
-  /// The service that forms the cluster `cache`.
-  func clusterService(_ cache: String) -> String { "\(cache)-cluster" }
 
   func healthcheck(_ script: String) -> YAML {
     .map([
@@ -415,7 +398,8 @@ struct ComposeWriter {
     for name in names {
       if plan.cluster(name) != nil {
         // A cluster is ready once it is formed.
-        entries.append((clusterService(name), .map([("condition", .string("service_completed_successfully"))])))
+        entries.append(
+          (ClusterPlan.formingService(of: name), .map([("condition", .string("service_completed_successfully"))])))
       } else if plan.container(name) != nil {
         entries.append((name, .map([("condition", .string("service_healthy"))])))
         // A cache is ready with its read replicas and sentinels, as under apphost.

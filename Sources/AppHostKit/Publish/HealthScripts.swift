@@ -13,8 +13,16 @@ package enum HealthScripts {
       "-p \(container.containerPort)"
       + (container.health.tls == nil ? "" : " --tls --cacert \(ServerCommand.tlsCAFile)")
     if let master = container.sentinelOf {
-      // A sentinel: it knows enough sentinels to agree on a failover and to authorize one.
-      return "\(client(container.kind, passwordVariable: password)) \(port) sentinel ckquorum \(master) | grep -q OK"
+      // A sentinel: it knows enough sentinels to agree on a failover and to authorize one, and (as
+      // `apphost up` waits for) the cache's replicas, one of which it would promote: a sentinel learns of
+      // them from the primary, every 10 s, so one that has not yet would have nothing to fail over to.
+      let cli = "\(client(container.kind, passwordVariable: password)) \(port)"
+      var check = "\(cli) sentinel ckquorum \(master) | grep -q OK"
+      if case .sentinel(_, _, _, let replicas, _) = container.health, replicas > 0 {
+        check +=
+          " && [ \"$(\(cli) sentinel master \(master) | grep -x -A 1 num-slaves | tail -n 1)\" -ge \(replicas) ] 2>/dev/null"
+      }
+      return check
     }
     switch container.kind {
     case .redis, .valkey:
@@ -37,6 +45,29 @@ package enum HealthScripts {
       let expected = container.kind == .redisinsight ? "up" : "ok"
       return "wget -q -O - http://127.0.0.1:\(container.containerPort)\(path) | grep -q \(expected)"
     }
+  }
+
+  /// The script that forms a published cluster once its nodes answer, as `apphost up` does (compose's
+  /// one-shot service, Kubernetes' Job): `redis-cli --cluster create` over the nodes' service names, unless
+  /// the cluster is formed already (its volumes kept it); then it waits for `cluster_state:ok`.
+  static func clusterForming(_ cluster: ClusterPlan, nodes: [ContainerPlan]) -> String {
+    guard let first = nodes.first else { return "exit 1" }
+    let variable = ServerCommand.passwordVariable(first.kind == .valkey ? .valkey : .redis)
+    let hasPassword = first.environment.contains { $0.name == variable }
+    let cli = client(first.kind, passwordVariable: hasPassword ? variable : nil)
+    let tls = first.health.tls == nil ? "" : " --tls --cacert \(ServerCommand.tlsCAFile)"
+    let addresses = nodes.map { "\($0.resource):\($0.containerPort)" }
+    return [
+      "cli() { \(cli) --no-auth-warning\(tls) \"$@\"; }",
+      "wait_for() { i=0; until \"$@\" 2>/dev/null; do i=$((i+1)); [ $i -lt 120 ] || { echo \"gave up waiting: $*\" >&2; exit 1; }; sleep 1; done; }",
+      "pong() { cli -h \"${1%:*}\" -p \"${1#*:}\" ping | grep -q PONG; }",
+      "for node in \(addresses.joined(separator: " ")); do wait_for pong \"$node\"; done",
+      "ok() { cli -h \(first.resource) -p \(first.containerPort) cluster info | grep -q cluster_state:ok; }",
+      "if ok; then echo 'the cluster \(cluster.resource) is formed already'; exit 0; fi",
+      "cli --cluster create \(addresses.joined(separator: " ")) --cluster-replicas \(cluster.replicasPerShard) --cluster-yes || exit 1",
+      "wait_for ok",
+      "echo 'the cluster \(cluster.resource) is formed'",
+    ].joined(separator: "\n")
   }
 
   /// For a read replica: its link to the primary is up (it has its copy of the dataset).

@@ -63,6 +63,17 @@ struct KubernetesWriter {
       files.append(PublishedFile(name: "\(container.resource).yaml", text: documents(objects(for: container))))
     }
     var notes: [String] = []
+    for cluster in plan.clusters {
+      let job = try formingJob(cluster, notes: &notes)
+      files.append(PublishedFile(name: "\(cluster.formingService).yaml", text: documents([job])))
+    }
+    for cache in plan.sentinelCaches {
+      notes.append(
+        "\(cache): watched by \(Planner.sentinelCount) sentinels, which hand out the servers' Service names: programs "
+          + "in the namespace follow failovers through them. A restarted pod of \(cache) starts as the primary with "
+          + "the data it has until the sentinels make it a replica of the promoted one. Not carried: the start order "
+          + "(sentinels and programs start at once and retry).")
+    }
     for program in programs {
       let objects = try objects(for: program, notes: &notes)
       files.append(PublishedFile(name: "\(program.resource).yaml", text: documents(objects)))
@@ -118,7 +129,7 @@ struct KubernetesWriter {
         object(
           kind: "StatefulSet", apiVersion: "apps/v1", name: container.resource, component: container.resource,
           extra: [("spec", .map(spec))]))
-      objects.append(service(container.resource, port: container.containerPort, headless: true))
+      objects.append(service(container.resource, ports: servicePorts(container), headless: true))
     } else {
       if volume != nil {
         objects.append(
@@ -140,8 +151,81 @@ struct KubernetesWriter {
             )
           ]))
     }
-    objects.append(service(container.resource, port: container.containerPort))
+    // The servers of a cluster or a sentinel group watch each other and are found by these names before
+    // they are ready (a sentinel is ready once it reaches the others): every pod, ready or not.
+    objects.append(
+      service(
+        container.resource, ports: servicePorts(container),
+        notReadyToo: foundByPeers(container)))
     return objects
+  }
+
+  /// A server of a cluster or of a sentinel group.
+  func foundByPeers(_ container: ContainerPlan) -> Bool {
+    container.clusterOf != nil
+      || plan.sentinelCaches.contains(container.sentinelOf ?? container.replicaOf ?? container.resource)
+  }
+
+  /// A server's ports: `main`, and a cluster node's bus (its port + 10000), which the other nodes reach.
+  func containerPorts(_ container: ContainerPlan) -> [(name: String, port: Int)] {
+    [("main", container.containerPort)] + (container.clusterOf != nil ? [("bus", container.containerPort + 10000)] : [])
+  }
+
+  func servicePorts(_ container: ContainerPlan) -> [YAML] {
+    containerPorts(container).map { port in
+      .map([("name", .string(port.name)), ("port", .integer(port.port)), ("targetPort", .integer(port.port))])
+    }
+  }
+
+  /// The Job that forms a cluster once its nodes answer (the script of compose's one-shot service); it does
+  /// nothing when the cluster is formed already (its claims kept it). Programs do not wait for it.
+  func formingJob(_ cluster: ClusterPlan, notes: inout [String]) throws(AppHostError) -> YAML {
+    let nodes = cluster.nodes.compactMap(plan.container)
+    guard let first = nodes.first else { throw .cannotPublish(resource: cluster.resource, reason: "it has no nodes") }
+    let variable = ServerCommand.passwordVariable(first.kind == .valkey ? .valkey : .redis)
+    let security = Self.security(first.kind)
+    var spec: [(String, YAML)] = [
+      ("name", .string(cluster.formingService)), ("image", .string(first.image)),
+      ("command", .list([.string("/bin/sh"), .string("-c")])),
+      ("args", .list([.string(HealthScripts.clusterForming(cluster, nodes: nodes).replacing("$(", with: "$$("))])),
+    ]
+    let env = environmentList(first.environment.filter { $0.name == variable }, replica: .single)
+    if !env.isEmpty { spec.append(("env", .list(env))) }
+    spec.append(("resources", resources(cluster.resource, kind: first.kind)))
+    spec.append(("securityContext", containerSecurity(readOnlyRoot: security.readOnlyRoot, nonRoot: true)))
+    var mounts: [YAML] = [.map([("name", .string("tmp")), ("mountPath", .string("/tmp"))])]
+    var volumes: [YAML] = [.map([("name", .string("tmp")), ("emptyDir", .map([("medium", .string("Memory"))]))])]
+    if first.health.tls != nil {
+      let ca = caVolume(of: first.resource)
+      mounts.append(ca.mount)
+      volumes.append(ca.volume)
+    }
+    spec.append(("volumeMounts", .list(mounts)))
+    let pod: [(String, YAML)] = [
+      ("securityContext", podSecurity(user: security.user)),
+      ("automountServiceAccountToken", .boolean(false)),
+      ("restartPolicy", .string("Never")),
+      ("containers", .list([.map(spec)])),
+      ("volumes", .list(volumes)),
+    ]
+    notes.append(
+      "\(cluster.resource): a cluster of \(nodes.count) nodes, formed once by the Job \(cluster.formingService) "
+        + "(redis-cli --cluster create over the nodes' Services, port and bus); the nodes tell clients their Service "
+        + "names, so programs in the namespace follow redirects. Not carried: programs start before it is formed "
+        + "and retry; a Job cannot be changed once made (delete it before applying a changed cluster).")
+    return object(
+      kind: "Job", apiVersion: "batch/v1", name: cluster.formingService, component: cluster.resource,
+      extra: [
+        (
+          "spec",
+          .map([
+            ("backoffLimit", .integer(6)),
+            (
+              "template", .map([("metadata", .map([("labels", labels(cluster.formingService))])), ("spec", .map(pod))])
+            ),
+          ])
+        )
+      ])
   }
 
   /// What each image allows: the user it runs as (non-root in all five), and whether its root file
@@ -225,7 +309,11 @@ struct KubernetesWriter {
     let env = environmentList(container.environment, replica: .single)
     if !env.isEmpty { spec.append(("env", .list(env))) }
     spec.append(
-      ("ports", .list([.map([("name", .string("main")), ("containerPort", .integer(container.containerPort))])])))
+      (
+        "ports",
+        .list(
+          containerPorts(container).map { .map([("name", .string($0.name)), ("containerPort", .integer($0.port))]) })
+      ))
     spec.append(
       (
         "readinessProbe",
@@ -403,27 +491,9 @@ struct KubernetesWriter {
     // A reference to a TLS cache: the project's CA (`NAME_TLS_CA_FILE`), from that cache's files Secret.
     var volumes: [YAML] = []
     if let cache = executable.references.first(where: { plan.endpoint($0)?.caFile != nil }) {
-      containerSpec.append(
-        (
-          "volumeMounts",
-          .list([
-            .map([
-              ("name", .string("tls-ca")), ("mountPath", .string(ServerCommand.tlsCAFile)),
-              ("subPath", .string("ca.crt")), ("readOnly", .boolean(true)),
-            ])
-          ])
-        ))
-      volumes.append(
-        .map([
-          ("name", .string("tls-ca")),
-          (
-            "secret",
-            .map([
-              ("secretName", .string(filesSecretName(cache))),
-              ("items", .list([.map([("key", .string("ca.crt")), ("path", .string("ca.crt"))])])),
-            ])
-          ),
-        ]))
+      let ca = caVolume(of: cache)
+      containerSpec.append(("volumeMounts", .list([ca.mount])))
+      volumes.append(ca.volume)
     }
     let labels = self.labels(executable.resource)
     let template = { (restart: String) -> YAML in
@@ -517,6 +587,26 @@ struct KubernetesWriter {
 
   func headlessName(_ resource: String) -> String { "\(resource)-headless" }
 
+  /// The project's CA, mounted where the TLS clients read it (`NAME_TLS_CA_FILE`), from the files Secret of
+  /// the TLS cache `cache`.
+  func caVolume(of cache: String) -> (mount: YAML, volume: YAML) {
+    let mount = YAML.map([
+      ("name", .string("tls-ca")), ("mountPath", .string(ServerCommand.tlsCAFile)),
+      ("subPath", .string("ca.crt")), ("readOnly", .boolean(true)),
+    ])
+    let volume = YAML.map([
+      ("name", .string("tls-ca")),
+      (
+        "secret",
+        .map([
+          ("secretName", .string(filesSecretName(cache))),
+          ("items", .list([.map([("key", .string("ca.crt")), ("path", .string("ca.crt"))])])),
+        ])
+      ),
+    ])
+    return (mount, volume)
+  }
+
   func filesSecretName(_ resource: String) -> String { "\(plan.project)-\(resource)-files" }
 
   /// A file a container reads besides /data (configFile, a seed RDB): its key in the Secret, where it is
@@ -564,9 +654,10 @@ struct KubernetesWriter {
     return service(name, ports: ports, headless: headless)
   }
 
-  func service(_ name: String, ports: [YAML], headless: Bool = false) -> YAML {
+  func service(_ name: String, ports: [YAML], headless: Bool = false, notReadyToo: Bool = false) -> YAML {
     var spec: [(String, YAML)] = []
-    if headless { spec += [("clusterIP", .string("None")), ("publishNotReadyAddresses", .boolean(true))] }
+    if headless { spec.append(("clusterIP", .string("None"))) }
+    if headless || notReadyToo { spec.append(("publishNotReadyAddresses", .boolean(true))) }
     spec.append(("selector", labels(name)))
     if !ports.isEmpty { spec.append(("ports", .list(ports))) }
     return object(

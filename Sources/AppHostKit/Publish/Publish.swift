@@ -150,29 +150,6 @@ package enum Publisher {
     for executable in plan.executables {
       if let program = try plan.published(executable, manifest: manifest) { programs.append(program) }
     }
-    if target == .kubernetes, !plan.clusters.isEmpty {
-      // The compose output forms a cluster with a one-shot service; the Kubernetes one has no such job yet.
-      throw .invalidManifest(
-        file: plan.manifestPath,
-        diagnostics: plan.clusters.map { cluster in
-          Diagnostic(
-            .error, JSONPath.resource(cluster.resource).appending("cluster"),
-            "publish kubernetes does not carry clusters yet (their nodes must be joined into one once they run, "
-              + "which the manifests do not do); `apphost publish compose` does, or remove \"cluster\" to publish "
-              + "one server")
-        })
-    }
-    if target == .kubernetes, !plan.sentinelCaches.isEmpty {
-      throw .invalidManifest(
-        file: plan.manifestPath,
-        diagnostics: plan.sentinelCaches.map { cache in
-          Diagnostic(
-            .error, JSONPath.resource(cache).appending("sentinel"),
-            "publish kubernetes does not carry sentinels yet (each server would need a stable name of its own, "
-              + "which the manifests do not give); `apphost publish compose` does, or remove \"sentinel\" to publish "
-              + "the cache and its replicas")
-        })
-    }
     var files: [PublishedFile]
     switch target {
     case .compose:
@@ -296,4 +273,11 @@ package func relativePath(_ path: String, from base: String) -> String {
   let rest = target[common...].map(String.init)
   let parts = up + rest
   return parts.isEmpty ? "." : (parts.first == ".." ? "" : "./") + parts.joined(separator: "/")
+}
+
+extension ClusterPlan {
+  /// What forms a published cluster `cache` once its nodes run: compose's one-shot service, Kubernetes' Job.
+  static func formingService(of cache: String) -> String { "\(cache)-cluster" }
+
+  var formingService: String { Self.formingService(of: resource) }
 }
