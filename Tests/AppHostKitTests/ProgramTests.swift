@@ -401,12 +401,16 @@ import Testing
     let listener = try TCPListener()
     defer { listener.close() }
     let port = listener.port
+    let folder = TemporaryFolder()
+    defer { folder.remove() }
+    let done = folder.path + "/after-ran"
+    // Both programs run until the one that waits for them has started (it leaves a file), at most 120 s: a
+    // program that ends first was never ready, and a loaded CI run took over 15 s to get to a check.
+    let untilAfterRan = "i=0; until [ -e '\(done)' ] || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done"
     let (code, events) = await run([
-      // Long enough for the checks to run on a loaded machine (a CI run beside a build took over 8 s to run
-      // one): a program that ends first was never ready.
-      spec("tcp", "sleep 15", readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
-      spec("cmd", "sleep 15", readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
-      spec("after", "true", waitFor: ["tcp", "cmd"]),
+      spec("tcp", untilAfterRan, readiness: .tcp(endpoint: "http"), ports: [("http", port)]),
+      spec("cmd", untilAfterRan, readiness: .command(["sh", "-c", "test -n \"$HOME\""])),
+      spec("after", "touch '\(done)'", waitFor: ["tcp", "cmd"]),
     ])
     #expect(code == nil, "\(events.all)")
     #expect(events.index("tcp ready") != nil && events.index("cmd ready") != nil, "\(events.all)")

@@ -53,7 +53,7 @@ struct DashboardTests {
       defer { up.signal(SIGKILL) }
       let waited = try await project.apphost("wait", "--timeout", "90")
       try #require(waited.status == 0, "\(waited)\n\(up.output)")
-      try await up.waitForOutput("apphost: dashboard http://127.0.0.1:", timeout: .seconds(10))
+      try await up.waitForOutput("apphost: dashboard http://127.0.0.1:", timeout: .seconds(60))
       let printed = try #require(
         up.output.split(separator: "\n").first { $0.hasPrefix("apphost: dashboard ") }.map {
           String($0.dropFirst("apphost: dashboard ".count))

@@ -9,7 +9,8 @@ import Testing
 /// The install is a release build, made once per test run and shared by these tests. `swift test` holds
 /// the lock of `.build` while tests run, so it builds in a scratch folder of its own,
 /// `.build-install-tests/` in the repository (kept between runs: later builds are incremental).
-@Suite(.timeLimit(.minutes(30)))
+/// Its limit is long: the cold release build runs beside every other suite (DECISIONS.md, 2026-12-04).
+@Suite(.timeLimit(.minutes(50)))
 struct InstallTests {
   static let scratchPath = Binary.repository + "/.build-install-tests"
 

@@ -109,7 +109,7 @@ struct ReplicaTests {
       folder.write("apphost.json", manifest(2))
       let dryRun = try await project.succeed("up", "--dry-run")
       #expect(dryRun.output.contains("create   cache-replica-1") && dryRun.output.contains("create   cache-replica-2"))
-      try await project.succeed("up", "-d", "--timeout", "120")
+      try await project.succeed("up", "-d", "--timeout", "180")
 
       let variables = try await project.variables()
       let primary = try #require(variables["CACHE_PORT"])
@@ -162,7 +162,7 @@ struct ReplicaTests {
 
       // down keeps the volumes: everything is still there on every node.
       try await project.succeed("down")
-      try await project.succeed("up", "-d", "--timeout", "120")
+      try await project.succeed("up", "-d", "--timeout", "180")
       let again = try await project.variables()
       let newReplicas = try #require(again["CACHE_REPLICAS"]).split(separator: ",").map(String.init)
       #expect(try await Self.redis(try #require(again["CACHE_PORT"]), "GET", "greeting") == "hello from the primary")
@@ -172,7 +172,7 @@ struct ReplicaTests {
 
       // One replica fewer: the second goes, the first stays as it was.
       folder.write("apphost.json", manifest(1))
-      let fewer = try await project.succeed("up", "-d", "--timeout", "120")
+      let fewer = try await project.succeed("up", "-d", "--timeout", "180")
       #expect(fewer.output.contains("cache-replica-2"), "\(fewer.output)")
       let remaining = try await project.ps()
       #expect(
@@ -206,7 +206,7 @@ struct ReplicaTests {
         "apphost.json",
         #"{"name": "\#(project.name)", "resources": {"cache": {"type": "redis", "password": "\#(escaped)", "dataVolume": true, "replicas": 1}}}"#
       )
-      try await project.succeed("up", "-d", "--timeout", "120")
+      try await project.succeed("up", "-d", "--timeout", "180")
       let variables = try await project.variables()
       let primary = try #require(variables["CACHE_PORT"])
       let replica = Self.port(try #require(variables["CACHE_REPLICAS"]))
@@ -240,7 +240,7 @@ struct ReplicaTests {
         down.output.contains(
           "cache: cache had stopped while cache-replica-1 ran on; cache copied its data before stopping"),
         "\(down.output)")
-      try await project.succeed("up", "-d", "--timeout", "120")
+      try await project.succeed("up", "-d", "--timeout", "180")
       let again = try await project.variables()
       #expect(try await Self.redis(try #require(again["CACHE_PORT"]), "DBSIZE") == "500")
       let replicaAgain = Self.port(try #require(again["CACHE_REPLICAS"]))

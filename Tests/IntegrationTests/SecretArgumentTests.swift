@@ -40,8 +40,8 @@ struct SecretArgumentTests {
       let watch = ArgumentWatch()
       let trace = ExecTrace()
       // A foreground up first, stopped with Ctrl-C once its programs run.
-      let foreground = try await trace.apphost(project, ["up"]) { pid, output in
-        let deadline = ContinuousClock.now + .seconds(120)
+      let foreground = try await trace.apphost(project, ["up", "--timeout", "180"]) { pid, output in
+        let deadline = ContinuousClock.now + .seconds(200)
         while !output().contains("Ctrl-C stops") && ContinuousClock.now < deadline {
           try await Task.sleep(for: .milliseconds(50))
         }
@@ -54,7 +54,7 @@ struct SecretArgumentTests {
       }
       #expect(foreground.status == 130, "\(foreground)")
       #expect(Self.workerIsUsing(foreground.output), "\(foreground)")
-      let up = try await trace.apphost(project, ["up", "-d"])
+      let up = try await trace.apphost(project, ["up", "-d", "--timeout", "180"])
       try #require(up.status == 0, "\(up)")
       let passwords = try passwords(project)
       #expect(passwords.count == 3)
@@ -215,9 +215,11 @@ struct SecretArgumentTests {
       let environment = project.environment.compactMapValues { $0 }.merging(["APPHOST_ENGINE": "native"]) { $1 }
       let watch = ArgumentWatch()
       let trace = ExecTrace()
-      let foreground = try await trace.run(Binary.path, ["up"], in: project.path, environment: environment) {
+      let foreground = try await trace.run(
+        Binary.path, ["up", "--timeout", "180"], in: project.path, environment: environment
+      ) {
         pid, output in
-        _ = try await eventually(timeout: .seconds(60)) {
+        _ = try await eventually(timeout: .seconds(200)) {
           output()
         } until: {
           $0.contains("worker") && $0.contains("| using")
@@ -225,7 +227,8 @@ struct SecretArgumentTests {
         kill(pid, SIGINT)
       }
       #expect(foreground.status == 130, "\(foreground)")
-      let up = try await trace.run(Binary.path, ["up", "-d"], in: project.path, environment: environment)
+      let up = try await trace.run(
+        Binary.path, ["up", "-d", "--timeout", "180"], in: project.path, environment: environment)
       try #require(up.status == 0, "\(up)")
       let passwords = try passwords(project)
       #expect(passwords.count == 2)

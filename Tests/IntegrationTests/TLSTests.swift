@@ -30,7 +30,7 @@ struct TLSTests {
           "cache": {"type": "redis", "tls": true, "password": "\#(escaped)", "dataVolume": true, "replicas": 1},
           "vk": {"type": "valkey", "tls": true}\#(insight)}}
         """#)
-      try await project.succeed("up", "-d", "--timeout", "120")
+      try await project.succeed("up", "-d", "--timeout", "180")
 
       let variables = try await project.variables()
       let url = try #require(variables["CACHE_URL"])
@@ -118,7 +118,7 @@ struct TLSTests {
       #expect(!(down.output + down.errors).contains("could not ask it to save"), "\(down)")
       #expect(down.output.contains("saving data before stopping") || engine == "native", "\(down)")
       let before = try String(contentsOfFile: ca, encoding: .utf8)
-      try await project.succeed("up", "-d", "--timeout", "120")
+      try await project.succeed("up", "-d", "--timeout", "180")
       #expect(try String(contentsOfFile: ca, encoding: .utf8) == before)
       let again = try await project.variables()
       #expect(try await Self.redisCLI(try #require(again["CACHE_URL"]), ca: ca, "GET", "greeting") == "over tls")

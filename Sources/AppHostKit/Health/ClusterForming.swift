@@ -41,6 +41,9 @@ package enum ClusterForming {
     package var entries: [Entry]
     /// `master_link_status:up` in `INFO replication` (nil: not asked, it is no replica).
     package var linkUp: Bool?
+    /// Where a replica copies from and for how long its link has been down, as `INFO replication` says
+    /// (`master_host:master_port`, `master_link_down_since_seconds`), for the reason of a wait.
+    package var link: String?
 
     package init(id: String, stateOK: Bool, entries: [Entry], linkUp: Bool? = nil) {
       self.id = id
@@ -155,8 +158,15 @@ package enum ClusterForming {
       view.entries.filter { $0.isPrimary }.reduce(0) { $0 + $1.slotCount } != ClusterPlan.slots
     }.map { layout.nodes[$0.offset] }
     if !unheard.isEmpty { return .wait("\(unheard.joined(separator: ", ")) not yet told who serves every slot") }
-    let copying = views.enumerated().filter { $0.element.linkUp == false }.map { layout.nodes[$0.offset] }
-    if !copying.isEmpty { return .wait("\(copying.joined(separator: ", ")) still copying from its primary") }
+    let copying = views.enumerated().filter { $0.element.linkUp == false }.map {
+      (layout.nodes[$0.offset], $0.element.link)
+    }
+    if !copying.isEmpty {
+      let links = copying.compactMap { node, link in link.map { copying.count == 1 ? $0 : "\(node) \($0)" } }
+      return .wait(
+        "\(copying.map(\.0).joined(separator: ", ")) still copying from its primary"
+          + (links.isEmpty ? "" : " (\(links.joined(separator: "; ")))"))
+    }
     let replicas = views.filter { $0.myself?.isReplica == true }.count
     return .ready(
       summary: "cluster_state:ok, \(owners.count) primar\(owners.count == 1 ? "y" : "ies") serving "
@@ -307,6 +317,10 @@ package enum ClusterForming {
         let replication = RESP.infoFields(
           try text(connection.call(["INFO", "replication"], timeout: .seconds(2)), node: node, command: "INFO"))
         view.linkUp = replication["master_link_status"] == "up"
+        if let host = replication["master_host"], let primaryPort = replication["master_port"] {
+          let down = replication["master_link_down_since_seconds"].map { ", link down for \($0) s" } ?? ""
+          view.link = "at \(host):\(primaryPort)\(down)"
+        }
       }
       return view
     }

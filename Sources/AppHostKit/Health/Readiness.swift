@@ -301,6 +301,9 @@ package enum Probe {
       }
       try await Task.sleep(for: interval)
     }
+    if last == .notReady("not checked yet") {
+      return .notReady("not ready in time: the time allowed ran out before its first check")
+    }
     if case .notReady(let reason) = last { return .notReady("not ready in time (last check: \(reason))") }
     return last
   }

@@ -141,7 +141,7 @@ package enum AppHostError: Error, Sendable, LocalizedError {
     case .clusterPortInUse(let port, let node, let memory):
       return "port \(port) on 127.0.0.1 is already in use, so \(node) cannot listen on it (apphost chose the port "
         + "when it first planned it: a cluster node, or a server sentinels watch, listens on the port clients reach "
-        + "it at). Stop "
+        + "it at, and a UI showing them reaches it and its other caches at theirs). Stop "
         + "what uses it (`ss -ltnp 'sport = :\(port)'` shows it), or remove \"\(node)\" from \(memory) so that the "
         + "next `up` chooses another (the node's container is made again; its volume and data stay)"
     case .imageUnavailable(let image, let resource, let flavor, let reason):
@@ -157,8 +157,13 @@ package enum AppHostError: Error, Sendable, LocalizedError {
       return "another apphost up (pid \(pid)) is running for this project; stop it first (Ctrl-C in its terminal, "
         + "or `apphost down`). Lock: \(lockFile)"
     case .startFailed(let failures):
+      // A timeout may only mean a slow or busy machine: the remedy then is more time.
+      let timedOut = failures.contains { $0.reason.contains("in time") }
       return failures.map(\.description).joined(separator: "\n")
-        + "\nEverything this run started was removed; fix the cause and run apphost up again."
+        + "\nEverything this run started was removed; fix the cause and run apphost up again"
+        + (timedOut
+          ? " (if it only needs longer, as on a slow or busy machine, with a longer --timeout, e.g. --timeout 180)."
+          : ".")
     case .notRunning(let resources):
       return "\(listing(resources, conjunction: "and")) \(resources.count == 1 ? "is" : "are") not running; start "
         + "\(resources.count == 1 ? "it" : "them") with `apphost up -d`"

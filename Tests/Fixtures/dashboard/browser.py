@@ -57,14 +57,14 @@ def check(condition, what):
 def status(path, method="GET", headers=None, body=None):
     request = urllib.request.Request(base + path, method=method, headers=headers or {}, data=body)
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             # An event stream never ends: its status is enough.
             return response.status, dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers)
 
 
-def wait(what, predicate, timeout=30):
+def wait(what, predicate, timeout=60):
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
@@ -126,13 +126,13 @@ try:
     def ticks():
         return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log .l") if "tick" in e.text]
     first = wait("program output appears", lambda: len(ticks()) or None)
-    wait("more output streams in", lambda: len(ticks()) > first + 2, timeout=20)
+    wait("more output streams in", lambda: len(ticks()) > first + 2, timeout=60)
     check(any("Ready to accept connections" in e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log .l")),
           "the cache's output is in the log too")
 
     # The cache's INFO facts and chart.
     wait("INFO facts of the cache", lambda: driver.find_elements(By.CSS_SELECTOR, "[data-stats=cache] .keys"))
-    wait("a chart of ops/s", lambda: driver.find_elements(By.CSS_SELECTOR, "[data-stats=cache] polyline"), timeout=20)
+    wait("a chart of ops/s", lambda: driver.find_elements(By.CSS_SELECTOR, "[data-stats=cache] polyline"), timeout=60)
 
     # Search: only matching lines, the match marked.
     search = driver.find_element(By.ID, "search")
