@@ -52,16 +52,16 @@ func plan(
     // Cluster nodes in containers listen on the port they are published on, the servers of a cache sentinels
     // watch on the host's network: 7001, 7002, ... here; then UIs showing them, and the other caches they
     // show (a fixed hostPort kept, as PortMemory.listeningPorts does).
+    let uis = Planner.uisOnHostNetwork(loaded.manifest)
     let nodes =
       loaded.manifest.resources.flatMap { resource -> [String] in
-        guard let cache = resource.cache, cache.cluster != nil || cache.sentinel else { return [] }
+        guard let cache = resource.cache, cache.handsOutAddresses else { return [] }
         return Planner.serverNames(of: resource.name, cache)
-      } + Planner.uisOnHostNetwork(loaded.manifest).flatMap { [$0.ui] + $0.caches }
+      } + uis.flatMap { [$0.ui] + $0.caches }
     var next = 7001
     for name in nodes where context.listeningPorts[name] == nil {
       let fixed =
-        Planner.uisOnHostNetwork(loaded.manifest).contains { $0.caches.contains(name) }
-        ? loaded.manifest[name]?.cache?.container.hostPort : nil
+        uis.contains { $0.caches.contains(name) } ? loaded.manifest[name]?.cache?.container.hostPort : nil
       if let fixed {
         context.listeningPorts[name] = fixed
       } else {

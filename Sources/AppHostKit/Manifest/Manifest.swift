@@ -223,6 +223,10 @@ package struct CacheSpec: Sendable, Equatable {
   /// promote a replica when the primary stops answering (Redis and Valkey).
   package var sentinel: Bool = false
 
+  /// A cluster, or a cache sentinels watch: its nodes and sentinels hand clients the addresses of its
+  /// servers (redirects, the current primary), so each server listens where clients reach it.
+  package var handsOutAddresses: Bool { cluster != nil || sentinel }
+
   package init(
     server: ServerKind, container: ContainerSettings = ContainerSettings(),
     password: PasswordSetting = .generated, dataVolume: DataVolume? = nil, dataBindMount: BindMount? = nil,

@@ -284,7 +284,7 @@ package struct ManifestValidator {
     }
     // Showing a cluster or a cache sentinels watch, it is given its connections in its configuration file
     // instead (JSON, escaped by apphost), which takes any password.
-    guard !shown.contains(where: { manifest[$0]?.cache.map { $0.cluster != nil || $0.sentinel } == true }) else {
+    guard !shown.contains(where: { manifest[$0]?.cache?.handsOutAddresses == true }) else {
       return
     }
     for cacheName in shown {

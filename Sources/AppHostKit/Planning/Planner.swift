@@ -85,9 +85,7 @@ package enum Planner {
   /// with the other caches it shows, which it reaches at the host ports apphost then chooses for them.
   package static func uisOnHostNetwork(_ manifest: Manifest) -> [(ui: String, caches: [String])] {
     let everyCache = manifest.resources.filter(\.type.isCache).map(\.name)
-    let topology = { (name: String) in
-      manifest[name]?.cache.map { $0.cluster != nil || $0.sentinel } == true
-    }
+    let topology = { (name: String) in manifest[name]?.cache?.handsOutAddresses == true }
     return manifest.resources.compactMap { resource in
       let shown: [String]
       switch resource.spec {
@@ -481,7 +479,7 @@ private struct Builder {
       extraArguments: arguments, configFile: cache.configFile, seedRDB: seedRDB != nil, tls: cache.tls,
       cluster: cache.cluster != nil, clusterPort: clusterPort, watched: cache.sentinel,
       hostNetworkPort: hostNetworkPort,
-      announcedName: context.publishing && (cache.sentinel || cache.cluster != nil) ? resource : nil)
+      announcedName: context.publishing && cache.handsOutAddresses ? resource : nil)
     var plan = container(
       resource, kind: kind, settings: cache.container, containerPort: Planner.cachePort, environment: environment,
       mounts: mounts, user: user, entrypoint: "/bin/sh", command: ["-c", command], caches: [],
@@ -772,7 +770,8 @@ private struct Builder {
     // A cluster or a cache sentinels watch: connections REDIS_HOSTS cannot describe, written into the
     // configuration file its entrypoint keeps when REDIS_HOSTS is not set (the passwords JSON-escaped, from
     // its environment), run under its image's own `dumb-init --`.
-    let topology = caches.contains { manifest[$0]?.cache.map { $0.cluster != nil || $0.sentinel } == true }
+    let topology = caches.contains { manifest[$0]?.cache?.handsOutAddresses == true }
+    let hostNetwork = uiOnHostNetwork(resource)
     for cache in caches where !topology {
       // Literal passwords were checked with the manifest; one read from the environment is checked here.
       if let password = passwords[cache] ?? nil, let text = password.revealed(),
@@ -789,7 +788,6 @@ private struct Builder {
     var entrypoint: String?
     var command: [String] = []
     if topology {
-      let hostNetwork = uiOnHostNetwork(resource)
       var connections: [UIConnection] = []
       for (offset, cache) in caches.enumerated() {
         let variable = "APPHOST_PASSWORD\(offset + 1)"
@@ -814,7 +812,7 @@ private struct Builder {
       resource, kind: .rediscommander, settings: commander.container, containerPort: 8081,
       environment: environment, mounts: [], user: nil, entrypoint: entrypoint, command: command, caches: caches,
       health: .http(path: "/healthcheck"), savesBeforeStop: false)
-    if uiOnHostNetwork(resource) {
+    if hostNetwork {
       try listeningOnHost(&plan, variables: ("ADDRESS", "PORT"), fixed: commander.container.hostPort)
     }
     return plan

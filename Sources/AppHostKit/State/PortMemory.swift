@@ -233,8 +233,7 @@ extension PortMemory {
   /// the same. Empty without clusters and sentinels.
   package func listeningPorts(_ manifest: Manifest) throws(AppHostError) -> [String: Int] {
     // Every command plans: one without clusters or sentinels reads no file for them.
-    let listening = { (cache: CacheSpec) in cache.cluster != nil || cache.sentinel }
-    guard manifest.resources.contains(where: { $0.cache.map(listening) == true }) else { return [:] }
+    guard manifest.resources.contains(where: { $0.cache?.handsOutAddresses == true }) else { return [:] }
     let remembered = load()
     var ports: [String: Int] = [:]
     var picked: [String: Int] = [:]
@@ -251,7 +250,7 @@ extension PortMemory {
       }
     }
     for resource in manifest.resources {
-      guard let cache = resource.cache, listening(cache) else { continue }
+      guard let cache = resource.cache, cache.handsOutAddresses else { continue }
       for node in Planner.serverNames(of: resource.name, cache) {
         try choose(node, fixed: node == resource.name ? cache.container.hostPort : nil)
       }
