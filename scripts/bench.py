@@ -386,15 +386,26 @@ class Bench:
 
 
 def timed_with_rss(args, env):
-    """Wall time (s) and peak RSS (KiB) of one command, from wait4's rusage."""
+    """Wall time (s) of one command, from the start of the process to its exit, and its peak RSS (KiB).
+
+    The RSS is GNU time's (/usr/bin/time, Debian's `time`), which forks the command from a process of about
+    1 MiB: a child of this Python process inherits Python's own resident set (about 14 to 20 MiB) as its
+    peak at exec, so wait4's figure would read Python's, whatever the command (DECISIONS.md, 2026-12-06).
+    """
     start = time.monotonic()
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, _ = os.wait4(process.pid, 0)
     elapsed = time.monotonic() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args)} (exit {process.returncode})")
-    return elapsed, usage.ru_maxrss
+    if not os.access("/usr/bin/time", os.X_OK):
+        raise SystemExit("the memory figures need GNU time: apt-get install time")
+    with tempfile.NamedTemporaryFile("r") as report:
+        subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M"] + args, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rss = int(report.read().strip().splitlines()[-1])
+    return elapsed, rss
 
 
 def process_tree(root):

@@ -30,7 +30,8 @@
 
 # The Debian packages that provide everything the tests need.
 # chromium and chromium-driver: the dashboard's browser tests (Tests/IntegrationTests/DashboardTests.swift).
-ENGINES_APT_PACKAGES=(podman runc docker.io docker-compose podman-compose redis-server redis-tools busybox-static iproute2 procps strace jq bash chromium chromium-driver)
+# time: GNU time, for scripts/bench's memory figures.
+ENGINES_APT_PACKAGES=(podman runc docker.io docker-compose podman-compose redis-server redis-tools busybox-static iproute2 procps strace jq bash chromium chromium-driver time)
 
 # State kept between the calls (private to this file).
 _ENGINES_DOCKERD_PID=""          # pid of the dockerd we started, if any
@@ -85,8 +86,10 @@ engines_install() {
     for cmd in docker dockerd docker-compose podman-compose podman runc redis-server redis-cli busybox ss pgrep strace jq chromium chromedriver; do
         _engines_which "$cmd" >/dev/null || missing+=("$cmd")
     done
+    # GNU time (`time` alone is the shell's keyword).
+    [ -x /usr/bin/time ] || missing+=(/usr/bin/time)
     if ((${#missing[@]} == 0)); then
-        _engines_log "all tools present (docker, dockerd, docker-compose, podman-compose, podman, runc, redis-server, redis-cli, busybox, ss, pgrep, strace, jq, chromium, chromedriver)"
+        _engines_log "all tools present (docker, dockerd, docker-compose, podman-compose, podman, runc, redis-server, redis-cli, busybox, ss, pgrep, strace, jq, chromium, chromedriver, /usr/bin/time)"
         return 0
     fi
     if ((EUID != 0)); then
