@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Cli: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "cli",
       abstract: "Talk to a cache with its password, without knowing it.",
       discussion: """
         With a command: prints its reply as redis-cli does and exits (1 when the reply is an error):

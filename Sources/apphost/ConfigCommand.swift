@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "config",
       abstract: "Check the manifest and print what apphost would do, without running anything.",
       discussion: """
         Prints, for each resource, the exact engine command that creates it and the environment each \

@@ -63,6 +63,7 @@ extension AppHost {
   /// `restart`, `stop` and `start`: the same shape, one verb each.
   struct Restart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "restart",
       abstract: "Restart resources of a running project (a program's every replica, or one: NAME-1).",
       discussion: """
         Programs: SIGTERM to the process group (SIGKILL after 10 s), then started again at once, whatever \
@@ -79,6 +80,7 @@ extension AppHost {
 
   struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "stop",
       abstract: "Stop resources of a running project and keep them stopped until `apphost start`.",
       discussion: """
         Programs: SIGTERM to the process group (SIGKILL after 10 s); no restart policy brings them back. \
@@ -93,6 +95,7 @@ extension AppHost {
 
   struct Start: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "start",
       abstract: "Start stopped (or ended) resources of a running project again.",
       discussion: "Returns once each has started (containers: once they answer).")
     @OptionGroup var options: ManifestOptions
@@ -114,6 +117,7 @@ func runVerb(_ command: ControlCommand, names: [String], options: ManifestOption
 extension AppHost {
   struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "events",
       abstract: "Print every state change of the running project as one JSON object a line.",
       discussion: """
         Fields: time, type (starting, ready, exited, restarting, stopped), resource, process, replica, pid, \
@@ -138,6 +142,7 @@ extension AppHost {
 
   struct Wait: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "wait",
       abstract: "Wait until resources are ready; exit 1 naming what is not, and why.",
       discussion: """
         Ready: a cache answers PING (with its password), a UI its health URL, a program its readiness check \

@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Dashboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "dashboard",
       abstract: "Print the address (with its login token) of the web dashboard a running up serves.",
       discussion: """
         `apphost up` (in the foreground, and the background part of `up -d` when it runs programs) serves \

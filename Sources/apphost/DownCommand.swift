@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Down: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "down",
       abstract: "Stop the project: remove its containers and network (and with -v its volumes).",
       discussion: """
         Caches that keep data are asked to save it first. Removes persistent containers too, and the \

@@ -7,6 +7,7 @@ extension EnvironmentFormat: ExpressibleByArgument {}
 extension AppHost {
   struct Env: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "env",
       abstract: "Print the connection variables (for eval, .env files or JSON).",
       discussion: """
         With an executable's NAME: the environment apphost gives it. With a cache's NAME: the variables a \

@@ -9,6 +9,7 @@ import Foundation
 extension AppHost {
   struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "exec",
       abstract: "Run a command inside a resource (default: a shell), as `docker compose exec` does.",
       discussion: """
         Containers: `docker exec` / `podman exec` in the resource's container, with -it when standard input \

@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "init",
       abstract: "Write a starter apphost.json (and apphost.schema.json for editors) in this folder.",
       discussion: """
         Also adds .apphost/ (apphost's state, generated passwords and logs) to .gitignore. Never \

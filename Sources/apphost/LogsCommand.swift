@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "logs",
       abstract: "Show the output of resources as `name | line`.",
       discussion: "Without names: every resource. With --follow: keep printing new lines until Ctrl-C.")
 

@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Ps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "ps",
       abstract: "Show each resource: type, state, health, endpoint or URL.",
       discussion: "Caches show their endpoint (127.0.0.1:PORT), UIs their URL. No secrets are shown.")
 

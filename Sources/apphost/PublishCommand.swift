@@ -7,6 +7,7 @@ extension PublishTarget: ExpressibleByArgument {}
 extension AppHost {
   struct Publish: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "publish",
       abstract: "Write files that run the same caches and UIs on docker compose or Kubernetes.",
       discussion: """
         compose: docker-compose.yml, and an env file per service that needs a password (env_file: \

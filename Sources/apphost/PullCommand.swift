@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Pull: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "pull",
       abstract: "Pull the images of the manifest's caches and UIs, with progress.",
       discussion: """
         Pulls every image the manifest runs (or those of the named resources), all at once, printing the \

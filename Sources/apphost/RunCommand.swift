@@ -12,6 +12,7 @@ import Subprocess
 extension AppHost {
   struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "run",
       abstract: "Run a command with the caches' connection variables, starting the caches if needed.",
       discussion: """
         Makes sure the caches are up (starting them detached when they are not), then runs COMMAND with \

@@ -5,6 +5,7 @@ import Foundation
 extension AppHost {
   struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "up",
       abstract: "Start the caches, UIs and programs of the manifest and wait until they answer.",
       discussion: """
         Starts what apphost.json describes (or the named resources and what they need) in dependency \
