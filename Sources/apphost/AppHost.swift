@@ -33,7 +33,8 @@ struct AppHost: AsyncParsableCommand {
     signal(SIGPIPE, SIG_IGN)
     let arguments = manifestOptionsAfterCommand(Array(CommandLine.arguments.dropFirst()))
     if VerboseOption.requested(in: arguments) { Log.enable() }
-    if let problem = unknownCommand(in: arguments) { exit(withError: ValidationError(problem)) }
+    if let directory = listingProjectDirectory(arguments) { ListingPrefetch.start(projectDirectory: directory) }
+    if let problem = unknownCommand(in: arguments) { await finish(withError: ValidationError(problem)) }
     do {
       var command = try parseAsRoot(arguments)
       if var command = command as? AsyncParsableCommand {
@@ -42,10 +43,38 @@ struct AppHost: AsyncParsableCommand {
         try command.run()
       }
     } catch let error as AppHostError {
-      exit(withError: error.reported(to: Console()))
+      await finish(withError: error.reported(to: Console()))
     } catch {
-      exit(withError: error)
+      await finish(withError: error)
     }
+    await ListingPrefetch.settle()
+  }
+
+  /// Exits as ArgumentParser does, once no engine listing started with apphost is left running.
+  static func finish(withError error: any Error) async -> Never {
+    await ListingPrefetch.settle()
+    exit(withError: error)
+  }
+
+  /// The project folder whose engine listing `ListingPrefetch` may start at once: for the commands that
+  /// open the project and list its containers first, the folder of `--file` (else this one). Not for
+  /// help.
+  static func listingProjectDirectory(_ arguments: [String]) -> String? {
+    let words = Array(arguments.prefix { $0 != "--" })
+    guard let command = words.first, ["ps", "up", "env", "logs", "cli", "run"].contains(command),
+      !words.contains(where: { ["-h", "--help", "help"].contains($0) })
+    else { return nil }
+    var file: String?
+    for (index, word) in words.enumerated() {
+      if word.hasPrefix("--file=") {
+        file = String(word.dropFirst("--file=".count))
+      } else if word == "--file" || (word == "-f" && command != "logs"), index + 1 < words.count {
+        file = words[index + 1]
+      }
+    }
+    let here = FileManager.default.currentDirectoryPath
+    guard let file else { return here }
+    return (resolvePath(file, relativeTo: here) as NSString).deletingLastPathComponent
   }
 
   /// `apphost -f other.json up` and `apphost --engine podman ps`: the options every command takes, given

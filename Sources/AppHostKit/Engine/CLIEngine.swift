@@ -51,21 +51,7 @@ package struct CLIEngine: ContainerEngine {
           + (environment.isEmpty ? "" : "; secrets by name: \(environment.keys.sorted().joined(separator: ", "))"))
     }
     do {
-      let result = try await Subprocess.run(
-        .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
-        platformOptions: Self.ownProcessGroup, output: .string(limit: 64 << 20), error: .string(limit: 1 << 20))
-      let status: Int32
-      switch result.terminationStatus {
-      case .exited(let code): status = code
-      case .signaled(let signal): status = 128 + signal
-      }
-      let output = Output(status: status, output: result.standardOutput, errors: result.standardError)
-      // A command stopped because its task was cancelled tells nothing about the engine.
-      if !output.succeeded && Task.isCancelled { throw AppHostError.cancelled }
-      if !output.succeeded && EngineCommands.isUnavailable(output.errors) {
-        throw AppHostError.engineUnreachable(flavor: flavor, reason: EngineCommands.essentialError(output.errors))
-      }
-      return output
+      return try checked(try await Self.run(program: program, arguments: arguments, environment: updates))
     } catch let error as AppHostError {
       throw error
     } catch is CancellationError {
@@ -74,6 +60,29 @@ package struct CLIEngine: ContainerEngine {
       if Task.isCancelled { throw .cancelled }
       throw .engineUnreachable(flavor: flavor, reason: "\(program) could not be run: \(error)")
     }
+  }
+
+  private static func run(program: String, arguments: [String], environment: [Environment.Key: String?])
+    async throws -> Output
+  {
+    let result = try await Subprocess.run(
+      .path(FilePath(program)), arguments: Arguments(arguments), environment: .inherit.updating(environment),
+      platformOptions: ownProcessGroup, output: .string(limit: 64 << 20), error: .string(limit: 1 << 20))
+    switch result.terminationStatus {
+    case .exited(let code): return Output(status: code, output: result.standardOutput, errors: result.standardError)
+    case .signaled(let signal):
+      return Output(status: 128 + signal, output: result.standardOutput, errors: result.standardError)
+    }
+  }
+
+  /// What a command's output says about the engine.
+  private func checked(_ output: Output) throws(AppHostError) -> Output {
+    // A command stopped because its task was cancelled tells nothing about the engine.
+    if !output.succeeded && Task.isCancelled { throw AppHostError.cancelled }
+    if !output.succeeded && EngineCommands.isUnavailable(output.errors) {
+      throw AppHostError.engineUnreachable(flavor: flavor, reason: EngineCommands.essentialError(output.errors))
+    }
+    return output
   }
 
   /// Engine commands run in a process group of their own: a Ctrl-C at the terminal reaches apphost,
@@ -119,8 +128,16 @@ package struct CLIEngine: ContainerEngine {
   }
 
   package func containers(project: String) async throws(AppHostError) -> [ContainerRecord] {
-    try EngineCommands.parseList(
-      flavor, try await succeed(EngineCommands.listContainers(flavor, project: project)).output)
+    let arguments = EngineCommands.listContainers(flavor, project: project)
+    var output: Output
+    if let started = await ListingPrefetch.take(program: program, arguments: arguments) {
+      Log.debug("\(shellCommandLine([flavor.rawValue] + arguments)) (started with apphost)")
+      output = try checked(started)
+      guard output.succeeded else { throw failure(arguments, output) }
+    } else {
+      output = try await succeed(arguments)
+    }
+    return try EngineCommands.parseList(flavor, output.output)
   }
 
   package func inspect(_ names: [String]) async throws(AppHostError) -> [ContainerRecord] {

@@ -651,7 +651,7 @@ func configQuoted(_ text: String) -> String {
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.
-private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
   var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
   pointers.append(nil)
   defer { for pointer in pointers { free(pointer) } }

@@ -40,11 +40,17 @@ package struct ProjectSession: Sendable {
     // Created while the engine lists, unless the project's containers were last seen on it.
     let network = starting && !project.state.networkSeen ? plan.network : nil
     // What a killed apphost left in flight finishes before the project is looked at.
-    if starting { await OrphanScan.settleEngineCommands(projectDirectory: project.directory) }
+    // (A listing started with apphost may not have seen what they did.)
+    if starting, await OrphanScan.settleEngineCommands(projectDirectory: project.directory) {
+      ListingPrefetch.discard()
+    }
     let connected = try await EngineSelection.connect(
       flag: requested, environment: environment, project: project.name, directory: project.directory,
       preferred: project.state.lastEngine, creating: network)
     let engine = connected.engine
+    ListingPrefetch.remember(
+      (engine as? CLIEngine).map { [$0.program] + EngineCommands.listContainers($0.flavor, project: project.name) },
+      in: project.state)
     if starting {
       project.state.remember(engine: engine.flavor)
       if let name = plan.network?.name {

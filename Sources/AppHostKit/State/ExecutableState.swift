@@ -180,12 +180,15 @@ package enum OrphanScan {
   /// Lets the engine commands a dead apphost left in flight (a `run`, a `network create`) finish, so that
   /// what they make is seen, and stops the log streams it was following. Up to `timeout`; what still runs
   /// then is killed.
-  package static func settleEngineCommands(projectDirectory: String, timeout: Duration = .seconds(60)) async {
+  /// Returns whether there were any.
+  @discardableResult
+  package static func settleEngineCommands(projectDirectory: String, timeout: Duration = .seconds(60)) async -> Bool {
     func inFlight() -> [Orphan] {
       orphans(projectDirectory: projectDirectory, variable: engineVariable, commands: Orphan.engineCommands)
         .filter(\.isEngineCommand)
     }
     var commands = inFlight()
+    let found = !commands.isEmpty
     for command in commands where command.isFollowing { kill(command.pid, SIGKILL) }
     let deadline = ContinuousClock.now + timeout
     while !commands.isEmpty && ContinuousClock.now < deadline {
@@ -193,6 +196,7 @@ package enum OrphanScan {
       commands = inFlight()
     }
     for command in commands { kill(command.pid, SIGKILL) }
+    return found
   }
 
   /// The orphaned programs (not engine commands) of a project.
