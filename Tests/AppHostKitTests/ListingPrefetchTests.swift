@@ -72,7 +72,8 @@ import Testing
     try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
     ListingPrefetch.remember(["/usr/bin/docker", "ps", "--filter", "label=a b"], in: state)
     #expect(
-      try String(contentsOfFile: state.path + "/listing", encoding: .utf8) == "/usr/bin/docker\0ps\0--filter\0label=a b")
+      try String(contentsOfFile: state.path + "/listing", encoding: .utf8) == "/usr/bin/docker\0ps\0--filter\0label=a b"
+    )
     ListingPrefetch.remember(nil, in: state)
     #expect(!FileManager.default.fileExists(atPath: state.path + "/listing"), "the native engine lists nothing")
   }
