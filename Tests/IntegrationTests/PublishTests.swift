@@ -227,10 +227,23 @@ import Testing
       // sessions has no hostPort: the port the engine picked is remembered, and published.
       let remembered = try #require(project.folder.read(".apphost/ports.json"))
       let ports = try JSONSerialization.jsonObject(with: Data(remembered.utf8)) as? [String: Int]
-      let sessionsPort = try #require(ports?["sessions"], "\(remembered)")
+      let enginesPort = try #require(ports?["sessions"], "\(remembered)")
       let published = try #require(project.folder.read("deploy/docker-compose.yml"))
-      #expect(published.contains("    - \"127.0.0.1:\(sessionsPort):6379\"\n"), "\(published)")
+      #expect(published.contains("    - \"127.0.0.1:\(enginesPort):6379\"\n"), "\(published)")
       #expect(!published.contains("127.0.0.1::"))
+      // The engine picked that port from the kernel's ephemeral range, which every connection the other
+      // tests make draws from too: since `down` freed it, one of them may hold it (a CI run failed on
+      // "127.0.0.1:32840: bind: address already in use"). The remembered port moves to one outside that
+      // range, as a user may edit it, and is published again.
+      var sessionsPort = try TCPListener.unassignedPort()
+      while [cachePort, garnetPort, webPort].contains(sessionsPort) { sessionsPort = try TCPListener.unassignedPort() }
+      var moved = try #require(ports)
+      moved["sessions"] = sessionsPort
+      _ = project.folder.write(
+        ".apphost/ports.json", String(decoding: try JSONSerialization.data(withJSONObject: moved), as: UTF8.self))
+      try await project.succeed("publish", "compose", "-o", "deploy")
+      let republished = try #require(project.folder.read("deploy/docker-compose.yml"))
+      #expect(republished.contains("    - \"127.0.0.1:\(sessionsPort):6379\"\n"), "\(republished)")
       let compose = ["-f", "deploy/docker-compose.yml", "-p", project.name.replacing("-", with: "")]
       if tool == "docker-compose" {
         let config = try await execute(tool, compose + ["config", "--quiet"], in: project.path)
