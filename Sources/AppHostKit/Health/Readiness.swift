@@ -271,9 +271,8 @@ package enum Probe {
     }
   }
 
-  /// Polls until `check` answers, every `interval` (every 2 ms in the first 50 ms: a native server or a
-  /// small container answers a few milliseconds after it starts, and a 10 ms pause then was most of the
-  /// wait), until `deadline`. `stillRunning` is asked from time to time and stops the wait early with its
+  /// Polls until `check` answers, every `interval` (every 2 ms in the first 50 ms: a native server answers
+  /// about 10 ms after it starts, and polled every 10 ms it was seen up to 10 ms late), until `deadline`. `stillRunning` is asked from time to time and stops the wait early with its
   /// answer when the container has died. With `unreachableAfter`, a port that has left every connect
   /// unanswered for that long, from the first check on, throws `Unreachable`.
   package static func waitUntilReady(
