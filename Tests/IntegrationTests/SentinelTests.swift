@@ -247,9 +247,14 @@ struct SentinelTests {
       let program =
         "export REDISCLI_AUTH=$CACHE_PASSWORD; s=${CACHE_SENTINELS%%,*}; "
         + "master() { redis-cli -h ${s%:*} -p ${s#*:} SENTINEL GET-MASTER-ADDR-BY-NAME $CACHE_SENTINEL_MASTER | head -1; }; "
-        + "i=0; while [ $i -lt 300 ]; do m=$(master); "
+        + "i=0; w=0; while [ $i -lt 300 ]; do m=$(master); "
         + "if [ ${#m} -gt 0 ] && redis-cli -h $m -p 6379 SET key:$i $i 2>/dev/null | grep -q OK; then i=$((i+1)); "
-        + "else sleep 0.2; fi; [ $i = 100 ] && sleep 10; done; "
+        + "else sleep 0.2; fi; "
+        // After 100 keys it pauses until the sentinels name another primary (at most 300 s): a fixed pause
+        // of 10 s ran out on a loaded CI machine before the test had killed the primary.
+        + "if [ $i = 100 ] && [ $w = 0 ]; then w=1; n=0; "
+        + "while { [ x$(master) = xcache ] || [ x$(master) = x ]; } && [ $n -lt 1500 ]; do sleep 0.2; n=$((n+1)); done; "
+        + "fi; done; "
         + "until redis-cli -h $(master) -p 6379 SET done $(master) | grep -q OK; do sleep 0.2; done; exec sleep 600"
       let uiPort = try TCPListener.unassignedPort()
       project.manifest(
@@ -268,7 +273,7 @@ struct SentinelTests {
       let name = project.name.replacing("-", with: "")
       let compose = ["-f", "deploy/docker-compose.yml", "-p", name]
       try await PublishTests.withComposeProject(tool, compose, engine: engine, in: project.path) {
-        // The program writes its first 100 keys to the primary, then pauses: the primary is killed.
+        // The program writes its first 100 keys to the primary, then waits for another: the primary is killed.
         let first = try await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
           try await project.redis(port: primary, password: "pw", "DBSIZE")
         } until: {
