@@ -205,10 +205,8 @@ import Testing
   func composeOutputRunsToHealthy(tool: String, engine: String) async throws {
     try await EngineProject.run(engine: engine, "compose") { project in
       let cachePort = try TCPListener.unassignedPort()
-      var garnetPort = try TCPListener.unassignedPort()
-      while garnetPort == cachePort { garnetPort = try TCPListener.unassignedPort() }
-      var webPort = try TCPListener.unassignedPort()
-      while [cachePort, garnetPort].contains(webPort) { webPort = try TCPListener.unassignedPort() }
+      let garnetPort = try TCPListener.unassignedPort(besides: [cachePort])
+      let webPort = try TCPListener.unassignedPort(besides: [cachePort, garnetPort])
       project.manifest(
         Self.manifest.replacing(#""port": 18080"#, with: #""port": \#(webPort)"#).replacing(
           #""cache": {"type": "redis", "dataVolume": true}"#,
@@ -235,8 +233,7 @@ import Testing
       // tests make draws from too: since `down` freed it, one of them may hold it (a CI run failed on
       // "127.0.0.1:32840: bind: address already in use"). The remembered port moves to one outside that
       // range, as a user may edit it, and is published again.
-      var sessionsPort = try TCPListener.unassignedPort()
-      while [cachePort, garnetPort, webPort].contains(sessionsPort) { sessionsPort = try TCPListener.unassignedPort() }
+      let sessionsPort = try TCPListener.unassignedPort(besides: [cachePort, garnetPort, webPort])
       var moved = try #require(ports)
       moved["sessions"] = sessionsPort
       _ = project.folder.write(

@@ -43,10 +43,12 @@ public final class TCPListener: @unchecked Sendable {
 
   /// A free port on 127.0.0.1 below the kernel's ephemeral range (32768 and up, where the engines and
   /// `freePort` take theirs), picked at random: for a fixed `hostPort`, which a test running in
-  /// parallel would otherwise be free to take between the check and `up`.
-  public static func unassignedPort() throws -> Int {
+  /// parallel would otherwise be free to take between the check and `up`. Never one of `besides` (the
+  /// ports a test has already picked for its other resources).
+  public static func unassignedPort(besides: [Int] = []) throws -> Int {
     for _ in 0..<200 {
       let port = Int.random(in: 20000..<32000)
+      if besides.contains(port) { continue }
       let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
       defer { Glibc.close(descriptor) }
       var address = sockaddr_in()
