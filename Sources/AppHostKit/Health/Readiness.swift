@@ -272,9 +272,10 @@ package enum Probe {
   }
 
   /// Polls until `check` answers, every `interval` (every 2 ms in the first 50 ms: a native server answers
-  /// about 10 ms after it starts, and polled every 10 ms it was seen up to 10 ms late), until `deadline`. `stillRunning` is asked from time to time and stops the wait early with its
-  /// answer when the container has died. With `unreachableAfter`, a port that has left every connect
-  /// unanswered for that long, from the first check on, throws `Unreachable`.
+  /// about 10 ms after it starts, and polled every 10 ms it was seen up to 10 ms late), until `deadline`.
+  /// `stillRunning` is asked from time to time and stops the wait early with its answer when the container
+  /// has died. With `unreachableAfter`, a port that has left every connect unanswered for that long, from
+  /// the first check on, throws `Unreachable`.
   package static func waitUntilReady(
     _ health: HealthCheck, port: Int, deadline: ContinuousClock.Instant, interval: Duration = .milliseconds(10),
     unreachableAfter: Duration? = nil, stillRunning: @Sendable () async -> String? = { nil }
