@@ -179,7 +179,7 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
       nextPort += 1
       containerRecords[container.containerName] = ContainerRecord(
         id: "id-\(container.containerName)", name: container.containerName, labels: labels, environment: environment,
-        state: .running, exitCode: 0, ports: [container.containerPort: container.hostPort ?? nextPort],
+        state: .running, exitCode: 0, ports: [container.containerPort: container.hostPort ?? container.preferredPort ?? nextPort],
         image: container.image, networks: container.network.map { [$0] } ?? [])
     }
   }

@@ -57,10 +57,47 @@ import Testing
     let engine = FakeEngine(flavor: .podman)
     engine.failOnce(
       "run", "shop-cache", with: .portInUse(port: nil, resource: "cache", reason: "address already in use"))
-    let outcome = try await Self.start(Self.launcher(plan, engine), engine)
+    let events = EventLog()
+    let outcome = try await Self.start(Self.launcher(plan, engine, events: events), engine)
     #expect(engine.journal.filter { $0 == "run shop-cache" }.count == 2)
     #expect(engine.journal.contains("rm shop-cache"))
     #expect(outcome.ports["cache"] != nil)
+    let notes = events.all.compactMap { event -> String? in
+      if case .note(let text) = event { return text }
+      return nil
+    }
+    #expect(
+      notes.contains { $0.hasPrefix("cache: the port podman picked was taken before") && $0.contains("attempt 2 of 3") }
+    )
+
+    // On docker a replica, started after its primary answers, gets the same second chance (a CI run lost
+    // one's port to another test's connection).
+    // Asked for the port it had last time, which was free when `up` looked and taken when docker came to
+    // publish it: docker gets no second try at an explicit port, so the second run leaves it to docker.
+    var replicated = try AppHostKitTests.plan(
+      #"{"name": "shop", "resources": {"cache": {"type": "redis", "replicas": 1}}}"#)
+    let replica = try #require(replicated.containers.firstIndex { $0.resource == "cache-replica-1" })
+    replicated.containers[replica].preferredPort = 32798
+    let docker = FakeEngine(flavor: .docker)
+    docker.failOnce(
+      "run", "shop-cache-replica-1",
+      with: .portInUse(port: nil, resource: "cache-replica-1", reason: "listen tcp4 127.0.0.1:32798: bind"))
+    let dockerEvents = EventLog()
+    let both = try await Self.start(Self.launcher(replicated, docker, events: dockerEvents), docker)
+    #expect(docker.journal.filter { $0 == "run shop-cache-replica-1" }.count == 2)
+    #expect(both.ports["cache-replica-1"] != nil && both.ports["cache-replica-1"] != 32798)
+    #expect(
+      dockerEvents.all.contains { event in
+        guard case .note(let text) = event else { return false }
+        return text.hasPrefix("cache-replica-1: port 32798 (used last time) was taken")
+          && text.contains("on a port docker picks (attempt 2 of 3)")
+      })
+
+    // Taken on every attempt: the start fails, naming the port's trouble, and leaves no container.
+    let unlucky = FakeEngine(flavor: .docker)
+    unlucky.fail("run", "shop-cache", with: .portInUse(port: nil, resource: "cache", reason: "address already in use"))
+    await #expect(throws: (any Error).self) { try await Self.start(Self.launcher(plan, unlucky), unlucky) }
+    #expect(unlucky.journal.filter { $0 == "run shop-cache" }.count == Launcher.portAttempts)
 
     let fixed = FakeEngine(flavor: .podman)
     fixed.fail("run", "shop-cache", with: .portInUse(port: 6379, resource: "cache", reason: "address already in use"))

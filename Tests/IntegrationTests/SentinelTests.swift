@@ -311,7 +311,22 @@ struct SentinelTests {
         } until: {
           $0 == "cache-replica-1"
         }
-        #expect(done == "cache-replica-1", "the program did not carry on on the promoted replica: \(done)")
+        var logs = ""
+        if done != "cache-replica-1" {
+          // What the sentinels and the replica said: why no failover happened.
+          for service in ["cache-sentinel-1", "cache-sentinel-2", "cache-sentinel-3", "cache-replica-1"] {
+            let named = try await execute(
+              engine,
+              [
+                "ps", "-a", "--filter", "label=com.docker.compose.service=\(service)", "--filter",
+                "label=com.docker.compose.project=\(name)", "--format", "{{.Names}}",
+              ])
+            let log = try await execute(
+              engine, ["logs", "--tail", "40", named.output.trimmingCharacters(in: .whitespacesAndNewlines)])
+            logs += "\n--- \(service):\n\(log.output)"
+          }
+        }
+        #expect(done == "cache-replica-1", "the program did not carry on on the promoted replica: \(done)\(logs)")
         let named = try await project.redis(
           port: sentinel, password: "pw", "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cache")
         #expect(named.hasPrefix("cache-replica-1"), "\(named)")

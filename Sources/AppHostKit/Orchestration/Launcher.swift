@@ -412,7 +412,8 @@ package struct Launcher: Sendable {
           await Log.quietly("remove \(name) to start it again") { () async throws(AppHostError) in
             try await engine.remove([name], grace: nil)
           }
-          try await run(container, options: options)
+          // Not on the port remembered from last time, if that was the one: the engine picks.
+          try await run(container.withoutPreferredPort, options: options)
           port = try await publishedPort(container)
         } catch {
           throw AppHostError.cancelled
@@ -468,16 +469,26 @@ package struct Launcher: Sendable {
 
   private func run(_ container: ContainerPlan, options: Options) async throws(AppHostError) {
     var attempt = 1
+    var container = container
     while true {
       do {
         try await runOnce(container, options: options)
         return
       } catch .portInUse(nil, _, let reason) where attempt < Self.portAttempts {
         // A port the engine picks: podman picks each container's while the others start beside it,
-        // and has given two of them the same one. The container it made is removed; it picks again.
+        // and has given two of them the same one. Or the port remembered from last time, free when `up`
+        // looked, was taken before the container started (a connection's local port, on a busy machine):
+        // the engine gets no second try at an explicit port. The container it made is removed; the
+        // engine picks again.
         attempt += 1
-        Log.debug(
-          "\(container.resource): the engine picked a port in use (\(reason)); trying again (attempt \(attempt))")
+        let which =
+          container.preferredPort.map { "port \($0) (used last time)" } ?? "the port \(engine.flavor.rawValue) picked"
+        container = container.withoutPreferredPort
+        events(
+          .note(
+            "\(container.resource): \(which) was taken before the container could publish it (\(reason)); "
+              + "making it again on a port \(engine.flavor.rawValue) picks (attempt \(attempt) of \(Self.portAttempts))"
+          ))
         let engine = self.engine
         await Log.quietly("remove \(container.containerName) to start it again") { () async throws(AppHostError) in
           try await engine.remove([container.containerName], grace: nil)

@@ -395,6 +395,13 @@ package struct ContainerPlan: Sendable, Equatable {
   /// free. Not part of `configHash`: a container is not recreated to move it.
   package var preferredPort: Int? = nil
 
+  /// The same container for the engine to pick its port: the remembered one turned out to be taken.
+  package var withoutPreferredPort: ContainerPlan {
+    var plan = self
+    plan.preferredPort = nil
+    return plan
+  }
+
   /// What the container is made from on `flavor`, as `up` says it: the image, or (native) the server's
   /// program.
   package func madeFrom(on flavor: EngineFlavor) -> String {
