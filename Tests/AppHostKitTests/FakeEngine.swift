@@ -177,9 +177,11 @@ final class FakeEngine: ContainerEngine, @unchecked Sendable {
       var environment: [String: String] = [:]
       for variable in container.environment { environment[variable.name] = variable.value.revealed() }
       nextPort += 1
+      // Like docker: the port asked for (fixed, else the one remembered), else one it picks.
+      let port = container.hostPort ?? container.preferredPort ?? nextPort
       containerRecords[container.containerName] = ContainerRecord(
         id: "id-\(container.containerName)", name: container.containerName, labels: labels, environment: environment,
-        state: .running, exitCode: 0, ports: [container.containerPort: container.hostPort ?? container.preferredPort ?? nextPort],
+        state: .running, exitCode: 0, ports: [container.containerPort: port],
         image: container.image, networks: container.network.map { [$0] } ?? [])
     }
   }
