@@ -306,7 +306,10 @@ struct SentinelTests {
         let killed = try await execute(engine, ["kill", container])
         #expect(killed.status == 0, "\(killed)")
         // The sentinels promote the replica and name it by its service name; the program writes the rest there.
-        let done = try await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
+        // A sentinel gives up a failover it finds no replica fit for (on podman a replica whose primary's
+        // name no longer resolves answers late while it looks the name up) and tries again 20 s later
+        // (twice failover-timeout): a loaded machine may need a few tries.
+        let done = try await eventually(timeout: .seconds(240), every: .milliseconds(500)) {
           try await project.redis(port: replica, password: "pw", "GET", "done")
         } until: {
           $0 == "cache-replica-1"
