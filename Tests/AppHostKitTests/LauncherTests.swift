@@ -70,10 +70,9 @@ import Testing
       notes.contains { $0.hasPrefix("cache: the port podman picked was taken before") && $0.contains("attempt 2 of 3") }
     )
 
-    // On docker a replica, started after its primary answers, gets the same second chance (a CI run lost
-    // one's port to another test's connection).
-    // Asked for the port it had last time, which was free when `up` looked and taken when docker came to
-    // publish it: docker gets no second try at an explicit port, so the second run leaves it to docker.
+    // A replica on docker asks for the port it had last time, free when `up` looked and taken by the time
+    // its primary answered and docker came to publish it (a CI run lost one to another test's connection).
+    // Docker does not retry an explicit port: the second run leaves the choice to docker.
     var replicated = try AppHostKitTests.plan(
       #"{"name": "shop", "resources": {"cache": {"type": "redis", "replicas": 1}}}"#)
     let replica = try #require(replicated.containers.firstIndex { $0.resource == "cache-replica-1" })
@@ -98,6 +97,7 @@ import Testing
     unlucky.fail("run", "shop-cache", with: .portInUse(port: nil, resource: "cache", reason: "address already in use"))
     await #expect(throws: (any Error).self) { try await Self.start(Self.launcher(plan, unlucky), unlucky) }
     #expect(unlucky.journal.filter { $0 == "run shop-cache" }.count == Launcher.portAttempts)
+    #expect(unlucky.containerNames.isEmpty, "\(unlucky.containerNames)")
 
     let fixed = FakeEngine(flavor: .podman)
     fixed.fail("run", "shop-cache", with: .portInUse(port: 6379, resource: "cache", reason: "address already in use"))
