@@ -350,7 +350,7 @@ import Testing
   }
 
   /// The container of a compose service (both tools label it as docker compose does).
-  private static func container(_ engine: String, project: String, service: String) async throws -> String {
+  static func container(_ engine: String, project: String, service: String) async throws -> String {
     let result = try await execute(
       engine,
       [

@@ -296,13 +296,8 @@ struct SentinelTests {
           services: ["cache", "cache-replica-1", "cache-sentinel-1", "cache-sentinel-2", "cache-sentinel-3"],
           timeout: .seconds(60))
         #expect(states.values.allSatisfy { $0 == "healthy" }, "before the primary is killed: \(states)")
-        let containers = try await execute(
-          engine,
-          [
-            "ps", "--filter", "label=com.docker.compose.service=cache", "--filter",
-            "label=com.docker.compose.project=\(name)", "--format", "{{.Names}}",
-          ])
-        let container = try #require(containers.output.split(separator: "\n").first.map(String.init), "\(containers)")
+        let container = try await PublishTests.container(engine, project: name, service: "cache")
+        try #require(!container.isEmpty, "no container of the service cache")
         let killed = try await execute(engine, ["kill", container])
         #expect(killed.status == 0, "\(killed)")
         // The sentinels promote the replica and name it by its service name; the program writes the rest there.
@@ -318,14 +313,8 @@ struct SentinelTests {
         if done != "cache-replica-1" {
           // What the sentinels and the replica said: why no failover happened.
           for service in ["cache-sentinel-1", "cache-sentinel-2", "cache-sentinel-3", "cache-replica-1"] {
-            let named = try await execute(
-              engine,
-              [
-                "ps", "-a", "--filter", "label=com.docker.compose.service=\(service)", "--filter",
-                "label=com.docker.compose.project=\(name)", "--format", "{{.Names}}",
-              ])
-            let log = try await execute(
-              engine, ["logs", "--tail", "40", named.output.trimmingCharacters(in: .whitespacesAndNewlines)])
+            let id = try await PublishTests.container(engine, project: name, service: service)
+            let log = try await execute(engine, ["logs", "--tail", "40", id])
             logs += "\n--- \(service):\n\(log.output)"
           }
         }

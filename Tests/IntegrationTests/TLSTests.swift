@@ -164,13 +164,7 @@ struct TLSTests {
         }
         #expect(written == "yes", "the program in its container did not write over TLS")
         // The cache's own healthcheck, over TLS (podman runs it on request: no systemd timers here).
-        let id = try await execute(
-          engine,
-          [
-            "ps", "-q", "--filter", "label=com.docker.compose.service=cache", "--filter",
-            "label=com.docker.compose.project=\(compose[3])",
-          ]
-        ).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try await PublishTests.container(engine, project: compose[3], service: "cache")
         let healthy = try await eventually(timeout: .seconds(60), every: .milliseconds(500)) {
           engine == "docker"
             ? try await execute("docker", ["inspect", "--format", "{{.State.Health.Status}}", id]).output
