@@ -325,7 +325,9 @@ enum ManifestReference {
     own port) is kept in `.apphost/ports.json` and asked for again on the next `up` while it is free; when something
     else holds it now, the resource gets another one and `up` says so in one line. Moving a persistent container's
     port this way never recreates it (the port is not part of its configuration hash). So bookmarks, `.env` files and
-    open clients keep working across `down` and `up`.
+    open clients keep working across `down` and `up`. The ports apphost picks itself (endpoints, servers on the
+    native engine, cluster and sentinel nodes) come from 10000–19999, below the range the system lends to every
+    outgoing connection and the engines publish containers on, so nothing else takes one while the project is down.
 
     ### `.env`
 

@@ -264,6 +264,20 @@ import Testing
         .count == 5)
   }
 
+  @Test func apphostChoosesPortsBelowTheEphemeralRange() throws {
+    // The kernel lends ports from its ephemeral range to every outgoing connection, and docker publishes
+    // containers there: a port apphost remembers must not be one of those.
+    #expect(LocalPorts.band(ephemeralStart: 32768) == 10000...19999)
+    #expect(LocalPorts.band(ephemeralStart: 49152) == 10000...19999)
+    #expect(LocalPorts.band(ephemeralStart: 15000) == nil, "a system that lends ports that low: its own pick")
+    let band = try #require(LocalPorts.stableBand, "this machine's range starts at 32768")
+    let held = try (0..<20).map { _ in try LocalPorts.pick() }
+    #expect(held.allSatisfy { band.contains($0) && LocalPorts.isFree($0) }, "\(held)")
+    #expect(Set(held).count > 1, "chosen at random, not always the same: \(held)")
+    let node = try LocalPorts.pickClusterPort(busFree: true)
+    #expect(band.contains(node) && LocalPorts.isFree(node + 10000))
+  }
+
   @Test func containersAskForTheirRememberedPortWithoutBeingRecreated() throws {
     let folder = TemporaryFolder()
     defer { folder.remove() }

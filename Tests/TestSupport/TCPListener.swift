@@ -42,7 +42,8 @@ public final class TCPListener: @unchecked Sendable {
   }
 
   /// A free port on 127.0.0.1 below the kernel's ephemeral range (32768 and up, where the engines and
-  /// `freePort` take theirs), picked at random: for a fixed `hostPort`, which a test running in
+  /// `freePort` take theirs) and above the ports apphost chooses (10000–19999, `LocalPorts.stableBand`),
+  /// picked at random: for a fixed `hostPort`, which a test running in
   /// parallel would otherwise be free to take between the check and `up`. Never one of `besides` (the
   /// ports a test has already picked for its other resources).
   public static func unassignedPort(besides: [Int] = []) throws -> Int {

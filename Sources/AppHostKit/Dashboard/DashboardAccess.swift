@@ -119,10 +119,13 @@ package struct DashboardRecord: Codable, Sendable, Equatable {
   package static func choosePort(_ state: StateDirectory) -> Int {
     var candidates: [Int] = []
     if let last = load(state)?.port { candidates.append(last) }
-    candidates += Array(18888..<18898)
+    candidates += Array(preferredPorts)
     for port in candidates where isFree(port) { return port }
     return (try? LocalPorts.pick()) ?? 18888
   }
+
+  /// 18888 (Aspire's dashboard port) and the nine after it: never given to anything else apphost picks.
+  package static let preferredPorts = 18888..<18898
 
   /// Whether 127.0.0.1:port can be bound now.
   package static func isFree(_ port: Int) -> Bool { LocalPorts.isFree(port) }

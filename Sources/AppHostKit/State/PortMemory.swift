@@ -57,8 +57,43 @@ package enum LocalPorts {
     }
   }
 
-  /// A port the system says is free now.
+  /// A free port for apphost to choose and remember (a program's endpoint, a native server, a cluster
+  /// node): one at random from `stableBand`, below the system's ephemeral range. Ports in that range are
+  /// what the kernel gives every outgoing connection and what docker and podman publish containers on,
+  /// so one remembered there is often taken by the next `up`; below it, only a listening server takes it.
+  /// Never one of the dashboard's ports (`DashboardRecord.preferredPorts`); the system's pick when the
+  /// band has none free.
   package static func pick() throws(AppHostError) -> Int {
+    if let band = stableBand {
+      var generator = SystemRandomNumberGenerator()
+      for _ in 0..<64 {
+        let port = Int.random(in: band, using: &generator)
+        if !DashboardRecord.preferredPorts.contains(port) && isFree(port) { return port }
+      }
+    }
+    return try pickEphemeral()
+  }
+
+  /// 10000–19999 while the ephemeral range starts above it (Linux: 32768, macOS and Windows: 49152); nil
+  /// when the system lends ports that low too. Tests' fixed ports come from 20000–31999, between the two.
+  package static let stableBand: ClosedRange<Int>? = band(ephemeralStart: ephemeralStart())
+
+  package static func band(ephemeralStart: Int) -> ClosedRange<Int>? {
+    ephemeralStart > 20000 ? 10000...19999 : nil
+  }
+
+  /// The first port of the kernel's ephemeral range.
+  static func ephemeralStart() -> Int {
+    #if os(Linux)
+      let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+      return range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+    #else
+      return 49152
+    #endif
+  }
+
+  /// A port the system says is free now (from its ephemeral range).
+  static func pickEphemeral() throws(AppHostError) -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard descriptor >= 0 else { throw .engineFailed(command: "apphost", reason: "no socket for a free port") }
     defer { close(descriptor) }
