@@ -6,5 +6,12 @@
 # -no-pie (Linux): a fixed load address, so that the dynamic loader has no relocations to apply to the
 #   binary's ~113,000 pointers at every start: 3 ms and 3.4 MiB less for each command (DECISIONS.md,
 #   2026-12-06).
+# --version-script (Linux): the toolchain links static-stdlib executables with --export-dynamic, which put
+#   all 31,650 symbols of apphost's own modules in the dynamic symbol table (2.8 MB with its strings and
+#   hash); the loader searched it for every symbol libstdc++ and libc bind at start. Nothing looks
+#   apphost's symbols up by name, and a crash prints the same message either way (the full symbol table
+#   stays in the file): 1.3 MiB and 15% of `apphost --version` less (DECISIONS.md, 2026-12-06).
 APPHOST_RELEASE_ARGS=(-c release --static-swift-stdlib)
-if [ "$(uname -s)" = Linux ]; then APPHOST_RELEASE_ARGS+=(-Xlinker -no-pie); fi
+if [ "$(uname -s)" = Linux ]; then
+  APPHOST_RELEASE_ARGS+=(-Xlinker -no-pie -Xlinker "--version-script=$(pwd -P)/scripts/lib/release-exports.map")
+fi
