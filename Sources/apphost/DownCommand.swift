@@ -53,9 +53,11 @@ extension AppHost {
         try await ProjectLock.stopHolder(state) { pid in
           console.output("apphost: stopping the apphost up running for this project (pid \(pid))")
         }
-        await OrphanScan.settleEngineCommands(projectDirectory: project.directory)
         let requested = try EngineSelection.requested(
           flag: options.engine, environment: environment, manifest: manifestEngine)
+        // Docker or podman commands a killed apphost left running: done before the containers are listed
+        // (the native engine lists none).
+        if requested != .native { await OrphanScan.settleEngineCommands(projectDirectory: project.directory) }
         let connected = try await EngineSelection.connect(
           flag: requested, environment: environment, project: project.name, directory: project.directory,
           preferred: state.lastEngine)

@@ -40,8 +40,9 @@ package struct ProjectSession: Sendable {
     // Created while the engine lists, unless the project's containers were last seen on it.
     let network = starting && !project.state.networkSeen ? plan.network : nil
     // What a killed apphost left in flight finishes before the project is looked at.
-    // (A listing started with apphost may not have seen what they did.)
-    if starting, await OrphanScan.settleEngineCommands(projectDirectory: project.directory) {
+    // (A listing started with apphost may not have seen what they did.) Not when the native engine is
+    // asked for: it never looks at the containers, and the scan reads every process of the user.
+    if starting, requested != .native, await OrphanScan.settleEngineCommands(projectDirectory: project.directory) {
       ListingPrefetch.discard()
     }
     let connected = try await EngineSelection.connect(
