@@ -111,7 +111,7 @@ package struct DashboardRecord: Codable, Sendable, Equatable {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let data = (try? encoder.encode(self)) ?? Data()
-    try writeFileAtomically(Self.path(state), contents: Array(data), mode: 0o600)
+    try writeFileAtomically(Self.path(state), contents: Array(data), mode: 0o600, durable: false)
   }
 
   /// The port for this run: the one of the last run while it is free, else 18888 (or the next free

@@ -65,7 +65,7 @@ package enum ListingPrefetch {
       guard FileManager.default.fileExists(atPath: stateDirectory.path) else { return }
       let contents = Array(command.joined(separator: "\0").utf8)
       do {
-        try writeFileAtomically(file, contents: contents, mode: 0o600)
+        try writeFileAtomically(file, contents: contents, mode: 0o600, durable: false)
       } catch {
         Log.debug("could not remember the engine listing in \(file): \(error.errorDescription ?? "")")
       }

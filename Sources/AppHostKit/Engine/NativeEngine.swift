@@ -371,7 +371,7 @@ package struct NativeEngine: ContainerEngine {
     do { data = try JSONEncoder().encode(record) } catch {
       throw .stateUnwritable(path: recordPath(record.name), reason: "\(error)")
     }
-    try writeFileAtomically(recordPath(record.name), contents: Array(data), mode: 0o600)
+    try writeFileAtomically(recordPath(record.name), contents: Array(data), mode: 0o600, durable: false)
   }
 
   /// Starts the server in a session of its own, its settings in its 0600 file, its output appended to its
@@ -435,8 +435,6 @@ package struct NativeEngine: ContainerEngine {
     if status & 0x7f == 0 { return Int((status >> 8) & 0xff) }
     return 128 + Int(status & 0x7f)
   }
-
-  /// A port on 127.0.0.1 that nothing listens on now (the kernel's choice).
 }
 
 /// What the native engine remembers of a server.
@@ -591,7 +589,8 @@ package struct NativeLaunch: Codable, Sendable, Equatable {
 
   func writeSecretFile() throws(AppHostError) {
     guard let secretFile, let secretFileContents else { return }
-    try writeFileAtomically(secretFile, contents: Array(secretFileContents.utf8), mode: 0o600)
+    // Written again at each start (or, for a server that rewrites it, kept): not flushed.
+    try writeFileAtomically(secretFile, contents: Array(secretFileContents.utf8), mode: 0o600, durable: false)
   }
 
   /// posix_spawn in a new session, standard input from /dev/null, output to the log.

@@ -93,7 +93,7 @@ package struct ExecutableState: Codable, Sendable, Equatable {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     guard let data = try? encoder.encode(self) else { return }
-    try writeFileAtomically(Self.path(state), contents: [UInt8](data), mode: 0o600)
+    try writeFileAtomically(Self.path(state), contents: [UInt8](data), mode: 0o600, durable: false)
   }
 
   package static func remove(_ state: StateDirectory) {

@@ -32,7 +32,7 @@ package struct PortMemory: Sendable {
     do {
       try state.create()
       guard let data = try? encoder.encode(all) else { return }
-      try writeFileAtomically(path, contents: [UInt8](data), mode: 0o600)
+      try writeFileAtomically(path, contents: [UInt8](data), mode: 0o600, durable: false)
     } catch {
       Log.debug("could not remember the ports in \(path): \(error.errorDescription ?? "\(error)")")
     }
