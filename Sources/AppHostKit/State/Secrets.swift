@@ -78,7 +78,8 @@ package struct StateDirectory: Sendable {
     let ignore = (path as NSString).appendingPathComponent(".gitignore")
     if !FileManager.default.fileExists(atPath: ignore) {
       try writeFileAtomically(
-        ignore, contents: Array("# Written by apphost: state, secrets and logs stay out of git.\n*\n".utf8), mode: 0o600,
+        ignore, contents: Array("# Written by apphost: state, secrets and logs stay out of git.\n*\n".utf8),
+        mode: 0o600,
         durable: false)
     }
   }
