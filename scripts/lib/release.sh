@@ -18,6 +18,9 @@
 APPHOST_RELEASE_ARGS=(-c release --static-swift-stdlib)
 if [ "$(uname -s)" = Linux ]; then
   APPHOST_RELEASE_ARGS+=(-Xlinker -no-pie -Xlinker "--version-script=$(pwd -P)/scripts/lib/release-exports.map")
-  APPHOST_RELEASE_ARGS+=(-Xswiftc -Xfrontend -Xswiftc -function-sections)
-  APPHOST_RELEASE_ARGS+=(-Xlinker "--section-ordering-file=$(pwd -P)/scripts/lib/release-order.txt")
+  # The ordering is gold's option (lld has no --section-ordering-file): without gold, no layout.
+  if command -v ld.gold >/dev/null; then
+    APPHOST_RELEASE_ARGS+=(-Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=gold)
+    APPHOST_RELEASE_ARGS+=(-Xlinker "--section-ordering-file=$(pwd -P)/scripts/lib/release-order.txt")
+  fi
 fi
