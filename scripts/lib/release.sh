@@ -16,11 +16,12 @@
 #   placed side by side, so that a command touches a few dozen pages of code, not pages all over 26 MB:
 #   `apphost --version` peaks at 11.9 MiB instead of 14.2 (DECISIONS.md, 2026-12-06).
 APPHOST_RELEASE_ARGS=(-c release --static-swift-stdlib)
+release_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 if [ "$(uname -s)" = Linux ]; then
-  APPHOST_RELEASE_ARGS+=(-Xlinker -no-pie -Xlinker "--version-script=$(pwd -P)/scripts/lib/release-exports.map")
+  APPHOST_RELEASE_ARGS+=(-Xlinker -no-pie -Xlinker "--version-script=$release_lib/release-exports.map")
   # The ordering is gold's option (lld has no --section-ordering-file): without gold, no layout.
   if command -v ld.gold >/dev/null; then
     APPHOST_RELEASE_ARGS+=(-Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=gold)
-    APPHOST_RELEASE_ARGS+=(-Xlinker "--section-ordering-file=$(pwd -P)/scripts/lib/release-order.txt")
+    APPHOST_RELEASE_ARGS+=(-Xlinker "--section-ordering-file=$release_lib/release-order.txt")
   fi
 fi

@@ -115,7 +115,7 @@ package struct DashboardRecord: Codable, Sendable, Equatable {
   }
 
   /// The port for this run: the one of the last run while it is free, else 18888 (or the next free
-  /// one after it), else one the system picks.
+  /// one after it), else one `LocalPorts.pick` chooses.
   package static func choosePort(_ state: StateDirectory) -> Int {
     var candidates: [Int] = []
     if let last = load(state)?.port { candidates.append(last) }
